@@ -1,0 +1,5 @@
+"""`python -m wattlens` runs the CLI."""
+
+from wattlens.cli import main
+
+main()
