@@ -1,0 +1,52 @@
+"""Grid intensity for a deployment's node: configurable rules over an eGRID table, then PUE."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CarbonModel:
+    """Resolves (node, namespace) to a grid region and intensity; carries the PUE factor.
+
+    `rules` are `wattlens.catalog.grid.GridRule`s tried in order (first match wins, so overlapping
+    patterns resolve the same way every time); None means the catalog's default (NRP) rules.
+    """
+
+    vintage: str = "egrid2024"
+    default_region: str = "CAMX"
+    rules: Sequence[Any] | None = None
+    pue: float = 1.0
+    intensity_override_kg_per_kwh: float | None = None
+
+    def __post_init__(self) -> None:
+        from wattlens.catalog import grid
+
+        grid.get_region(self.default_region, self.vintage)  # fail fast on a bad region/vintage
+        if self.rules is None:
+            object.__setattr__(self, "rules", tuple(grid.default_rules()))
+        object.__setattr__(self, "rules", tuple(self.rules or ()))
+        for rule in self.rules:
+            grid.get_region(rule.region, self.vintage)
+
+    def lookup(self, host: str | None, namespace: str | None) -> tuple[str | None, float]:
+        """(region code, kg CO2 per kWh) for a node host and namespace."""
+        return _lookup(self, host, namespace)
+
+
+@lru_cache(maxsize=4096)
+def _lookup(model: CarbonModel, host: str | None, namespace: str | None) -> tuple[str | None, float]:
+    from wattlens.catalog import grid
+
+    if model.intensity_override_kg_per_kwh is not None:
+        return None, model.intensity_override_kg_per_kwh
+    region, _rule = grid.intensity_for(
+        host, namespace, list(model.rules or ()), model.vintage, model.default_region
+    )
+    return region.code, region.intensity_kg_per_kwh
+
+
+__all__ = ["CarbonModel"]

@@ -1,0 +1,449 @@
+"""Raw series -> per-deployment interval records (energy, tokens, gauges, CO2).
+
+One engine for every source: a whole imported file, a Prometheus backfill or a single scrape.
+`Deriver.feed()` takes a `SeriesSet`; `Deriver.drain()` emits records for buckets up to a watermark.
+State carries the last reading of every counter across batches, so increments between scrapes are
+never lost, and recent buckets stay in memory so late data (after a scrape gap) updates them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from wattlens.fleet import spread as sp
+from wattlens.fleet.records import DeploymentInfo, EnergySource, IntervalRecord
+from wattlens.fleet.resolve import Resolved, drop_superseded, resolve_series
+from wattlens.physics.units import co2_grams, joules_from_millijoules
+from wattlens.telemetry.metrics import Quantity
+from wattlens.telemetry.records import SeriesKey, SeriesSet
+
+# Columns of the per-(deployment, bucket) accumulator.
+(
+    E_CTR,
+    E_GAUGE,
+    PROMPT,
+    GEN,
+    FINISHED,
+    ITL,
+    SAMPLES,
+    ENGINE,
+    HAS_CTR,
+    HAS_GAUGE,
+    RUN_S,
+    RUN_N,
+    RUN_K,
+    WAIT_S,
+    WAIT_N,
+    WAIT_K,
+    KV_S,
+    KV_N,
+    UTIL_S,
+    UTIL_N,
+    GPUS,
+) = range(21)
+NF = 21
+_MAX_COLS = (RUN_K, WAIT_K, GPUS)
+
+_COUNTER_COL = {
+    Quantity.GPU_ENERGY_MILLIJOULES_TOTAL: E_CTR,
+    Quantity.PROMPT_TOKENS_TOTAL: PROMPT,
+    Quantity.GENERATION_TOKENS_TOTAL: GEN,
+    Quantity.REQUESTS_FINISHED_TOTAL: FINISHED,
+    Quantity.ITL_SECONDS_SUM_TOTAL: ITL,
+}
+# gauge -> (sum col, count col, streams col or None)
+_GAUGE_COLS = {
+    Quantity.REQUESTS_RUNNING: (RUN_S, RUN_N, RUN_K),
+    Quantity.REQUESTS_WAITING: (WAIT_S, WAIT_N, WAIT_K),
+    Quantity.KV_CACHE_USAGE_RATIO: (KV_S, KV_N, None),
+    Quantity.GPU_UTIL_PERCENT: (UTIL_S, UTIL_N, None),
+}
+
+CarbonLookup = Callable[[str | None, str | None], tuple[str | None, float]]
+"""(node host, namespace) -> (grid region code, kg CO2 per kWh)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeriveOptions:
+    """Knobs of the derivation."""
+
+    step_s: float = 30.0
+    namespaces: frozenset[str] | None = None
+    deployment_label: str | None = None
+    max_gauge_gap_s: float = 300.0  # power-gauge integration never bridges a longer gap
+    keep_recent_s: float = 6 * 3600.0  # late data can still update buckets this old
+    pue: float = 1.0
+
+
+@dataclass
+class _Deployment:
+    id: str
+    namespace: str
+    workload: str
+    first_seen_s: float
+    model_names: Counter[str] = field(default_factory=Counter)
+    gpu_hardware: Counter[str] = field(default_factory=Counter)
+    containers: Counter[str] = field(default_factory=Counter)
+    gpus_last_seen: dict[tuple[str, str], float] = field(default_factory=dict)
+    has_engine: bool = False
+    mig: bool = False
+    last_seen_s: float = -math.inf
+
+
+class Deriver:
+    """Stateful derivation from raw series to `IntervalRecord`s."""
+
+    def __init__(
+        self,
+        options: DeriveOptions | None = None,
+        *,
+        carbon: CarbonLookup | None = None,
+        gpu_type_of: Callable[[str], str | None] | None = None,
+    ) -> None:
+        self.options = options or DeriveOptions()
+        self._carbon = carbon or (lambda host, ns: (None, 0.0))
+        self._gpu_type_of = gpu_type_of or (lambda name: None)
+        self._resolved: dict[SeriesKey, Resolved | None] = {}
+        self._stream_ids: dict[tuple[str, ...], int] = {}
+        self._last: dict[int, tuple[float, float]] = {}  # stream id -> last (t, value)
+        self._dep_index: dict[str, int] = {}
+        self._deps: list[_Deployment] = []
+        self._gpus_with_counter: set[tuple[str, str]] = set()
+        self._mig_instances: dict[tuple[str, str], set[str]] = {}
+        self._buckets: dict[tuple[int, int], np.ndarray] = {}
+        self._dirty: set[tuple[int, int]] = set()
+
+    # ---- public -------------------------------------------------------------------------
+    def feed(self, batch: SeriesSet) -> int:
+        """Take a batch of raw samples; returns how many samples were used."""
+        rows = self._rows(batch)
+        if not rows:
+            return 0
+        self._register(rows)
+        acc: list[tuple[np.ndarray, ...]] = []  # (dep, bucket, column, value) contributions
+        self._counters(rows, acc)
+        self._power_gauge_energy(rows, acc)
+        self._gauges(rows, acc)
+        self._merge(acc, rows)
+        return int(sum(r[2].size for r in rows))
+
+    def drain(
+        self, watermark_s: float = math.inf
+    ) -> tuple[list[DeploymentInfo], list[IntervalRecord]]:
+        """Records of changed buckets ending at or before `watermark_s`, plus all deployments."""
+        step = self.options.step_s
+        ready = sorted(k for k in self._dirty if k[1] * step <= watermark_s)
+        records = [self._record(dep, b, self._buckets[(dep, b)]) for dep, b in ready]
+        self._dirty.difference_update(ready)
+        if math.isfinite(watermark_s):
+            oldest = math.floor((watermark_s - self.options.keep_recent_s) / step)
+            for k in [k for k in self._buckets if k[1] < oldest and k not in self._dirty]:
+                del self._buckets[k]
+        else:
+            self._buckets = {k: v for k, v in self._buckets.items() if k in self._dirty}
+        return self.deployments(), records
+
+    def deployments(self) -> list[DeploymentInfo]:
+        """Current attributes of every deployment seen so far."""
+        return [self._info(d) for d in self._deps]
+
+    # ---- batch preparation ----------------------------------------------------------------
+    def _resolve(self, key: SeriesKey) -> Resolved | None:
+        try:
+            return self._resolved[key]
+        except KeyError:
+            r = resolve_series(
+                key,
+                namespaces=self.options.namespaces,
+                deployment_label=self.options.deployment_label,
+            )
+            self._resolved[key] = r
+            return r
+
+    def _rows(self, batch: SeriesSet) -> list[tuple[Resolved, int, np.ndarray, np.ndarray, int]]:
+        """(resolved, stream id, t, v, deployment index or -1) per usable series."""
+        keys = list(batch.series)
+        dropped = drop_superseded(keys)
+        rows = []
+        for k in keys:
+            r = None if k in dropped else self._resolve(k)
+            if r is None:
+                continue
+            t, v = batch.series[k]
+            if t.size == 0:
+                continue
+            sid = self._stream_ids.setdefault(r.stream, len(self._stream_ids))
+            dep = self._dep_for(r, float(t[0]))
+            rows.append((r, sid, t, v, dep))
+        return rows
+
+    def _dep_for(self, r: Resolved, t0: float) -> int:
+        if r.deployment is None:
+            return -1
+        idx = self._dep_index.get(r.deployment)
+        if idx is None:
+            idx = len(self._deps)
+            self._dep_index[r.deployment] = idx
+            self._deps.append(
+                _Deployment(r.deployment, r.namespace or "", r.workload or "", first_seen_s=t0)
+            )
+        d = self._deps[idx]
+        d.first_seen_s = min(d.first_seen_s, t0)
+        return idx
+
+    def _register(self, rows: list) -> None:
+        for r, _sid, t, _v, dep in rows:
+            if r.is_gpu and r.labels.mig_instance:
+                self._mig_instances.setdefault(r.gpu, set()).add(r.labels.mig_instance)
+            if r.quantity is Quantity.GPU_ENERGY_MILLIJOULES_TOTAL:
+                self._gpus_with_counter.add(r.gpu)
+            if dep < 0:
+                continue
+            d = self._deps[dep]
+            d.last_seen_s = max(d.last_seen_s, float(t[-1]))
+            lab = r.labels
+            if r.is_gpu:
+                d.gpus_last_seen[r.gpu] = max(d.gpus_last_seen.get(r.gpu, -math.inf), float(t[-1]))
+                if lab.gpu_model_name:
+                    d.gpu_hardware[lab.gpu_model_name] += 1
+                d.mig = d.mig or bool(lab.mig_instance)
+            else:
+                d.has_engine = True
+                if lab.model_name:
+                    d.model_names[lab.model_name] += 1
+            if lab.container:
+                d.containers[lab.container] += 1
+
+    def _weight(self, r: Resolved) -> float:
+        """Share of a GPU-level reading that belongs to this series (MIG instances split evenly)."""
+        if r.is_gpu and r.labels.mig_instance and r.quantity is not Quantity.GPU_UTIL_PERCENT:
+            return 1.0 / max(1, len(self._mig_instances.get(r.gpu, ())))
+        return 1.0
+
+    def _flat(self, rows: list, with_prev: bool, virtual_zero: bool = False):
+        """Concatenate rows sorted by (stream, t), prepending each stream's carried reading."""
+        sids, deps, ts, vs, cols, ws, prev = [], [], [], [], [], [], []
+        for r, sid, t, v, dep in rows:
+            n = t.size
+            col = _COUNTER_COL.get(r.quantity, -1)
+            w = self._weight(r)
+            if with_prev:
+                last = self._last.get(sid)
+                # A new pod of a deployment already running: its counters started at 0.
+                if (
+                    last is None
+                    and virtual_zero
+                    and not r.is_gpu
+                    and dep >= 0
+                    and self._deps[dep].first_seen_s < float(t[0]) - self.options.step_s
+                ):
+                    last = (float(t[0]) - self.options.step_s, 0.0)
+                if last is not None and last[0] < t[0]:
+                    sids.append(np.array([sid]))
+                    deps.append(np.array([dep]))
+                    ts.append(np.array([last[0]]))
+                    vs.append(np.array([last[1]]))
+                    cols.append(np.array([col]))
+                    ws.append(np.array([w]))
+                    prev.append(np.array([True]))
+            sids.append(np.full(n, sid))
+            deps.append(np.full(n, dep))
+            ts.append(t)
+            vs.append(v)
+            cols.append(np.full(n, col))
+            ws.append(np.full(n, w))
+            prev.append(np.zeros(n, dtype=bool))
+        cat = np.concatenate
+        sid_a, t_a = cat(sids).astype(np.int64), cat(ts).astype(np.float64)
+        order = np.lexsort((t_a, sid_a))
+        return (
+            sid_a[order],
+            cat(deps).astype(np.int64)[order],
+            t_a[order],
+            cat(vs).astype(np.float64)[order],
+            cat(cols).astype(np.int64)[order],
+            cat(ws).astype(np.float64)[order],
+            cat(prev)[order],
+        )
+
+    def _remember_last(self, sid: np.ndarray, t: np.ndarray, v: np.ndarray) -> None:
+        if sid.size == 0:
+            return
+        last = np.flatnonzero(np.r_[sid[1:] != sid[:-1], True])
+        for i in last:
+            self._last[int(sid[i])] = (float(t[i]), float(v[i]))
+
+    # ---- accumulation -----------------------------------------------------------------------
+    def _counters(self, rows: list, acc: list) -> None:
+        crow = [row for row in rows if row[0].is_counter]
+        if not crow:
+            return
+        sid, dep, t, v, col, w, _prev = self._flat(crow, with_prev=True, virtual_zero=True)
+        same = sid[1:] == sid[:-1]
+        inc = sp.counter_increments(v[:-1], v[1:])[same]
+        start, end = t[:-1][same], t[1:][same]
+        owner, c, ww = dep[1:][same], col[1:][same], w[1:][same]
+        ok = owner >= 0
+        amount = inc[ok] * ww[ok]
+        c = c[ok]
+        amount = np.where(c == E_CTR, joules_from_millijoules(amount), amount)
+        key = owner[ok] * NF + c
+        k, b, share = sp.spread(key, start[ok], end[ok], amount, self.options.step_s)
+        acc.append((k // NF, b, k % NF, share))
+        # Flags: which buckets got counter energy, and which got engine activity.
+        is_e = c == E_CTR
+        for mask, flag in ((is_e, HAS_CTR), (~is_e, ENGINE)):
+            fo, fb, _ = sp.spread(
+                owner[ok][mask],
+                start[ok][mask],
+                end[ok][mask],
+                np.ones(mask.sum()),
+                self.options.step_s,
+            )
+            acc.append((fo, fb, np.full(fo.size, flag), np.ones(fo.size)))
+        self._remember_last(sid, t, v)
+
+    def _power_gauge_energy(self, rows: list, acc: list) -> None:
+        prow = [
+            row
+            for row in rows
+            if row[0].quantity is Quantity.GPU_POWER_WATTS
+            and row[0].gpu not in self._gpus_with_counter
+        ]
+        if not prow:
+            return
+        sid, dep, t, v, _col, w, _prev = self._flat(prow, with_prev=True)
+        same = sid[1:] == sid[:-1]
+        dt = np.minimum(t[1:] - t[:-1], self.options.max_gauge_gap_s)[same]
+        end = t[1:][same]
+        owner = dep[1:][same]
+        ok = owner >= 0
+        amount = (v[1:][same] * w[1:][same] * dt)[ok]
+        o, b, share = sp.spread(owner[ok], end[ok] - dt[ok], end[ok], amount, self.options.step_s)
+        acc.append((o, b, np.full(o.size, E_GAUGE), share))
+        acc.append((o, b, np.full(o.size, HAS_GAUGE), np.ones(o.size)))
+        self._remember_last(sid, t, v)
+
+    def _gauges(self, rows: list, acc: list) -> None:
+        step = self.options.step_s
+        gpu_keys, gpu_index = [], {}
+        for r, _sid, t, v, dep in rows:
+            if dep < 0:
+                continue
+            b = sp.bucket_id(t, step)
+            acc.append((np.full(t.size, dep), b, np.full(t.size, SAMPLES), np.ones(t.size)))
+            if not r.is_gpu:
+                acc.append((np.full(t.size, dep), b, np.full(t.size, ENGINE), np.ones(t.size)))
+            cols = _GAUGE_COLS.get(r.quantity)
+            if cols is not None:
+                s_col, n_col, k_col = cols
+                acc.append((np.full(t.size, dep), b, np.full(t.size, s_col), v * self._weight(r)))
+                acc.append((np.full(t.size, dep), b, np.full(t.size, n_col), np.ones(t.size)))
+            if r.is_gpu:
+                gi = gpu_index.setdefault(r.gpu, len(gpu_index))
+                gpu_keys.append((np.full(t.size, dep), b, np.full(t.size, gi)))
+            if cols is not None and cols[2] is not None:
+                ub = np.unique(b)
+                acc.append((np.full(ub.size, dep), ub, np.full(ub.size, cols[2]), np.ones(ub.size)))
+        if gpu_keys:  # distinct GPUs per (deployment, bucket)
+            d = np.concatenate([g[0] for g in gpu_keys])
+            b = np.concatenate([g[1] for g in gpu_keys])
+            g = np.concatenate([g[2] for g in gpu_keys])
+            trip = np.unique(np.stack([d, b, g], axis=1), axis=0)
+            acc.append((trip[:, 0], trip[:, 1], np.full(len(trip), GPUS), np.ones(len(trip))))
+
+    def _merge(self, acc: list, rows: list) -> None:
+        dep = np.concatenate([a[0] for a in acc]).astype(np.int64)
+        bkt = np.concatenate([a[1] for a in acc]).astype(np.int64)
+        col = np.concatenate([a[2] for a in acc]).astype(np.int64)
+        val = np.concatenate([a[3] for a in acc]).astype(np.float64)
+        keys = np.stack([dep, bkt], axis=1)
+        uk, inv = np.unique(keys, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        mat = np.zeros((len(uk), NF))
+        np.add.at(mat, (inv, col), val)
+        for i, (d, b) in enumerate(uk.tolist()):
+            key = (d, b)
+            cur = self._buckets.get(key)
+            if cur is None:
+                self._buckets[key] = mat[i]
+            else:
+                row = mat[i]
+                for c in _MAX_COLS:
+                    cur[c] = max(cur[c], row[c])
+                    row[c] = 0.0
+                cur += row
+            self._dirty.add(key)
+
+    # ---- output -------------------------------------------------------------------------------
+    def _info(self, d: _Deployment) -> DeploymentInfo:
+        recent = [
+            g for g, ts in d.gpus_last_seen.items() if ts >= d.last_seen_s - 3 * self.options.step_s
+        ]
+        hosts = sorted({h for h, _ in recent if h})
+        hw = d.gpu_hardware.most_common(1)[0][0] if d.gpu_hardware else None
+        node = hosts[0] if hosts else None
+        region, _ = self._carbon(node, d.namespace)
+        return DeploymentInfo(
+            deployment_id=d.id,
+            namespace=d.namespace,
+            workload=d.workload,
+            model_name=d.model_names.most_common(1)[0][0] if d.model_names else None,
+            gpu_type=self._gpu_type_of(hw) if hw else None,
+            gpu_hardware=hw,
+            gpu_count=len(recent),
+            node=node,
+            container=d.containers.most_common(1)[0][0] if d.containers else None,
+            grid_region=region,
+            mig=d.mig,
+        )
+
+    def _record(self, dep: int, bucket: int, a: np.ndarray) -> IntervalRecord:
+        d = self._deps[dep]
+        step = self.options.step_s
+        source: EnergySource
+        if a[HAS_CTR] > 0:
+            source, energy = "counter", a[E_CTR] + a[E_GAUGE]
+        elif a[HAS_GAUGE] > 0:
+            source, energy = "gauge", a[E_GAUGE]
+        else:
+            source, energy = "none", None
+        tokens_known = d.has_engine
+
+        def mean(s: int, n: int, k: int | None = None) -> float | None:
+            if a[n] <= 0:
+                return None
+            m = a[s] / a[n]
+            return m * max(1.0, a[k]) if k is not None else m
+
+        hosts = sorted({h for h, _ in d.gpus_last_seen if h})
+        _, intensity = self._carbon(hosts[0] if hosts else None, d.namespace)
+        pue = self.options.pue
+        return IntervalRecord(
+            deployment_id=d.id,
+            ts_end_s=bucket * step,
+            interval_s=step,
+            energy_joules=float(energy) if energy is not None else None,
+            energy_source=source,
+            prompt_tokens=float(a[PROMPT]) if tokens_known else None,
+            generation_tokens=float(a[GEN]) if tokens_known else None,
+            requests_finished=float(a[FINISHED]) if tokens_known else None,
+            itl_seconds_sum=float(a[ITL]) if tokens_known else None,
+            requests_running=mean(RUN_S, RUN_N, RUN_K),
+            requests_waiting=mean(WAIT_S, WAIT_N, WAIT_K),
+            kv_cache_usage_ratio=mean(KV_S, KV_N),
+            gpu_util_percent=mean(UTIL_S, UTIL_N),
+            gpu_count=int(a[GPUS]) if a[GPUS] > 0 else len(d.gpus_last_seen),
+            carbon_intensity_kg_per_kwh=intensity,
+            pue=pue,
+            co2_grams=float(co2_grams(energy, intensity, pue)) if energy is not None else None,
+            sample_count=int(a[SAMPLES]),
+        )
+
+
+__all__ = ["CarbonLookup", "DeriveOptions", "Deriver"]

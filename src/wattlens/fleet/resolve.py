@@ -1,0 +1,97 @@
+"""Map raw series to what they measure: deployment, quantity and the physical stream behind them.
+
+A *stream* is one thing measured over time. GPU streams are keyed by (host, GPU UUID[, MIG id]) so
+the DCGM energy counter stays one stream when the pod label on it changes at a pod restart. Engine
+streams are the series themselves (their counters live and die with the pod).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wattlens.telemetry.labels import CanonicalLabels, canonical, workload_of_pod
+from wattlens.telemetry.metrics import COUNTERS, GPU_QUANTITIES, PREFERRED_NAMES, Quantity
+from wattlens.telemetry.metrics import quantity_of as _quantity_of
+from wattlens.telemetry.records import SeriesKey
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What one series measures."""
+
+    quantity: Quantity
+    stream: tuple[str, ...]  # physical stream identity
+    deployment: str | None  # "namespace/workload"; None for unallocated GPUs
+    namespace: str | None
+    workload: str | None
+    gpu: tuple[str, str] | None  # (host, uuid-or-index) for GPU quantities
+    labels: CanonicalLabels
+    is_counter: bool
+    is_gpu: bool
+
+
+def resolve_series(
+    key: SeriesKey,
+    *,
+    namespaces: frozenset[str] | None = None,
+    deployment_label: str | None = None,
+) -> Resolved | None:
+    """Resolve a series, or None when wattlens does not use it (or it is filtered out)."""
+    q = _quantity_of(key.name)
+    if q is None:
+        return None
+    c = canonical(key.labels)
+    if c.tp_rank not in (None, "0"):
+        return None  # SGLang exposes one series per TP rank; counting all would multiply tokens
+    if namespaces and c.namespace not in namespaces:
+        return None
+    workload = None
+    if deployment_label:
+        workload = key.label(deployment_label)
+    if workload is None and c.pod:
+        workload = workload_of_pod(c.pod)
+    deployment = f"{c.namespace}/{workload}" if (c.namespace and workload) else None
+    is_gpu = q in GPU_QUANTITIES
+    gpu = None
+    if is_gpu:
+        gpu = (c.host or "", c.gpu_uuid or c.gpu_index or "")
+        stream: tuple[str, ...] = (q.value, *gpu, c.mig_instance or "")
+    else:
+        if deployment is None:
+            return None  # engine series without pod identity cannot be joined
+        stream = (q.value, key.name, *(f"{k}={v}" for k, v in key.labels))
+    return Resolved(
+        quantity=q,
+        stream=stream,
+        deployment=deployment,
+        namespace=c.namespace,
+        workload=workload,
+        gpu=gpu,
+        labels=c,
+        is_counter=q in COUNTERS,
+        is_gpu=is_gpu,
+    )
+
+
+def drop_superseded(keys: list[SeriesKey]) -> set[SeriesKey]:
+    """Series to ignore because the same pod also exposes the newer name of that metric.
+
+    vLLM 0.9.2-0.12 expose old and new names side by side; summing both would double count.
+    """
+    present: set[tuple[str, str | None, str | None]] = set()
+    for k in keys:
+        c = canonical(k.labels)
+        present.add((k.name, c.namespace, c.pod))
+    drop: set[SeriesKey] = set()
+    for k in keys:
+        q = _quantity_of(k.name)
+        names = PREFERRED_NAMES.get(q) if q else None
+        if not names or k.name == names[0]:
+            continue
+        c = canonical(k.labels)
+        if (names[0], c.namespace, c.pod) in present:
+            drop.add(k)
+    return drop
+
+
+__all__ = ["Resolved", "drop_superseded", "resolve_series"]
