@@ -1,15 +1,49 @@
-"""The one typer app. Each command parses options, calls one library function, renders the result."""
+"""The one typer app. Each command parses options, calls one library function, renders the result.
+
+Heavy imports (duckdb, scipy, fastapi) happen inside command bodies so `--help` stays fast.
+User errors (`WattlensError`) print one red line on stderr and exit 2; anything else is a bug.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+from wattlens.errors import WattlensError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+config_app = typer.Typer(no_args_is_help=True, help="Check and explain the configuration.")
+app.add_typer(config_app, name="config")
+
+DbOpt = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default from config).")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="wattlens.toml (default ./wattlens.toml).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 @app.callback()
 def _root() -> None:
     """wattlens: what each token costs in energy and CO2, and how to spend less."""
+
+
+def _config(path: Path | None) -> Any:
+    from wattlens.config import load_config
+
+    return load_config(path)
+
+
+def _db_path(cfg: Any, db: Path | None) -> Path:
+    return Path(db) if db is not None else Path(cfg.store.path)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
 
 
 @app.command()
@@ -20,6 +54,201 @@ def version() -> None:
     typer.echo(__version__)
 
 
-def main() -> None:
-    """Console entry point."""
-    app()
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="OpenMetrics text (with timestamps) or range JSON.")],
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Import telemetry history from a file (idempotent: importing twice changes nothing)."""
+    from wattlens.cli_render import progress_bytes
+    from wattlens.fleet.ops import import_file
+    from wattlens.settings import carbon_model, derive_options
+    from wattlens.store import Store
+
+    cfg = _config(config)
+    with Store.open(_db_path(cfg, db)) as store, progress_bytes(file) as tick:
+        stats = import_file(
+            store, file, options=derive_options(cfg), carbon=carbon_model(cfg), progress=tick
+        )
+    typer.echo(
+        f"imported {stats.samples_read:,} samples in {stats.series:,} series from {file}: "
+        f"{stats.records_written:,} intervals for {stats.deployments} deployment(s)"
+    )
+
+
+@app.command()
+def status(db: DbOpt = None, config: ConfigOpt = None, json_: JsonOpt = False) -> None:
+    """The latest snapshot per deployment."""
+    from wattlens.cli_render import status_table
+    from wattlens.fleet.ops import status as fleet_status
+    from wattlens.store import Store
+
+    cfg = _config(config)
+    with Store.open(_db_path(cfg, db), read_only=True) as store:
+        rows = fleet_status(
+            store,
+            window_s=cfg.collect.live_window_s,
+            min_tokens_per_sec=cfg.thresholds.min_tokens_per_sec_for_ratio,
+        )
+    _print_json({"deployments": rows}) if json_ else status_table(rows)
+
+
+@app.command()
+def report(
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    since: Annotated[
+        str | None, typer.Option(help="Start: ISO time, epoch s, or '7d' ago.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="End: ISO time, epoch s, or '1d' ago.")] = None,
+    range_: Annotated[
+        str | None, typer.Option("--range", help="Last period, e.g. 24h, 7d (instead of --since).")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Energy, tokens and CO2 per deployment and for the fleet over a period (default: all)."""
+    from wattlens.cli_render import report_table
+    from wattlens.durations import parse_duration
+    from wattlens.fleet.ops import parse_time
+    from wattlens.fleet.ops import report as fleet_report
+    from wattlens.store import Store
+
+    if range_ and since:
+        raise WattlensError("--range and --since cannot be combined; use one of them")
+    cfg = _config(config)
+    now = time.time()
+    since_s = parse_time(since, now_s=now, what="--since") if since else None
+    until_s = parse_time(until, now_s=now, what="--until") if until else None
+    if range_:
+        since_s = (until_s or now) - float(parse_duration(range_) or 0.0)
+    with Store.open(_db_path(cfg, db), read_only=True) as store:
+        rows = fleet_report(
+            store,
+            since_s=since_s,
+            until_s=until_s,
+            active_min_tokens_per_sec=cfg.thresholds.min_tokens_per_sec_for_ratio,
+        )
+    _print_json({"since": since_s, "until": until_s, "deployments": rows}) if json_ else (
+        report_table(rows)
+    )
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="Output file: .parquet or .csv")],
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="parquet or csv")] = None,
+    tier: Annotated[str, typer.Option(help="raw, 5m or 1h")] = "raw",
+    since: Annotated[str | None, typer.Option(help="Start time")] = None,
+    until: Annotated[str | None, typer.Option(help="End time")] = None,
+) -> None:
+    """Export stored intervals to Parquet or CSV."""
+    from wattlens.fleet.ops import parse_time
+    from wattlens.store import Store
+
+    cfg = _config(config)
+    now = time.time()
+    with Store.open(_db_path(cfg, db), read_only=True) as store:
+        n = store.export(
+            out,
+            fmt=fmt,
+            tier=tier,
+            start_s=parse_time(since, now_s=now, what="--since") if since else None,
+            end_s=parse_time(until, now_s=now, what="--until") if until else None,
+        )
+    typer.echo(f"wrote {n:,} rows to {out}")
+
+
+@app.command()
+def collect(
+    prometheus: Annotated[
+        str | None, typer.Option(help="Prometheus-API URL (Prometheus or VictoriaMetrics).")
+    ] = None,
+    scrape: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Exporter URL to scrape directly; repeatable. Add labels: URL;ns=a;pod=b"
+        ),
+    ] = None,
+    sd: Annotated[str | None, typer.Option(help="Prometheus HTTP-SD JSON URL or file.")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    seconds: Annotated[
+        float | None, typer.Option(help="Stop cleanly after this many seconds.")
+    ] = None,
+    no_backfill: Annotated[
+        bool, typer.Option("--no-backfill", help="Skip start-up backfill.")
+    ] = False,
+) -> None:
+    """Collect telemetry continuously into the store (backfills gaps on start)."""
+    from wattlens.cli_render import progress_fraction
+    from wattlens.runner import run_collector
+
+    cfg = _config(config)
+    with progress_fraction("backfilling from the backend") as tick:
+        run_collector(
+            cfg,
+            db=_db_path(cfg, db),
+            prometheus=prometheus,
+            scrape=scrape or [],
+            sd=sd,
+            seconds=seconds,
+            backfill_on_start=not no_backfill,
+            progress=tick,
+        )
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Dashboard port.")] = 8080,
+    seconds: Annotated[
+        float | None, typer.Option(help="Stop cleanly after this many seconds.")
+    ] = None,
+    db: Annotated[Path, typer.Option("--db", help="DuckDB file for the demo.")] = Path(
+        "wattlens-demo.duckdb"
+    ),
+    scenario: Annotated[str, typer.Option(help="Scenario name or TOML file.")] = "nrp",
+    history_days: Annotated[float, typer.Option(help="Days of history to pre-generate.")] = 3.0,
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+) -> None:
+    """Run the demo fleet: emulator, collector, history and dashboard in one process."""
+    from wattlens.demo import run_demo
+
+    run_demo(
+        port=port, seconds=seconds, db=db, scenario=scenario, history_days=history_days, host=host
+    )
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = None) -> None:
+    """Validate the configuration and show each value with where it came from."""
+    from wattlens.cli_render import config_table
+    from wattlens.config import config_error_lines, describe, load_config
+
+    problems = config_error_lines(config)
+    if problems:
+        for line in problems:
+            typer.secho(f"error: {line}", fg="red", err=True)
+        raise typer.Exit(2)
+    config_table(describe(load_config(config)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: the single error boundary."""
+    import click
+
+    try:
+        app(args=argv, standalone_mode=False)
+    except WattlensError as e:
+        typer.secho(f"error: {e}", fg="red", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)

@@ -38,7 +38,9 @@ class CarbonModel:
 
 
 @lru_cache(maxsize=4096)
-def _lookup(model: CarbonModel, host: str | None, namespace: str | None) -> tuple[str | None, float]:
+def _lookup(
+    model: CarbonModel, host: str | None, namespace: str | None
+) -> tuple[str | None, float]:
     from wattlens.catalog import grid
 
     if model.intensity_override_kg_per_kwh is not None:

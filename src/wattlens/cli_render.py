@@ -1,0 +1,130 @@
+"""Rich rendering for the CLI: tables and progress bars. No computation here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fmt(v: Any, digits: int = 1) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if abs(v) >= 100 or digits == 0:
+            return f"{v:,.0f}"
+        return f"{v:,.{digits}f}"
+    return str(v)
+
+
+def status_table(rows: Sequence[dict[str, Any]]) -> None:
+    """Live snapshot table."""
+    if not rows:
+        console.print("no deployments stored yet: run `wattlens collect`, `import` or `demo`")
+        return
+    t = Table(title="wattlens status (live window)", header_style="bold")
+    for col in (
+        "deployment",
+        "model",
+        "GPUs",
+        "W",
+        "in tok/s",
+        "out tok/s",
+        "J/token",
+        "gCO2/h",
+        "mgCO2/token",
+        "kg/kWh",
+        "energy",
+    ):
+        t.add_column(col, justify="left" if col in ("deployment", "model") else "right")
+    for r in rows:
+        t.add_row(
+            r["deployment"],
+            r.get("model_name") or "—",
+            f"{r.get('gpu_count') or 0}× {r.get('gpu_type') or r.get('gpu_hardware') or '?'}",
+            _fmt(r.get("power_watts")),
+            _fmt(r.get("prompt_tokens_per_sec")),
+            _fmt(r.get("generation_tokens_per_sec")),
+            _fmt(r.get("joules_per_token"), 2),
+            _fmt(r.get("co2_grams_per_hour")),
+            _fmt(r.get("co2_mg_per_token"), 3),
+            _fmt(r.get("carbon_intensity_kg_per_kwh"), 3),
+            r.get("energy_source") or "—",
+        )
+    console.print(t)
+
+
+def report_table(rows: Sequence[dict[str, Any]]) -> None:
+    """Period totals table."""
+    t = Table(title="wattlens report", header_style="bold")
+    for col in (
+        "deployment",
+        "model",
+        "GPUs",
+        "kWh",
+        "prompt tok",
+        "output tok",
+        "kg CO2",
+        "J/token (active)",
+    ):
+        t.add_column(col, justify="left" if col in ("deployment", "model") else "right")
+    for r in rows:
+        t.add_row(
+            r["deployment"],
+            r.get("model_name") or "",
+            str(r.get("gpu_count") or ""),
+            _fmt(r.get("energy_kwh"), 2),
+            _fmt(r.get("prompt_tokens"), 0),
+            _fmt(r.get("generation_tokens"), 0),
+            _fmt(r.get("co2_kg"), 3),
+            _fmt(r.get("joules_per_token_active"), 3),
+        )
+    console.print(t)
+
+
+def config_table(rows: Sequence[tuple[str, str, str]]) -> None:
+    """`config check` output: key, value, where it came from."""
+    t = Table(title="configuration OK", header_style="bold")
+    for col in ("key", "value", "source"):
+        t.add_column(col)
+    for key, value, source in rows:
+        t.add_row(key, value, source)
+    console.print(t)
+
+
+@contextmanager
+def progress_bytes(path: Path) -> Iterator[Callable[[int], None]]:
+    """A progress bar over a file's bytes; yields `tick(bytes_done)`."""
+    total = path.stat().st_size if path.exists() else None
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"importing {path.name}", total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+@contextmanager
+def progress_fraction(description: str) -> Iterator[Callable[[float], None]]:
+    """A progress bar over a fraction 0-1; yields `tick(fraction)`."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=1.0)
+        yield lambda f: bar.update(task, completed=f)

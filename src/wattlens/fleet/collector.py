@@ -1,0 +1,213 @@
+"""The collector: telemetry source -> Deriver -> Store, cycle by cycle, with backfill on start.
+
+Sources share one small protocol: `fetch(now_s) -> (SeriesSet, errors)`. A Prometheus-API source
+reads raw samples since the last fetch, so the live path and the backfill path are the same code.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from wattlens.errors import BackendError
+from wattlens.fleet.derive import Deriver
+from wattlens.telemetry.metrics import WANTED_METRICS
+from wattlens.telemetry.records import SeriesSet
+
+META_LAST_SUCCESS = "collector.last_success_s"
+META_LAST_ERROR = "collector.last_error"
+META_LAST_ERROR_AT = "collector.last_error_s"
+META_SOURCE = "collector.source"
+
+
+def wanted_selector() -> str:
+    """PromQL selector for every metric wattlens reads (names are fixed, not user input)."""
+    names = "|".join(sorted(n.replace(".", r"\\.") for n in WANTED_METRICS))
+    return f'{{__name__=~"{names}"}}'
+
+
+class Source(Protocol):
+    """Where raw samples come from."""
+
+    description: str
+
+    def fetch(self, now_s: float) -> tuple[SeriesSet, list[str]]:
+        """New raw samples up to now_s, plus one message per failed target."""
+
+
+class ScrapeSource:
+    """Direct scrape of exporter endpoints (no Prometheus)."""
+
+    def __init__(self, scraper: Any) -> None:
+        self._scraper = scraper
+        self.description = f"scrape of {len(scraper.targets)} target(s)"
+
+    def fetch(self, now_s: float) -> tuple[SeriesSet, list[str]]:
+        """Scrape every target once."""
+        res = self._scraper.scrape(now_s)
+        return res.series, [msg for _t, msg in res.errors]
+
+
+class PrometheusSource:
+    """Raw samples from a Prometheus-API backend (Prometheus or VictoriaMetrics)."""
+
+    def __init__(self, client: Any, *, start_s: float | None = None, lag_s: float = 0.0) -> None:
+        self._client = client
+        self._cursor = start_s
+        self._lag_s = lag_s
+        self.description = f"Prometheus API at {client.base_url}"
+
+    def fetch(self, now_s: float) -> tuple[SeriesSet, list[str]]:
+        """Every raw sample since the previous fetch."""
+        end = now_s - self._lag_s
+        start = end - 60.0 if self._cursor is None else self._cursor
+        if end <= start:
+            return SeriesSet(), []
+        out = self._client.raw(wanted_selector(), start, end, chunk_s=max(60.0, end - start))
+        self._cursor = end
+        return out, []
+
+    def backfill(
+        self,
+        start_s: float,
+        end_s: float,
+        chunk_s: float,
+        on_chunk: Callable[[SeriesSet, float], None],
+    ) -> None:
+        """Fetch [start, end] chunk by chunk, in time order, handing each to `on_chunk`."""
+        lo = start_s
+        while lo < end_s:
+            hi = min(lo + chunk_s, end_s)
+            on_chunk(self._client.raw(wanted_selector(), lo, hi, chunk_s=chunk_s), hi)
+            lo = hi
+        self._cursor = end_s
+
+
+@dataclass
+class CycleStats:
+    """What one collection cycle did."""
+
+    samples: int = 0
+    records: int = 0
+    errors: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0
+
+
+class Collector:
+    """Runs collection cycles against a store (which it owns for writing)."""
+
+    def __init__(
+        self,
+        store: Any,
+        deriver: Deriver,
+        source: Source,
+        *,
+        retention: Any | None = None,
+        clock: Callable[[], float] = time.time,
+        lag_s: float | None = None,
+        retention_every_s: float = 300.0,
+    ) -> None:
+        self.store = store
+        self.deriver = deriver
+        self.source = source
+        self.retention = retention
+        self._clock = clock
+        step = deriver.options.step_s
+        # A bucket is written once every stream has reported past its end.
+        self._lag_s = step if lag_s is None else lag_s
+        self._retention_every_s = retention_every_s
+        self._last_retention = -math.inf
+        store.set_meta(META_SOURCE, source.description)
+
+    def ingest(self, batch: SeriesSet, watermark_s: float) -> tuple[int, int]:
+        """Feed a batch, write finished buckets; returns (samples used, records written)."""
+        used = self.deriver.feed(batch)
+        infos, records = self.deriver.drain(watermark_s)
+        if records or infos:
+            with self.store.transaction():
+                if infos:
+                    self.store.upsert_deployments(
+                        infos, watermark_s if math.isfinite(watermark_s) else 0.0
+                    )
+                if records:
+                    self.store.write_intervals(records)
+        return used, len(records)
+
+    def cycle(self) -> CycleStats:
+        """One fetch-derive-write cycle; backend failures are recorded, never raised."""
+        cpu0 = time.process_time()
+        now = self._clock()
+        stats = CycleStats()
+        try:
+            batch, errors = self.source.fetch(now)
+        except BackendError as e:
+            self._record_error(str(e), now)
+            stats.errors.append(str(e))
+            stats.cpu_s = time.process_time() - cpu0
+            return stats
+        stats.samples, stats.records = self.ingest(batch, now - self._lag_s)
+        stats.errors = errors
+        if errors:
+            self._record_error("; ".join(errors), now)
+        if len(batch):
+            self.store.set_meta(META_LAST_SUCCESS, repr(now))
+        if self.retention is not None and now - self._last_retention >= self._retention_every_s:
+            self.store.apply_retention(now, self.retention)
+            self._last_retention = now
+        stats.cpu_s = time.process_time() - cpu0
+        return stats
+
+    def _record_error(self, message: str, now: float) -> None:
+        self.store.set_meta(META_LAST_ERROR, message[:500])
+        self.store.set_meta(META_LAST_ERROR_AT, repr(now))
+
+    def run(self, stop: threading.Event, interval_s: float) -> None:
+        """Cycle every `interval_s` until `stop` is set."""
+        while not stop.is_set():
+            started = time.monotonic()
+            self.cycle()
+            stop.wait(max(0.0, interval_s - (time.monotonic() - started)))
+
+    def flush(self) -> int:
+        """Write every pending bucket (on shutdown)."""
+        infos, records = self.deriver.drain(math.inf)
+        if records:
+            with self.store.transaction():
+                self.store.upsert_deployments(infos, self._clock())
+                self.store.write_intervals(records)
+        return len(records)
+
+
+def backfill_window(
+    *,
+    now_s: float,
+    last_stored_s: float | None,
+    max_back_s: float,
+    earliest_s: float | None,
+    step_s: float,
+) -> tuple[float, float] | None:
+    """The span to backfill on start: from just before the last stored sample (or as far back as
+    allowed), never before the backend's oldest sample; None when nothing is missing."""
+    lo = now_s - max_back_s
+    if last_stored_s is not None:
+        lo = max(lo, last_stored_s - 2 * step_s)  # overlap: the counters need a previous reading
+    if earliest_s is not None:
+        lo = max(lo, earliest_s)
+    if now_s - lo <= step_s:
+        return None
+    return lo, now_s
+
+
+__all__ = [
+    "Collector",
+    "CycleStats",
+    "PrometheusSource",
+    "ScrapeSource",
+    "Source",
+    "backfill_window",
+    "wanted_selector",
+]

@@ -1,0 +1,120 @@
+"""Library functions behind the CLI commands: import, status, report. No rendering here."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wattlens.errors import InputError
+from wattlens.fleet.carbon import CarbonModel
+from wattlens.fleet.derive import DeriveOptions, Deriver
+from wattlens.fleet.views import report_rows, snapshot_rows
+
+
+@dataclass(frozen=True)
+class ImportStats:
+    """What an import did."""
+
+    samples_read: int
+    samples_used: int
+    series: int
+    records_written: int
+    deployments: int
+    first_s: float | None
+    last_s: float | None
+
+
+def make_deriver(options: DeriveOptions, carbon: CarbonModel | None = None) -> Deriver:
+    """A Deriver wired to the catalog (GPU names) and a carbon model."""
+    from wattlens.catalog import gpu_id_for_dcgm_name
+
+    model = carbon or CarbonModel(pue=options.pue)
+    return Deriver(options, carbon=model.lookup, gpu_type_of=gpu_id_for_dcgm_name)
+
+
+def import_file(
+    store: Any,
+    path: Path,
+    *,
+    options: DeriveOptions,
+    carbon: CarbonModel | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportStats:
+    """Read an OpenMetrics or range-JSON file and store its per-deployment intervals.
+
+    Idempotent: importing the same file again rewrites identical rows.
+    """
+    from wattlens.telemetry.importer import read_telemetry_file
+
+    series = read_telemetry_file(path, progress=progress)
+    deriver = make_deriver(options, carbon)
+    used = deriver.feed(series)
+    infos, records = deriver.drain(math.inf)
+    span = series.time_range()
+    with store.transaction():
+        if infos:
+            store.upsert_deployments(infos, span[1] if span else 0.0)
+        if records:
+            store.write_intervals(records)
+    store.rollup_pending()
+    return ImportStats(
+        samples_read=series.sample_count(),
+        samples_used=used,
+        series=len(series),
+        records_written=len(records),
+        deployments=len(infos),
+        first_s=span[0] if span else None,
+        last_s=span[1] if span else None,
+    )
+
+
+def status(store: Any, *, window_s: float, min_tokens_per_sec: float) -> list[dict[str, Any]]:
+    """Latest snapshot per deployment: rates over the last `window_s` of stored intervals."""
+    return snapshot_rows(
+        store.deployments(), store.latest(window_s), min_tokens_per_sec=min_tokens_per_sec
+    )
+
+
+def report(
+    store: Any,
+    *,
+    since_s: float | None,
+    until_s: float | None,
+    active_min_tokens_per_sec: float,
+) -> list[dict[str, Any]]:
+    """Totals per deployment and for the fleet over (since, until]; None bounds = everything."""
+    totals = store.totals(since_s, until_s, active_min_tokens_per_s=active_min_tokens_per_sec)
+    return report_rows(store.deployments(), totals)
+
+
+def parse_time(value: str, *, now_s: float, what: str) -> float:
+    """ISO 8601 time, epoch seconds, or a duration meaning that long ago ("7d")."""
+    from wattlens.durations import parse_duration
+
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return dt.timestamp()
+    except ValueError:
+        pass
+    try:
+        ago = parse_duration(text)
+    except InputError:
+        raise InputError(
+            f"{what} {value!r} is not a time; use ISO 8601 (2026-11-20T00:00Z), epoch seconds, "
+            "or a duration ago (7d)"
+        ) from None
+    return now_s - float(ago or 0.0)
+
+
+__all__ = ["ImportStats", "import_file", "make_deriver", "parse_time", "report", "status"]
