@@ -139,7 +139,7 @@ def run_collector(
                     source,
                     client,
                     now_s=time.time() - cfg.scrape.interval_s,
-                    max_back_s=cfg.backend.backfill_max_s or 30 * 86400.0,
+                    max_back_s=cfg.backend.backfill_max_s or float("inf"),  # None: all it has
                     progress=progress,
                 )
         else:

@@ -20,14 +20,7 @@ def derive_options(cfg: Any) -> DeriveOptions:
 
 def carbon_model(cfg: Any) -> CarbonModel:
     """Grid rules, vintage, default region and PUE from the config."""
-    from wattlens.catalog.grid import GridRule
-
-    rules = None
-    if cfg.carbon.rules:
-        rules = tuple(
-            GridRule(pattern=r.pattern, region=r.region, field=r.field, match=r.match)
-            for r in cfg.carbon.rules
-        )
+    rules = tuple(cfg.carbon.grid_rules())
     return CarbonModel(
         vintage=cfg.carbon.grid_vintage,
         default_region=cfg.carbon.default_region,
@@ -54,8 +47,8 @@ def prometheus_client(cfg: Any, url: str | None = None) -> Any:
 
     b = cfg.backend
     cert = None
-    if b.tls_client_cert and b.tls_client_key:
-        cert = (str(b.tls_client_cert), str(b.tls_client_key))
+    if b.tls_client_cert:  # a combined cert+key PEM may come without a separate key file
+        cert = (str(b.tls_client_cert), str(b.tls_client_key or b.tls_client_cert))
     return PrometheusClient(
         url or b.prometheus_url,
         bearer_token=b.bearer_token.reveal() or None,

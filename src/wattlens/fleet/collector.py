@@ -192,11 +192,12 @@ def backfill_window(
 ) -> tuple[float, float] | None:
     """The span to backfill on start: from just before the last stored sample (or as far back as
     allowed), never before the backend's oldest sample; None when nothing is missing."""
+    if earliest_s is None:
+        return None  # the backend holds nothing we read
     lo = now_s - max_back_s
     if last_stored_s is not None:
         lo = max(lo, last_stored_s - 2 * step_s)  # overlap: the counters need a previous reading
-    if earliest_s is not None:
-        lo = max(lo, earliest_s)
+    lo = max(lo, earliest_s)
     if now_s - lo <= step_s:
         return None
     return lo, now_s

@@ -1,0 +1,91 @@
+"""Durations as people write them ("30s", "5m", "1h30m", "7d", "forever") <-> float seconds.
+
+The syntax is Prometheus's (units ms, s, m, h, d, w, y; parts may be combined, largest first), plus
+plain numbers meaning seconds and "forever" (or "") meaning no limit where the caller allows it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from wattlens.errors import InputError
+from wattlens.physics.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+
+FOREVER = "forever"
+
+# Prometheus duration units (prometheus/common model.ParseDuration): y is 365 d, w is 7 d.
+_UNIT_SECONDS: dict[str, float] = {
+    "y": 365 * SECONDS_PER_DAY,
+    "w": 7 * SECONDS_PER_DAY,
+    "d": SECONDS_PER_DAY,
+    "h": SECONDS_PER_HOUR,
+    "m": SECONDS_PER_HOUR / 60,
+    "s": 1.0,
+    "ms": 0.001,
+}
+_NUMBER = r"\d+(?:\.\d+)?"
+_PART = re.compile(rf"({_NUMBER})(ms|y|w|d|h|m|s)")
+_WHOLE = re.compile(rf"(?:{_NUMBER}(?:ms|y|w|d|h|m|s))+")
+_PLAIN = re.compile(rf"{_NUMBER}")
+
+
+def duration_form(allow_forever: bool = False) -> str:
+    """The accepted spellings, for error messages."""
+    form = "use seconds (30) or a number with a unit s, m, h, d, w (30s, 5m, 2h, 7d, 1w, 1h30m)"
+    return form + (' or "forever"' if allow_forever else "")
+
+
+def parse_duration(value: str | float, *, allow_forever: bool = False) -> float | None:
+    """Seconds in a duration: 30, "30s", "5m", "1h30m", "7d", "1w".
+
+    Args:
+        value: a non-negative number of seconds or a duration string.
+        allow_forever: accept "forever" or "" and return None for them.
+
+    Returns:
+        Float seconds, or None for "forever" when allowed.
+
+    Raises:
+        InputError: the value is not a duration (the message says which spellings work).
+    """
+    bad = InputError(f"{value!r} is not a duration; {duration_form(allow_forever)}")
+    if isinstance(value, bool):
+        raise bad
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            raise bad
+        return float(value)
+    if not isinstance(value, str):
+        raise bad
+    text = value.strip()
+    if text.lower() in (FOREVER, ""):
+        if allow_forever:
+            return None
+        raise bad
+    if _PLAIN.fullmatch(text):
+        return float(text)
+    if not _WHOLE.fullmatch(text):
+        raise bad
+    parts = _PART.findall(text)
+    units = [u for _, u in parts]
+    order = list(_UNIT_SECONDS)
+    # Prometheus rejects "5m1h" and "1h1h": each unit once, largest first.
+    if [order.index(u) for u in units] != sorted({order.index(u) for u in units}):
+        raise bad
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
+def format_duration(seconds: float | None) -> str:
+    """Shortest exact spelling of a duration: 300 -> "5m", 604800 -> "7d", None -> "forever"."""
+    if seconds is None:
+        return FOREVER
+    for unit in ("d", "h", "m", "s"):  # "7d" reads better than "1w"
+        size = _UNIT_SECONDS[unit]
+        count = seconds / size
+        if seconds > 0 and count >= 1 and count == int(count):
+            return f"{int(count)}{unit}"
+    return f"{seconds:g}s"
+
+
+__all__ = ["FOREVER", "duration_form", "format_duration", "parse_duration"]
