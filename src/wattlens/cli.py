@@ -236,19 +236,9 @@ def config_check(config: ConfigOpt = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: the single error boundary."""
-    import click
-
+    """Console entry point: the single error boundary (typer handles its own usage errors)."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv)
     except WattlensError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except click.exceptions.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
