@@ -75,7 +75,9 @@ def import_file(
 def status(store: Any, *, window_s: float, min_tokens_per_sec: float) -> list[dict[str, Any]]:
     """Latest snapshot per deployment: rates over the last `window_s` of stored intervals."""
     return snapshot_rows(
-        store.deployments(), store.latest(window_s), min_tokens_per_sec=min_tokens_per_sec
+        [d.info for d in store.deployments()],
+        store.latest(window_s),
+        min_tokens_per_sec=min_tokens_per_sec,
     )
 
 
@@ -88,7 +90,7 @@ def report(
 ) -> list[dict[str, Any]]:
     """Totals per deployment and for the fleet over (since, until]; None bounds = everything."""
     totals = store.totals(since_s, until_s, active_min_tokens_per_s=active_min_tokens_per_sec)
-    return report_rows(store.deployments(), totals)
+    return report_rows([d.info for d in store.deployments()], totals)
 
 
 def parse_time(value: str, *, now_s: float, what: str) -> float:

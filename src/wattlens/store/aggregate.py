@@ -1,0 +1,87 @@
+"""How interval rows combine: the SQL shared by rollups and window aggregates, and `Aggregate`.
+
+Additive columns are summed (NULL only when every input is NULL); gauge means are weighted by
+interval_s over the rows where they are known; energy_source is the best source present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wattlens.fleet.records import EnergySource
+
+ADDITIVE = (
+    "interval_s",
+    "energy_joules",
+    "prompt_tokens",
+    "generation_tokens",
+    "requests_finished",
+    "itl_seconds_sum",
+    "co2_grams",
+    "sample_count",
+)
+GAUGES = ("requests_running", "requests_waiting", "kv_cache_usage_ratio", "gpu_util_percent")
+FACTORS = ("carbon_intensity_kg_per_kwh", "pue")  # never NULL
+
+
+def _weighted(col: str) -> str:
+    return (
+        f"sum({col} * interval_s) / nullif(sum(CASE WHEN {col} IS NOT NULL THEN interval_s END), 0)"
+    )
+
+
+def aggregate_exprs() -> dict[str, str]:
+    """Column -> SQL aggregate over a group of interval rows (everything but the keys)."""
+    exprs = {c: f"sum({c})" for c in ADDITIVE}
+    exprs.update({c: _weighted(c) for c in GAUGES + FACTORS})
+    exprs["energy_source"] = (
+        "CASE WHEN bool_or(energy_source = 'counter') THEN 'counter' "
+        "WHEN bool_or(energy_source = 'gauge') THEN 'gauge' ELSE 'none' END"
+    )
+    exprs["gpu_count"] = "max(gpu_count)"
+    return exprs
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """One deployment's interval rows combined over a window (ts_end_s in (start_s, end_s])."""
+
+    deployment_id: str
+    start_s: float
+    end_s: float
+    interval_s: float  # seconds covered by the rows (sum of their interval_s)
+    interval_count: int
+    first_ts_end_s: float
+    last_ts_end_s: float
+    energy_joules: float | None
+    energy_source: EnergySource
+    prompt_tokens: float | None
+    generation_tokens: float | None
+    requests_finished: float | None
+    itl_seconds_sum: float | None
+    requests_running: float | None
+    requests_waiting: float | None
+    kv_cache_usage_ratio: float | None
+    gpu_util_percent: float | None
+    gpu_count: int
+    carbon_intensity_kg_per_kwh: float
+    pue: float
+    co2_grams: float | None
+    sample_count: int
+
+    @property
+    def power_watts(self) -> float | None:
+        """Mean power over the covered seconds."""
+        if self.energy_joules is None or self.interval_s <= 0:
+            return None
+        return self.energy_joules / self.interval_s
+
+    @property
+    def tokens_per_sec(self) -> float | None:
+        """Prompt plus generated tokens per covered second; None without engine metrics."""
+        if (self.prompt_tokens is None and self.generation_tokens is None) or self.interval_s <= 0:
+            return None
+        return ((self.prompt_tokens or 0.0) + (self.generation_tokens or 0.0)) / self.interval_s
+
+
+__all__ = ["ADDITIVE", "FACTORS", "GAUGES", "Aggregate", "aggregate_exprs"]

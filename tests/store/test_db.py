@@ -1,0 +1,112 @@
+"""Opening stores: schema creation, version checks, and the errors users see."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from wattlens.errors import StoreError
+from wattlens.store import SCHEMA_VERSION, Store
+
+from .factories import intervals
+from .procs import LineReader
+
+
+def test_new_file_gets_schema_and_version(db_path: Path) -> None:
+    with Store.open(db_path) as s:
+        assert s.get_meta("schema_version") == str(SCHEMA_VERSION)
+        assert s.last_ts() is None and s.first_ts() is None
+    con = duckdb.connect(str(db_path), read_only=True)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    con.close()
+    assert {"meta", "deployments", "intervals_raw", "intervals_5m", "intervals_1h"} <= tables
+
+
+def test_reopen_read_only_sees_data_and_refuses_writes(db_path: Path) -> None:
+    recs = intervals(n=10)
+    with Store.open(db_path) as s:
+        s.write_intervals(recs)
+        s.set_meta("collector.cursor_s", "1700000000.5")
+    with Store.open(db_path, read_only=True) as ro:
+        assert ro.last_ts() == recs[-1].ts_end_s
+        assert ro.get_meta("collector.cursor_s") == "1700000000.5"
+        assert ro.get_meta("missing") is None
+        with pytest.raises(StoreError, match="read-only"):
+            ro.write_intervals(recs)
+
+
+def test_set_meta_overwrites(store: Store) -> None:
+    store.set_meta("k", "1")
+    store.set_meta("k", "2")
+    assert store.get_meta("k") == "2"
+
+
+def test_not_a_duckdb_file_names_path(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.duckdb"
+    bogus.write_text("this is a text file, not a database\n" * 200)
+    with pytest.raises(StoreError, match="not a DuckDB database") as info:
+        Store.open(bogus)
+    assert str(bogus) in str(info.value)
+    assert isinstance(info.value.__cause__, duckdb.Error)
+
+
+def test_foreign_duckdb_file_refused(tmp_path: Path) -> None:
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE sales (id INTEGER)")
+    con.close()
+    with pytest.raises(StoreError, match="not a wattlens store"):
+        Store.open(other)
+
+
+def test_newer_schema_version_refused(db_path: Path) -> None:
+    Store.open(db_path).close()
+    con = duckdb.connect(str(db_path))
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION + 1)])
+    con.close()
+    for read_only in (False, True):
+        with pytest.raises(StoreError, match="upgrade wattlens"):
+            Store.open(db_path, read_only=read_only)
+
+
+def test_missing_directory_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="directory exists") as info:
+        Store.open(tmp_path / "no" / "such" / "dir" / "w.duckdb")
+    assert "no/such/dir" in str(info.value)
+    with pytest.raises(StoreError, match="does not exist"):
+        Store.open(tmp_path / "absent.duckdb", read_only=True)
+    with pytest.raises(StoreError, match="is a directory"):
+        Store.open(tmp_path)
+
+
+def test_file_locked_by_another_writer(db_path: Path) -> None:
+    Store.open(db_path).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from wattlens.store import Store; s = Store.open(sys.argv[1]); "
+            "print('ready', flush=True); sys.stdin.read(); s.close()",
+            str(db_path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert LineReader(holder).next(deadline_s=20) == "ready"
+        for read_only in (False, True):
+            with pytest.raises(StoreError, match="another process") as info:
+                Store.open(db_path, read_only=read_only)
+            assert str(db_path) in str(info.value)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=20)
+    assert holder.returncode == 0
+    # once the writer is gone, read-only opening works
+    with Store.open(db_path, read_only=True) as ro:
+        assert ro.last_ts() is None
