@@ -138,7 +138,10 @@ class Deriver:
         """Records of changed buckets ending at or before `watermark_s`, plus all deployments."""
         step = self.options.step_s
         ready = sorted(k for k in self._dirty if k[1] * step <= watermark_s)
-        records = [self._record(dep, b, self._buckets[(dep, b)]) for dep, b in ready]
+        intensity = {dep: self._intensity(dep) for dep in {k[0] for k in ready}}
+        records = [
+            self._record(dep, b, self._buckets[(dep, b)], intensity[dep]) for dep, b in ready
+        ]
         self._dirty.difference_update(ready)
         if math.isfinite(watermark_s):
             oldest = math.floor((watermark_s - self.options.keep_recent_s) / step)
@@ -354,24 +357,25 @@ class Deriver:
             d = np.concatenate([g[0] for g in gpu_keys])
             b = np.concatenate([g[1] for g in gpu_keys])
             g = np.concatenate([g[2] for g in gpu_keys])
-            trip = np.unique(np.stack([d, b, g], axis=1), axis=0)
-            acc.append((trip[:, 0], trip[:, 1], np.full(len(trip), GPUS), np.ones(len(trip))))
+            db, inv = np.unique(_pack(d, b), return_inverse=True)
+            pairs = np.unique(inv.reshape(-1) * len(gpu_index) + g)
+            counts = np.bincount(pairs // len(gpu_index), minlength=db.size).astype(np.float64)
+            dd, bb = _unpack(db)
+            acc.append((dd, bb, np.full(db.size, GPUS), counts))
 
     def _merge(self, acc: list, rows: list) -> None:
         dep = np.concatenate([a[0] for a in acc]).astype(np.int64)
         bkt = np.concatenate([a[1] for a in acc]).astype(np.int64)
         col = np.concatenate([a[2] for a in acc]).astype(np.int64)
         val = np.concatenate([a[3] for a in acc]).astype(np.float64)
-        keys = np.stack([dep, bkt], axis=1)
-        uk, inv = np.unique(keys, axis=0, return_inverse=True)
-        inv = inv.reshape(-1)
-        mat = np.zeros((len(uk), NF))
-        np.add.at(mat, (inv, col), val)
-        for i, (d, b) in enumerate(uk.tolist()):
-            key = (d, b)
+        uk, inv = np.unique(_pack(dep, bkt), return_inverse=True)
+        flat = np.bincount(inv.reshape(-1) * NF + col, weights=val, minlength=uk.size * NF)
+        mat = flat.reshape(uk.size, NF)
+        ud, ub = _unpack(uk)
+        for i, key in enumerate(zip(ud.tolist(), ub.tolist(), strict=True)):
             cur = self._buckets.get(key)
             if cur is None:
-                self._buckets[key] = mat[i]
+                self._buckets[key] = mat[i].copy()
             else:
                 row = mat[i]
                 for c in _MAX_COLS:
@@ -403,7 +407,12 @@ class Deriver:
             mig=d.mig,
         )
 
-    def _record(self, dep: int, bucket: int, a: np.ndarray) -> IntervalRecord:
+    def _intensity(self, dep: int) -> float:
+        d = self._deps[dep]
+        hosts = sorted({h for h, _ in d.gpus_last_seen if h})
+        return self._carbon(hosts[0] if hosts else None, d.namespace)[1]
+
+    def _record(self, dep: int, bucket: int, a: np.ndarray, intensity: float) -> IntervalRecord:
         d = self._deps[dep]
         step = self.options.step_s
         source: EnergySource
@@ -421,8 +430,6 @@ class Deriver:
             m = a[s] / a[n]
             return m * max(1.0, a[k]) if k is not None else m
 
-        hosts = sorted({h for h, _ in d.gpus_last_seen if h})
-        _, intensity = self._carbon(hosts[0] if hosts else None, d.namespace)
         pue = self.options.pue
         return IntervalRecord(
             deployment_id=d.id,
@@ -444,6 +451,15 @@ class Deriver:
             co2_grams=float(co2_grams(energy, intensity, pue)) if energy is not None else None,
             sample_count=int(a[SAMPLES]),
         )
+
+
+def _pack(dep: np.ndarray, bucket: np.ndarray) -> np.ndarray:
+    """One int64 key per (deployment, bucket): bucket ids are epoch/step, well under 2**32."""
+    return (dep.astype(np.int64) << 32) | bucket.astype(np.int64)
+
+
+def _unpack(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return key >> 32, key & 0xFFFFFFFF
 
 
 __all__ = ["CarbonLookup", "DeriveOptions", "Deriver"]

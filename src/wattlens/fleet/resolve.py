@@ -50,8 +50,10 @@ def resolve_series(
         workload = key.label(deployment_label)
     if workload is None and c.pod:
         workload = workload_of_pod(c.pod)
-    deployment = f"{c.namespace}/{workload}" if (c.namespace and workload) else None
     is_gpu = q in GPU_QUANTITIES
+    if is_gpu and _is_exporter_itself(key, c):
+        workload = None  # an unallocated GPU carries only the exporter pod's own labels
+    deployment = f"{c.namespace}/{workload}" if (c.namespace and workload) else None
     gpu = None
     if is_gpu:
         gpu = (c.host or "", c.gpu_uuid or c.gpu_index or "")
@@ -71,6 +73,18 @@ def resolve_series(
         is_counter=q in COUNTERS,
         is_gpu=is_gpu,
     )
+
+
+def _is_exporter_itself(key: SeriesKey, c: CanonicalLabels) -> bool:
+    """True when a GPU series' pod labels name the dcgm-exporter pod, not a workload.
+
+    Unallocated GPUs carry no pod labels; a Prometheus scrape then adds the exporter target's own
+    namespace/pod/container, which must not become a deployment.
+    """
+    if key.label("exported_pod") or key.label("exported_namespace"):
+        return False
+    names = (c.pod or "", c.container or "")
+    return any("dcgm-exporter" in n for n in names)
 
 
 def drop_superseded(keys: list[SeriesKey]) -> set[SeriesKey]:
