@@ -1,0 +1,315 @@
+"""Read and write OpenMetrics files with per-sample timestamps (promtool's backfill format).
+
+Lines are `name{labels} value timestamp` with the timestamp in **seconds** (OpenMetrics, as
+`promtool tsdb create-blocks-from openmetrics` reads it; Prometheus text 0.0.4 uses ms and is
+not accepted here), `# HELP` / `# TYPE` / `# UNIT` comments anywhere, and `# EOF` last.
+
+Speed: pyarrow's streaming CSV reader splits the file into line blocks in C++; each block is
+split from the right into key / value / timestamp and the two numeric columns are cast in bulk.
+Each distinct series key text is parsed (validated) once with prometheus_client's OpenMetrics
+parser and cached. Unlike promtool, which silently drops samples out of time order, samples are
+sorted per series; a repeated timestamp keeps the first value.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from wattlens.errors import InputError
+from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
+
+EXPECTED = "expected `name{labels} value timestamp` (timestamp in seconds)"
+_BLOCK_BYTES = 1 << 20
+
+__all__ = ["format_openmetrics", "read_openmetrics", "write_openmetrics"]
+
+
+def _open(source: Path | str | IO[bytes] | IO[str]) -> tuple[object, str, int]:
+    """An input pyarrow can stream, the name to quote in errors, and its size if known."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"{path}: no such file; check the path")
+        return pa.OSFile(str(path), "rb"), str(path), path.stat().st_size
+    name = str(getattr(source, "name", "<stream>"))
+    if isinstance(source, io.TextIOBase):
+        data = source.read().encode()
+        return pa.BufferReader(data), name, len(data)
+    return pa.PythonFile(source, mode="r"), name, 0
+
+
+def _parse_key(key: str, where: str) -> SeriesKey:
+    """Validate one distinct `name{labels}` text with prometheus_client's parser."""
+    try:
+        fams = list(text_string_to_metric_families(f"{key} 0 0\n# EOF\n"))
+        sample = fams[0].samples[0]
+    except (ValueError, IndexError, KeyError, TypeError) as e:
+        raise InputError(f"{where}: invalid series {key!r} ({e}) — {EXPECTED}") from e
+    return SeriesKey(sample.name, make_labels({k: v for k, v in sample.labels.items() if v}))
+
+
+class _Columns:
+    """Growable (series id, timestamp, value) columns; few large buffers, no fragmentation."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.gids = np.empty(0, dtype=np.int32)
+        self.ts = np.empty(0, dtype=np.float64)
+        self.vals = np.empty(0, dtype=np.float64)
+
+    def reserve(self, capacity: int) -> None:
+        if capacity <= self.gids.size:
+            return
+        for name in ("gids", "ts", "vals"):
+            old = getattr(self, name)
+            new = np.empty(capacity, dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+
+    def append(self, gids: np.ndarray, ts: np.ndarray, vals: np.ndarray) -> None:
+        end = self.n + gids.size
+        if end > self.gids.size:
+            self.reserve(max(end, int(self.gids.size * 1.25) + 65536))
+        self.gids[self.n : end] = gids
+        self.ts[self.n : end] = ts
+        self.vals[self.n : end] = vals
+        self.n = end
+
+    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n, out = self.n, (self.gids, self.ts, self.vals)
+        self.__init__()  # type: ignore[misc]
+        return out[0][:n], out[1][:n], out[2][:n]
+
+
+class _Reader:
+    def __init__(self, name: str, wanted: frozenset[str] | None, size_hint: int) -> None:
+        self.name = name
+        self.wanted = wanted
+        self.text_index: dict[str, int] = {}  # distinct `name{labels}` text -> known index
+        self.known = pa.array([], pa.string())  # the same texts, in index order
+        self.key_gids: list[int] = []  # series id per known index, -1 when not wanted
+        self.id_map = np.zeros(0, dtype=np.int32)  # key_gids as an array
+        self.keys: list[SeriesKey] = []
+        self.cols = _Columns()
+        self.size_hint = size_hint
+        self.first_line = 1  # line number of the current block's first row
+        self.eof_line = 0
+        self.count = 0
+
+    def _where(self, row: int) -> str:
+        return f"{self.name}:{self.first_line + row}"
+
+    def _fail_row(self, lines: pa.Array, rows: np.ndarray, what: str) -> InputError:
+        row = int(rows[0])
+        text = lines[row].as_py()
+        return InputError(f"{self._where(row)}: {what}: {text!r} — {EXPECTED}")
+
+    def _lookup(self, texts: pa.Array) -> np.ndarray:
+        """Index of each text among the known key texts, -1 where new."""
+        if len(texts) <= 64:  # series-major files: few texts per block, a dict is fastest
+            get = self.text_index.get
+            return np.array([get(k, -1) for k in texts.to_pylist()], dtype=np.int64)
+        pos = pc.index_in(texts, value_set=self.known)  # time-major: C++ hash lookup
+        return pos.fill_null(-1).to_numpy(zero_copy_only=False)
+
+    def _register(self, text: str, first_row: int) -> None:
+        """Give a new key text its series id (-1 when its name is not wanted)."""
+        name = text.split("{", 1)[0]
+        if self.wanted is not None and name not in self.wanted:
+            gid = -1
+        else:
+            self.keys.append(_parse_key(text, self._where(first_row)))
+            gid = len(self.keys) - 1
+        self.text_index[text] = len(self.key_gids)
+        self.key_gids.append(gid)
+
+    def block(self, lines: pa.Array) -> None:
+        n = len(lines)
+        if self.eof_line:
+            raise self._fail_row(
+                lines, np.array([0]), f"content after '# EOF' (line {self.eof_line})"
+            )
+        eof = np.flatnonzero(pc.equal(lines, "# EOF").to_numpy(False))
+        if eof.size:
+            self.eof_line = self.first_line + int(eof[0])
+            if eof[0] + 1 < n:
+                raise self._fail_row(lines, eof[:1] + 1, "content after '# EOF'")
+        comment = pc.starts_with(lines, "#")
+        if pc.any(comment).as_py():
+            rows = np.flatnonzero(~comment.to_numpy(zero_copy_only=False))
+            data = pc.take(lines, pa.array(rows))
+        else:
+            rows, data = np.arange(n), lines
+        if rows.size:
+            self._samples(lines, rows, data)
+        self.first_line += n
+
+    def _samples(self, lines: pa.Array, rows: np.ndarray, data: pa.Array) -> None:
+        parts = pc.split_pattern(data, " ", max_splits=2, reverse=True)
+        bad = np.flatnonzero(pc.not_equal(pc.list_value_length(parts), 3).to_numpy(False))
+        if bad.size:
+            empty = lines[int(rows[bad[0]])].as_py() == ""
+            what = "empty line (OpenMetrics has none)" if empty else "missing value or timestamp"
+            raise self._fail_row(lines, rows[bad], what)
+        keys = pc.list_element(parts, 0)
+        enc = pc.dictionary_encode(keys)  # block-local distinct key texts
+        pos = self._lookup(enc.dictionary)
+        if np.any(pos < 0):
+            unknown = pc.filter(enc.dictionary, pa.array(pos < 0))
+            new = unknown.to_pylist()
+            if any(" # {" in k for k in new):
+                # Exemplars (`... # {labels} value [ts]`): rare, so strip them on this block only.
+                stripped = pc.replace_substring_regex(data, r" # \{.*$", "")
+                if pc.any(pc.match_substring(stripped, " # {")).as_py():  # pragma: no cover
+                    raise self._fail_row(lines, rows, "unreadable exemplar")
+                return self._samples(lines, rows, stripped)
+            idx = enc.indices.to_numpy(zero_copy_only=False)
+            first = np.zeros(len(enc.dictionary), dtype=np.int64)
+            first[idx[::-1]] = np.arange(idx.size - 1, -1, -1)  # first row of each text
+            for k, j in zip(new, np.flatnonzero(pos < 0), strict=True):
+                self._register(k, int(rows[first[j]]))
+            self.id_map = np.asarray(self.key_gids, dtype=np.int32)
+            self.known = pa.concat_arrays([self.known, unknown])
+            pos = self._lookup(enc.dictionary)
+        try:
+            values = pc.cast(pc.list_element(parts, 1), pa.float64()).to_numpy()
+            stamps = pc.cast(pc.list_element(parts, 2), pa.float64()).to_numpy()
+        except pa.ArrowInvalid as e:
+            bad_row = rows[self._bad_numbers(parts)]
+            raise self._fail_row(lines, bad_row, "bad value or timestamp") from e
+        del parts, keys
+        if not np.all(np.isfinite(stamps)):
+            raise self._fail_row(lines, rows[~np.isfinite(stamps)], "bad timestamp")
+        gids = self.id_map[pos][enc.indices.to_numpy(zero_copy_only=False)]
+        keep = gids >= 0
+        if not keep.all():
+            gids, stamps, values = gids[keep], stamps[keep], values[keep]
+        if self.cols.n == 0 and self.size_hint:  # size the buffers once from the first block
+            per_line = max(1, len(data.buffers()[2] or b"")) / max(1, len(data))
+            self.cols.reserve(int(self.size_hint / per_line * 1.05) + 1024)
+        self.cols.append(gids, stamps, values)
+        self.count += gids.size
+
+    @staticmethod
+    def _bad_numbers(parts: pa.Array) -> np.ndarray:
+        for i, p in enumerate(parts.to_pylist()):
+            try:
+                pa.array(p[1:], pa.string()).cast(pa.float64())
+            except pa.ArrowInvalid:
+                return np.array([i])
+        return np.array([0])  # pragma: no cover - the bulk cast failed, so one row must
+
+    def result(self) -> SeriesSet:
+        if not self.eof_line:
+            raise InputError(
+                f"{self.name}: no '# EOF' line at the end; the file may be truncated "
+                "(OpenMetrics files end with '# EOF')"
+            )
+        gids, ts, vals = self.cols.take()
+        if gids.size == 0:
+            return SeriesSet()
+        if not np.all(gids[1:] >= gids[:-1]):  # time-major files: group by series
+            order = np.argsort(gids, kind="stable")
+            gids = gids[order]  # one column at a time keeps the peak memory down
+            ts = ts[order]
+            vals = vals[order]
+            del order
+        same = gids[1:] == gids[:-1]
+        if np.any(same & (ts[1:] <= ts[:-1])):  # out of order or repeated: sort, dedupe
+            order = np.lexsort((ts, gids))
+            gids = gids[order]
+            ts = ts[order]
+            vals = vals[order]
+            keep = np.ones(gids.size, dtype=bool)
+            keep[1:] = ~((gids[1:] == gids[:-1]) & (ts[1:] == ts[:-1]))
+            gids, ts, vals = gids[keep], ts[keep], vals[keep]
+        del same
+        starts = np.concatenate(([0], np.flatnonzero(gids[1:] != gids[:-1]) + 1))
+        ends = np.append(starts[1:], gids.size)
+        return SeriesSet(
+            {self.keys[gids[s]]: (ts[s:e], vals[s:e]) for s, e in zip(starts, ends, strict=True)}
+        )
+
+
+def read_openmetrics(
+    source: Path | str | IO[bytes] | IO[str],
+    *,
+    wanted: frozenset[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SeriesSet:
+    """Read an OpenMetrics file (path or open file) into a `SeriesSet`, streaming.
+
+    Args:
+        wanted: sample names to keep (others are skipped unparsed); None keeps all.
+        progress: called with the number of samples read so far after each block.
+    """
+    stream, name, size_hint = _open(source)
+    reader = _Reader(name, wanted, size_hint)
+    opts = (
+        pacsv.ReadOptions(column_names=["line"], block_size=_BLOCK_BYTES, use_threads=False),
+        pacsv.ParseOptions(
+            delimiter="\x1f", quote_char=False, escape_char=False, ignore_empty_lines=False
+        ),
+        pacsv.ConvertOptions(
+            column_types={"line": pa.string()}, strings_can_be_null=False, check_utf8=True
+        ),
+    )
+    try:
+        batches = pacsv.open_csv(
+            stream,
+            read_options=opts[0],
+            parse_options=opts[1],
+            convert_options=opts[2],
+        )
+        for batch in batches:
+            reader.block(batch.column(0))
+            if progress is not None:
+                progress(reader.count)
+    except pa.ArrowInvalid as e:
+        raise InputError(f"{name}: not OpenMetrics text ({e}) — {EXPECTED}") from e
+    finally:
+        stream.close()  # type: ignore[attr-defined]
+    return reader.result()
+
+
+def _escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(x: float) -> str:
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "+Inf" if x > 0 else "-Inf"
+    return repr(float(x))
+
+
+def format_openmetrics(series: SeriesSet) -> str:
+    """OpenMetrics text (seconds timestamps, `# EOF`) for a `SeriesSet`, series by series."""
+    out: list[str] = []
+    for key in sorted(series.series):
+        t, v = series.series[key]
+        labels = ",".join(f'{k}="{_escape(val)}"' for k, val in key.labels)
+        head = f"{key.name}{{{labels}}}" if labels else key.name
+        out.extend(
+            f"{head} {_number(x)} {_number(s)}" for s, x in zip(t.tolist(), v.tolist(), strict=True)
+        )
+    out.append("# EOF\n")
+    return "\n".join(out)
+
+
+def write_openmetrics(series: SeriesSet, dest: Path) -> None:
+    """Write `series` as an OpenMetrics file atomically (temp file, then rename)."""
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.write_text(format_openmetrics(series))
+    tmp.replace(dest)

@@ -1,0 +1,103 @@
+"""Read a saved Prometheus API answer (`/api/v1/query_range` or `/api/v1/query`) from a file.
+
+Accepts the whole response (`{"status": "success", "data": {"resultType": ..., "result": [...]}}`),
+its `data` object, or the bare `result` list. Matrix items carry `values: [[t, "v"], ...]`,
+vector items `value: [t, "v"]`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from wattlens.errors import InputError
+from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
+
+__all__ = ["read_range_json", "series_from_result"]
+
+
+def _bad(name: str, path: str, what: str) -> InputError:
+    return InputError(
+        f"{name}: {path} {what}; expected a Prometheus API answer "
+        '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{...},'
+        '"values":[[t,"v"],...]}]}}'
+    )
+
+
+def _points(name: str, path: str, points: Any) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(points, list):
+        raise _bad(name, path, f'is {type(points).__name__}, not a list of [t, "v"] pairs')
+    try:
+        t = np.array([float(p[0]) for p in points], dtype=np.float64)
+        v = np.array([float(p[1]) for p in points], dtype=np.float64)
+    except (TypeError, ValueError, IndexError, KeyError) as e:
+        i = next(i for i, p in enumerate(points) if not _is_point(p))
+        raise _bad(name, f"{path}[{i}]", f'is {points[i]!r}, not a [t, "v"] pair') from e
+    return t, v
+
+
+def _is_point(p: Any) -> bool:
+    try:
+        float(p[0]), float(p[1])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return False
+    return isinstance(p, list) and len(p) == 2
+
+
+def series_from_result(result: Any, name: str = "<json>", path: str = "$.data.result") -> SeriesSet:
+    """`SeriesSet` from a parsed `result` list (matrix or vector items)."""
+    if not isinstance(result, list):
+        raise _bad(name, path, f"is {type(result).__name__}, not a list")
+    out = SeriesSet()
+    for i, item in enumerate(result):
+        where = f"{path}[{i}]"
+        if not isinstance(item, dict):
+            raise _bad(name, where, f"is {type(item).__name__}, not an object")
+        metric = item.get("metric")
+        if not isinstance(metric, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metric.items()
+        ):
+            raise _bad(name, f"{where}.metric", "is missing or not a map of strings")
+        if "values" in item:
+            t, v = _points(name, f"{where}.values", item["values"])
+        elif "value" in item:
+            t, v = _points(name, f"{where}.value", [item["value"]])
+        else:
+            raise _bad(name, where, "has neither 'values' nor 'value'")
+        out.add(SeriesKey(metric.get("__name__", ""), make_labels(metric)), t, v)
+    return out
+
+
+def read_range_json(source: Path | str | IO[str]) -> SeriesSet:
+    """Read a saved query / query_range response (or its `result` list) from a file."""
+    if isinstance(source, (str, Path)):
+        name = str(source)
+        try:
+            text = Path(source).read_text()
+        except OSError as e:
+            raise InputError(f"{name}: cannot read ({e.strerror}); check the path") from e
+    else:
+        name = str(getattr(source, "name", "<stream>"))
+        text = source.read()
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{name}: not JSON ({e.msg} at line {e.lineno})") from e
+    if isinstance(doc, list):
+        return series_from_result(doc, name, "$")
+    if not isinstance(doc, dict):
+        raise _bad(name, "$", f"is {type(doc).__name__}")
+    path = "$"
+    if "status" in doc:
+        if doc["status"] != "success":
+            raise _bad(name, "$.status", f"is {doc['status']!r} ({doc.get('error', '')})")
+        doc, path = doc.get("data"), "$.data"
+        if not isinstance(doc, dict):
+            raise _bad(name, path, "is missing or not an object")
+    kind = doc.get("resultType")
+    if kind not in ("matrix", "vector"):
+        raise _bad(name, f"{path}.resultType", f"is {kind!r}, not 'matrix' or 'vector'")
+    return series_from_result(doc.get("result"), name, f"{path}.result")
