@@ -37,8 +37,10 @@ def co2_grams_per_hour(power_watts, intensity_kg_per_kwh, pue=1.0):  # noqa: ANN
 
 def co2_mg_per_token(power_watts, intensity_kg_per_kwh, tokens_per_sec, pue=1.0):  # noqa: ANN001, ANN201
     """mg/token = g/h x 1000 / (tok/s x 3600)."""
-    return co2_grams_per_hour(power_watts, intensity_kg_per_kwh, pue) * MG_PER_GRAM / (
-        tokens_per_sec * SECONDS_PER_HOUR
+    return (
+        co2_grams_per_hour(power_watts, intensity_kg_per_kwh, pue)
+        * MG_PER_GRAM
+        / (tokens_per_sec * SECONDS_PER_HOUR)
     )
 
 

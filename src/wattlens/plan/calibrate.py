@@ -1,0 +1,188 @@
+"""Fit the logistic power curve P(b) (1/W law Eq. 1) to observed (requests running, power) points.
+
+The fit is a bounded nonlinear least squares (scipy `curve_fit`, trust-region reflective) over
+p_idle, p_nominal, x0 and k. It reports RMSE, MAPE and one-sigma parameter errors from the
+covariance. The fitted `PowerProfile` saves to JSON or TOML and plugs into
+`plan_tokw(..., power_profile=...)`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.optimize import OptimizeWarning, curve_fit
+
+from wattlens.errors import InputError
+from wattlens.physics.power import logistic_power
+from wattlens.plan.profiles import PowerProfile
+
+MIN_POINTS = 5
+_NAMES = ("p_idle_watts", "p_nominal_watts", "x0", "k")
+
+
+class IntervalSource(Protocol):
+    """What calibration needs from the store (`wattlens.store.Store` satisfies it)."""
+
+    def intervals(
+        self, deployment_id: str | None, start_s: float | None = None, end_s: float | None = None
+    ) -> dict[str, np.ndarray]: ...
+
+
+def _model(b: np.ndarray, p_idle: float, p_nom: float, x0: float, k: float) -> np.ndarray:
+    return logistic_power(b, p_idle, p_nom, k, x0)
+
+
+def fit_power_curve(
+    batch: ArrayLike, power_watts: ArrayLike, *, source: str = "fitted"
+) -> PowerProfile:
+    """Fit P(b) to points; InputError when there are too few or they do not span any batch."""
+    b = np.asarray(batch, dtype=np.float64).ravel()
+    p = np.asarray(power_watts, dtype=np.float64).ravel()
+    if b.shape != p.shape:
+        raise InputError(f"calibration: {b.size} batch values but {p.size} power values")
+    ok = np.isfinite(b) & np.isfinite(p) & (p > 0)
+    b, p = b[ok], p[ok]
+    if b.size < MIN_POINTS or np.unique(np.round(np.log2(np.maximum(b, 1.0)), 2)).size < 3:
+        raise InputError(
+            f"calibration: {b.size} usable (requests running, power) points over "
+            f"{np.unique(np.round(b)).size} distinct batch sizes; need at least {MIN_POINTS} "
+            "points over 3 batch sizes, so collect history under varied load"
+        )
+    lo_p, hi_p = float(p.min()), float(p.max())
+    x = np.log2(np.maximum(b, 1.0))
+    p0 = [lo_p, hi_p, float(np.median(x)), 1.0]
+    bounds = ([0.0, lo_p, -4.0, 0.05], [hi_p, 2.0 * hi_p, 16.0, 10.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizeWarning)
+        try:
+            popt, pcov = curve_fit(_model, b, p, p0=p0, bounds=bounds, method="trf", maxfev=20000)
+        except (RuntimeError, ValueError) as e:
+            raise InputError(f"calibration: the logistic fit did not converge ({e})") from e
+    pred = _model(b, *popt)
+    resid = pred - p
+    err = np.sqrt(np.clip(np.diag(pcov), 0.0, None))
+    stderr = {
+        n: (float(e) if math.isfinite(e) else float("nan"))
+        for n, e in zip(_NAMES, err, strict=True)
+    }
+    return PowerProfile(
+        p_idle_watts=float(popt[0]),
+        p_nominal_watts=float(popt[1]),
+        x0=float(popt[2]),
+        k=float(popt[3]),
+        source=source,
+        rmse_watts=float(np.sqrt(np.mean(resid**2))),
+        mape_percent=float(np.mean(np.abs(resid) / p) * 100.0),
+        stderr=stderr,
+        points=int(b.size),
+    )
+
+
+def calibrate_from_store(
+    store: IntervalSource,
+    deployment_id: str,
+    *,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    min_running: float = 1.0,
+) -> PowerProfile:
+    """Fit per-GPU power (energy / interval / GPUs) against mean requests running.
+
+    Intervals with fewer than `min_running` requests are left out: a mostly idle interval's
+    mean batch below 1 would pull the curve's b = 1 end down to the idle floor.
+    """
+    cols = store.intervals(deployment_id, start_s, end_s)
+    n = len(cols.get("interval_s", ()))
+    if n == 0:
+        raise InputError(
+            f"--deployment {deployment_id!r}: no stored intervals in that range; check the name "
+            "with `wattlens status` and that history was collected"
+        )
+    running = np.asarray(cols["requests_running"], dtype=np.float64)
+    energy = np.asarray(cols["energy_joules"], dtype=np.float64)
+    dt = np.asarray(cols["interval_s"], dtype=np.float64)
+    gpus = np.asarray(cols["gpu_count"], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        power = energy / dt / gpus
+    ok = np.isfinite(running) & np.isfinite(power) & (running >= min_running) & (dt > 0)
+    if not np.any(np.isfinite(running)):
+        raise InputError(
+            f"--deployment {deployment_id!r}: no engine metrics (requests running unknown); "
+            "calibration needs vLLM metrics next to the GPU power"
+        )
+    return fit_power_curve(
+        running[ok], power[ok], source=f"fitted to {int(ok.sum())} intervals of {deployment_id}"
+    )
+
+
+def save_power_profile(profile: PowerProfile, path: str | Path) -> Path:
+    """Write a profile as JSON (.json) or TOML (.toml); returns the path."""
+    out = Path(path)
+    data = asdict(profile)
+    if out.suffix == ".json":
+        out.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n")
+    elif out.suffix == ".toml":
+        out.write_text(_to_toml(data))
+    else:
+        raise InputError(f"{str(out)!r}: expected a .json or .toml file name for the profile")
+    return out
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return repr(v)
+
+
+def _to_toml(data: dict[str, Any]) -> str:
+    lines = ["# wattlens power profile: logistic P(b) per GPU (1/W law Eq. 1)"]
+    tables = []
+    for k, v in data.items():
+        if isinstance(v, dict):
+            tables.append((k, v))
+        elif v is not None:
+            lines.append(f"{k} = {_toml_value(v)}")
+    for name, table in tables:
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items())
+    return "\n".join(lines) + "\n"
+
+
+def load_power_profile(path: str | Path) -> PowerProfile:
+    """Read a profile written by `save_power_profile` (JSON or TOML)."""
+    src = Path(path)
+    try:
+        text = src.read_text()
+        data = json.loads(text) if src.suffix == ".json" else tomllib.loads(text)
+    except (OSError, ValueError) as e:
+        raise InputError(f"power profile {str(src)!r}: cannot read it ({e})") from e
+    missing = [n for n in _NAMES if n not in data]
+    if missing:
+        raise InputError(f"power profile {str(src)!r}: missing {', '.join(missing)}")
+    allowed = set(PowerProfile.__dataclass_fields__)
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InputError(f"power profile {str(src)!r}: unknown key(s) {', '.join(unknown)}")
+    return PowerProfile(**data)
+
+
+__all__ = [
+    "MIN_POINTS",
+    "IntervalSource",
+    "calibrate_from_store",
+    "fit_power_curve",
+    "load_power_profile",
+    "save_power_profile",
+]

@@ -1,0 +1,286 @@
+"""`wattlens plan ...`: a typer sub-app (mount with `app.add_typer(plan_app, name="plan")`).
+
+Thin commands: parse options, call one `wattlens.plan` function, render with rich or `--json`.
+Library errors are `WattlensError`s; the root app's `main()` turns them into one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from wattlens.errors import InputError
+
+plan_app = typer.Typer(
+    no_args_is_help=True, help="Plan: tokens per watt, fleet sizing and routing, calibration."
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ProfileOpt = Annotated[
+    str, typer.Option("--profile", help="computed (from catalog specs) or paper (published).")
+]
+ConventionOpt = Annotated[
+    str,
+    typer.Option("--convention", help="physical (whole instance's power) or paper (one GPU's)."),
+]
+VariantOpt = Annotated[
+    str, typer.Option("--variant", help="consistent (default) or published (the paper's method).")
+]
+TpOpt = Annotated[int | None, typer.Option("--tp", help="Tensor parallelism (default: fits).")]
+DtypeOpt = Annotated[
+    str | None, typer.Option("--dtype", help="fp16, bf16, fp8, mxfp4, int4 (default: model's).")
+]
+PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write a chart: out.png|out.html.")]
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _ints(text: str, option: str) -> list[int]:
+    try:
+        return [int(t) for t in _split(text)]
+    except ValueError as e:
+        raise InputError(f"{option} {text!r}: expected comma-separated integers") from e
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def _table(title: str, columns: list[tuple[str, str, int]], rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title, header_style="bold")
+    for header, _, _ in columns:
+        t.add_column(header, justify="right")
+    for row in rows:
+        t.add_row(*(_fmt(row.get(key), digits) for _, key, digits in columns))
+    Console().print(t)
+
+
+def _fmt(v: Any, digits: int) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return str(v)
+
+
+def _notes(notes: list[str]) -> None:
+    for n in notes:
+        typer.echo(f"  · {n}")
+
+
+TOKW_COLUMNS = [
+    ("context", "context_tokens", 0),
+    ("KV B/token/GPU", "kv_bytes_per_token_per_gpu", 0),
+    ("n_max", "max_concurrency", 0),
+    ("batch", "batch", 0),
+    ("step ms", "step_time_ms", 2),
+    ("tok/s", "tokens_per_sec", 0),
+    ("W/GPU", "power_watts_per_gpu", 0),
+    ("W instance", "power_watts_instance", 0),
+    ("tok/W", "tokens_per_watt", 3),
+    ("J/token", "joules_per_token", 4),
+]
+
+
+@plan_app.command()
+def tokw(
+    model: Annotated[str, typer.Option("--model", help="Catalog model(s), comma-separated.")],
+    gpu: Annotated[str, typer.Option("--gpu", help="Catalog GPU(s), comma-separated.")],
+    tp: TpOpt = None,
+    dtype: DtypeOpt = None,
+    context: Annotated[
+        str, typer.Option("--context", help="Context windows in tokens, comma-separated.")
+    ] = "2048,4096,8192,16384,32768,65536,131072",
+    batch: Annotated[int | None, typer.Option("--batch", help="Fixed batch size.")] = None,
+    at_limit: Annotated[
+        bool, typer.Option("--at-limit/--no-at-limit", help="Evaluate at the KV limit.")
+    ] = True,
+    profile: ProfileOpt = "computed",
+    convention: ConventionOpt = "physical",
+    variant: VariantOpt = "consistent",
+    power_profile: Annotated[
+        Path | None, typer.Option("--power-profile", help="Fitted profile (.json/.toml).")
+    ] = None,
+    plot: PlotOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Tokens per watt against the context window for a model on a GPU."""
+    from wattlens.plan.calibrate import load_power_profile
+    from wattlens.plan.tokw import plan_tokw
+
+    power = load_power_profile(power_profile) if power_profile else None
+    contexts = _ints(context, "--context")
+    results = [
+        plan_tokw(
+            m,
+            g,
+            tp=tp,
+            dtype=dtype,
+            contexts=contexts,
+            batch=batch,
+            at_limit=at_limit and batch is None,
+            profile=profile,  # type: ignore[arg-type]
+            convention=convention,
+            variant=variant,
+            power_profile=power,  # type: ignore[arg-type]
+        )  # fmt: skip
+        for m in _split(model)
+        for g in _split(gpu)
+    ]
+    if plot is not None:
+        from wattlens.plan.plots import plot_tokw
+
+        plot_tokw(results, plot)
+    if json_:
+        data = [r.as_dict() for r in results]
+        _echo_json(data[0] if len(data) == 1 else data)
+        return
+    for r in results:
+        title = f"{r.model} on {r.gpu}, TP {r.tp}, {r.dtype} ({r.profile}; {r.convention})"
+        _table(title, TOKW_COLUMNS, r.rows)
+        _notes(r.notes)
+    if plot is not None:
+        typer.echo(f"chart written to {plot}")
+
+
+FLEET_COLUMNS = [
+    ("pool", "pool", 0),
+    ("window", "window_tokens", 0),
+    ("req/s", "rate_rps", 1),
+    ("instances", "instances", 0),
+    ("GPUs", "gpus", 0),
+    ("util", "utilisation", 2),
+    ("W/GPU", "power_watts_per_gpu", 0),
+    ("kW", "power_kw", 1),
+    ("tok/W", "tokens_per_watt", 3),
+    ("P99 TTFT ms", "p99_ttft_ms", 1),
+]
+COMPARE_COLUMNS = [
+    ("GPU", "gpu", 0),
+    ("topology", "topology", 0),
+    ("split", "split_tokens", 0),
+    ("gamma", "gamma", 2),
+    ("instances", "instances", 0),
+    ("kW", "power_kw", 1),
+    ("tok/W", "tokens_per_watt", 3),
+    ("P99 ms", "p99_ttft_ms", 1),
+    ("gain", "gain_vs_baseline", 2),
+    ("topo gain", "topology_gain", 2),
+    ("gen gain", "generation_gain", 2),
+]
+
+
+@plan_app.command()
+def fleet(
+    model: Annotated[str, typer.Option("--model", help="Catalog model.")],
+    gpu: Annotated[str, typer.Option("--gpu", help="GPU; several (comma) compare generations.")],
+    rate: Annotated[float, typer.Option("--rate", help="Arrival rate, requests/s.")],
+    trace: Annotated[
+        str, typer.Option("--trace", help="azure, lmsys, lmsys-multiturn, agent or a JSON CDF.")
+    ] = "azure",
+    topology: Annotated[
+        str, typer.Option("--topology", help="homo, pool, fleetopt; several (comma) compare.")
+    ] = "fleetopt",
+    split: Annotated[
+        int | None, typer.Option("--split", help="Short-pool window (default: optimised).")
+    ] = None,
+    gamma: Annotated[
+        float | None, typer.Option("--gamma", help="FleetOpt gamma (default: optimised).")
+    ] = None,
+    slo_ttft_ms: Annotated[float, typer.Option("--slo-ttft-ms", help="P99 TTFT SLO.")] = 500.0,
+    max_util: Annotated[float, typer.Option("--max-util", help="Utilisation cap.")] = 0.85,
+    tp: TpOpt = None,
+    dtype: DtypeOpt = None,
+    profile: ProfileOpt = "computed",
+    convention: ConventionOpt = "physical",
+    variant: VariantOpt = "consistent",
+    plot: PlotOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Size a fleet for a workload (M/G/c, Kimura P99) and its tok/W; compare GPUs/topologies."""
+    from wattlens.plan.fleet import plan_fleet
+    from wattlens.plan.optimize import compare_fleets
+
+    gpus, topologies = _split(gpu), _split(topology)
+    common = dict(
+        rate_rps=rate, trace=trace, split_tokens=split, gamma=gamma, slo_ttft_ms=slo_ttft_ms,
+        max_util=max_util, profile=profile, convention=convention, variant=variant, tp=tp,
+        dtype=dtype,
+    )  # fmt: skip
+    if len(gpus) > 1 or len(topologies) > 1 or plot is not None:
+        comparison = compare_fleets(model, gpus, topologies=topologies, **common)  # type: ignore[arg-type]
+        if plot is not None:
+            from wattlens.plan.plots import plot_fleet
+
+            plot_fleet(comparison, plot)
+        if json_:
+            _echo_json(comparison.as_dict())
+            return
+        _table(f"{model}: fleet comparison ({convention})", COMPARE_COLUMNS, comparison.rows)
+        _notes(comparison.notes)
+        if plot is not None:
+            typer.echo(f"chart written to {plot}")
+        return
+    r = plan_fleet(model, gpus[0], topology=topologies[0], **common)  # type: ignore[arg-type]
+    if json_:
+        _echo_json(r.as_dict())
+        return
+    total = {"pool": "total", **r.total}
+    title = f"{r.model} on {r.gpu} TP {r.tp}: {r.topology}, {r.trace}, {r.rate_rps:g} req/s"
+    _table(title, FLEET_COLUMNS, [*r.pools, total])
+    _notes(r.notes)
+
+
+@plan_app.command()
+def calibrate(
+    deployment: Annotated[str, typer.Option("--deployment", help="Deployment id (ns/workload).")],
+    db: Annotated[
+        Path | None, typer.Option("--db", help="DuckDB file (default from config).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="wattlens.toml.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Save the fitted profile (.json or .toml).")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Fit the logistic power curve P(requests running) to a deployment's stored history."""
+    from dataclasses import asdict
+
+    from wattlens.config import load_config
+    from wattlens.plan.calibrate import calibrate_from_store, save_power_profile
+    from wattlens.store import Store
+
+    path = db if db is not None else Path(load_config(config).store.path)
+    with Store.open(path, read_only=True) as store:
+        fit = calibrate_from_store(store, deployment)
+    if out is not None:
+        save_power_profile(fit, out)
+    if json_:
+        _echo_json(asdict(fit))
+        return
+    se = fit.stderr
+    typer.echo(f"{deployment}: P(b) = idle + (nominal - idle) / (1 + exp(-k (log2 b - x0)))")
+    for name, value, unit in (
+        ("idle", fit.p_idle_watts, "W"),
+        ("nominal", fit.p_nominal_watts, "W"),
+        ("x0", fit.x0, "log2 batch"),
+        ("k", fit.k, ""),
+    ):
+        key = {"idle": "p_idle_watts", "nominal": "p_nominal_watts"}.get(name, name)
+        typer.echo(f"  {name:8} {value:9.2f} ± {se.get(key, float('nan')):.2f} {unit}")
+    typer.echo(
+        f"  fit: RMSE {fit.rmse_watts:.1f} W, MAPE {fit.mape_percent:.1f} % over {fit.points}"
+    )
+    if out is not None:
+        typer.echo(f"profile saved to {out}; use it with `plan tokw --power-profile {out}`")
+
+
+__all__ = ["plan_app"]
