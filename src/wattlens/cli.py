@@ -20,6 +20,15 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 config_app = typer.Typer(no_args_is_help=True, help="Check and explain the configuration.")
 app.add_typer(config_app, name="config")
 
+
+def _mount_subapps() -> None:
+    from wattlens.plan.cli import plan_app
+
+    app.add_typer(plan_app, name="plan", help="Plan: tokens per watt, fleet sizing, calibration.")
+
+
+_mount_subapps()
+
 DbOpt = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default from config).")]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="wattlens.toml (default ./wattlens.toml).")
@@ -214,11 +223,23 @@ def demo(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
 ) -> None:
     """Run the demo fleet: emulator, collector, history and dashboard in one process."""
+    from wattlens.cli_render import console, progress_fraction
     from wattlens.demo import run_demo
 
-    run_demo(
-        port=port, seconds=seconds, db=db, scenario=scenario, history_days=history_days, host=host
-    )
+    def ready(url: str) -> None:
+        console.print(f"wattlens demo: dashboard at [bold]{url}/[/bold]  (Ctrl-C to stop)")
+
+    with progress_fraction("generating demo history") as tick:
+        run_demo(
+            port=port,
+            seconds=seconds,
+            db=db,
+            scenario=scenario,
+            history_days=history_days,
+            host=host,
+            progress=tick,
+            on_ready=ready,
+        )
 
 
 @config_app.command("check")

@@ -14,6 +14,12 @@ from wattlens.telemetry.metrics import COUNTERS, GPU_QUANTITIES, PREFERRED_NAMES
 from wattlens.telemetry.metrics import quantity_of as _quantity_of
 from wattlens.telemetry.records import SeriesKey
 
+# Labels a scraper or Prometheus adds: the same engine counter seen through another path (direct
+# scrape vs. Prometheus) must stay one stream, or its whole value would count as new tokens.
+_SCRAPE_INFRA_LABELS = frozenset(
+    {"instance", "job", "endpoint", "service", "prometheus", "prometheus_replica", "cluster"}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
@@ -61,7 +67,11 @@ def resolve_series(
     else:
         if deployment is None:
             return None  # engine series without pod identity cannot be joined
-        stream = (q.value, key.name, *(f"{k}={v}" for k, v in key.labels))
+        stream = (
+            q.value,
+            key.name,
+            *(f"{k}={v}" for k, v in key.labels if k not in _SCRAPE_INFRA_LABELS),
+        )
     return Resolved(
         quantity=q,
         stream=stream,
