@@ -190,23 +190,24 @@ def collect(
     no_backfill: Annotated[
         bool, typer.Option("--no-backfill", help="Skip start-up backfill.")
     ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per cycle.")] = False,
 ) -> None:
     """Collect telemetry continuously into the store (backfills gaps on start)."""
-    from wattlens.cli_render import progress_fraction
+    from wattlens.cli_render import cycle_line, progress_fraction
     from wattlens.runner import run_collector
 
     cfg = _config(config)
-    with progress_fraction("backfilling from the backend") as tick:
-        run_collector(
-            cfg,
-            db=_db_path(cfg, db),
-            prometheus=prometheus,
-            scrape=scrape or [],
-            sd=sd,
-            seconds=seconds,
-            backfill_on_start=not no_backfill,
-            progress=tick,
-        )
+    run_collector(
+        cfg,
+        db=_db_path(cfg, db),
+        prometheus=prometheus,
+        scrape=scrape or [],
+        sd=sd,
+        seconds=seconds,
+        backfill_on_start=not no_backfill,
+        progress=lambda: progress_fraction("backfilling from the backend"),
+        on_cycle=cycle_line if verbose else None,
+    )
 
 
 @app.command()

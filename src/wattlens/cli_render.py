@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -128,3 +129,15 @@ def progress_fraction(description: str) -> Iterator[Callable[[float], None]]:
     ) as bar:
         task = bar.add_task(description, total=1.0)
         yield lambda f: bar.update(task, completed=f)
+
+
+def cycle_line(stats: Any) -> None:
+    """One stderr line per collection cycle (`collect -v`)."""
+    through = "-" if stats.committed_through_s is None else f"{stats.committed_through_s:.0f}"
+    errs = f" errors={len(stats.errors)}" if stats.errors else ""
+    print(
+        f"cycle samples={stats.samples} intervals={stats.records} committed_through={through}"
+        f" cpu_ms={stats.cpu_s * 1000:.1f}{errs}",
+        file=sys.stderr,
+        flush=True,
+    )

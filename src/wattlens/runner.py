@@ -6,7 +6,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,6 @@ from wattlens.fleet.collector import (
     PrometheusSource,
     ScrapeSource,
     backfill_window,
-    wanted_selector,
 )
 
 
@@ -38,17 +37,24 @@ def parse_scrape_arg(arg: str) -> Any:
     return ScrapeTarget(url=url, labels=labels)
 
 
-def scrape_targets(cfg: Any, scrape: Sequence[str], sd: str | None) -> list[Any]:
-    """Targets from the command line, the config and HTTP-SD."""
+def scrape_targets(cfg: Any, scrape: Sequence[str]) -> list[Any]:
+    """Static targets from the command line and the config."""
     from wattlens.telemetry.scrape import ScrapeTarget
-    from wattlens.telemetry.sd import load_http_sd
 
     targets = [parse_scrape_arg(s) for s in scrape]
     targets += [ScrapeTarget(url=t.url, labels=dict(t.labels)) for t in cfg.scrape.targets]
-    sd_url = sd or cfg.scrape.sd_url
-    if sd_url:
-        targets += load_http_sd(sd_url)
     return targets
+
+
+def scrape_source(targets: list[Any], sd_url: str | None, *, timeout_s: float) -> ScrapeSource:
+    """A direct-scrape source over static targets plus HTTP-SD (re-read every 30 s)."""
+    from wattlens.telemetry.scrape import Scraper
+    from wattlens.telemetry.sd import load_http_sd
+
+    discovered = load_http_sd(sd_url) if sd_url else []  # a bad SD URL fails at start, clearly
+    scraper = Scraper(targets + discovered, timeout_s=timeout_s)
+    discover = (lambda: load_http_sd(sd_url)) if sd_url else None
+    return ScrapeSource(scraper, discover=discover, static_targets=targets)
 
 
 @contextmanager
@@ -67,6 +73,22 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(s, h)
 
 
+_ANCHOR_METRICS = (
+    "DCGM_FI_DEV_POWER_USAGE",
+    "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+    "vllm:generation_tokens_total",
+    "sglang:generation_tokens_total",
+)
+
+
+def _earliest(client: Any) -> float | None:
+    """Oldest retained sample among the metrics every fleet exposes (one name per query, since
+    `_over_time` functions drop names and would collide across metrics)."""
+    found = [client.earliest_timestamp(name) for name in _ANCHOR_METRICS]
+    found = [t for t in found if t is not None]
+    return min(found) if found else None
+
+
 def backfill(
     collector: Collector,
     source: PrometheusSource,
@@ -78,7 +100,7 @@ def backfill(
     chunk_s: float = 6 * 3600.0,
 ) -> int:
     """Fill the store from the backend between the last stored sample and now."""
-    earliest = client.earliest_timestamp(wanted_selector())
+    earliest = _earliest(client)
     window = backfill_window(
         now_s=now_s,
         last_stored_s=collector.store.last_ts(),
@@ -112,16 +134,21 @@ def run_collector(
     seconds: float | None,
     backfill_on_start: bool = True,
     on_cycle: Callable[[Any], None] | None = None,
-    progress: Callable[[float], None] | None = None,
+    progress: Callable[[], AbstractContextManager[Callable[[float], None]]] | None = None,
 ) -> None:
-    """Collect until stopped (signal) or for `seconds`, then flush and close the store."""
+    """Collect until stopped (signal) or for `seconds`, then flush and close the store.
+
+    Args:
+        progress: makes a progress context (yielding `tick(fraction)`) shown during backfill.
+    """
     from wattlens.fleet.ops import make_deriver
     from wattlens.settings import carbon_model, derive_options, prometheus_client, retention_policy
     from wattlens.store import Store
 
     url = prometheus or cfg.backend.prometheus_url
-    targets = [] if url else scrape_targets(cfg, scrape, sd)
-    if not url and not targets:
+    targets = [] if url else scrape_targets(cfg, scrape)
+    sd_url = None if url else (sd or cfg.scrape.sd_url or None)
+    if not url and not targets and not sd_url:
         raise ConfigError(
             "nothing to collect from: give --prometheus URL or --scrape URL, or set "
             "backend.prometheus_url or scrape.targets in wattlens.toml"
@@ -134,18 +161,17 @@ def run_collector(
             source: Any = PrometheusSource(client, lag_s=cfg.scrape.interval_s)
             collector = Collector(store, deriver, source, retention=retention_policy(cfg))
             if backfill_on_start and cfg.backend.backfill:
-                backfill(
-                    collector,
-                    source,
-                    client,
-                    now_s=time.time() - cfg.scrape.interval_s,
-                    max_back_s=cfg.backend.backfill_max_s or float("inf"),  # None: all it has
-                    progress=progress,
-                )
+                with progress() if progress else nullcontext(None) as tick:
+                    backfill(
+                        collector,
+                        source,
+                        client,
+                        now_s=time.time() - cfg.scrape.interval_s,
+                        max_back_s=cfg.backend.backfill_max_s or float("inf"),  # None: all
+                        progress=tick,
+                    )
         else:
-            from wattlens.telemetry.scrape import Scraper
-
-            source = ScrapeSource(Scraper(targets, timeout_s=cfg.backend.timeout_s))
+            source = scrape_source(targets, sd_url, timeout_s=cfg.backend.timeout_s)
             collector = Collector(store, deriver, source, retention=retention_policy(cfg))
         run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds, on_cycle=on_cycle)
 
@@ -178,4 +204,11 @@ def run_loop(
     collector.store.rollup_pending()
 
 
-__all__ = ["backfill", "parse_scrape_arg", "run_collector", "run_loop", "scrape_targets"]
+__all__ = [
+    "backfill",
+    "parse_scrape_arg",
+    "run_collector",
+    "run_loop",
+    "scrape_source",
+    "scrape_targets",
+]

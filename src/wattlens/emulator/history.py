@@ -142,6 +142,7 @@ def write_history(
     start_of_scenario_s: float | None = None,
     fmt: HistoryFormat = "openmetrics",
     progress: Progress | None = None,
+    wanted: frozenset[str] | None = None,
 ) -> int:
     """Write scraped history of every target every `step_s` in [start_s, end_s].
 
@@ -154,6 +155,8 @@ def write_history(
         start_of_scenario_s: when the scenario started (default `start_s`).
         fmt: "openmetrics" (promtool, seconds) or "prometheus" (VictoriaMetrics, milliseconds).
         progress: called after each family with (samples written, fraction done).
+        wanted: keep only families with a sample name in this set (like a Prometheus
+            `metric_relabel_configs` keep rule); None keeps everything.
 
     Returns:
         Number of samples written.
@@ -173,7 +176,9 @@ def write_history(
     families = _family_order(scenario)
     written = 0
     with _open_text(out) as fh:
-        for fi, (_, specs) in enumerate(families):
+        for fi, (name, specs) in enumerate(families):
+            if wanted is not None and not any(w == name or w.startswith(name) for w in wanted):
+                continue
             header_done = False
             for target, tlabels, up, is_dcgm in targets:
                 spec = _spec_for(scenario, specs, target, is_dcgm)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from wattlens.errors import BackendError
+from wattlens.errors import BackendError, WattlensError
 from wattlens.fleet.derive import Deriver
 from wattlens.telemetry.metrics import WANTED_METRICS
 from wattlens.telemetry.records import SeriesSet
@@ -40,16 +40,38 @@ class Source(Protocol):
 
 
 class ScrapeSource:
-    """Direct scrape of exporter endpoints (no Prometheus)."""
+    """Direct scrape of exporter endpoints (no Prometheus), optionally re-discovering targets.
 
-    def __init__(self, scraper: Any) -> None:
+    `discover` (e.g. HTTP-SD) is called every `refresh_s` so restarted pods are followed; a
+    failed discovery keeps the previous targets.
+    """
+
+    def __init__(
+        self,
+        scraper: Any,
+        *,
+        discover: Callable[[], list[Any]] | None = None,
+        refresh_s: float = 30.0,
+        static_targets: list[Any] | None = None,
+    ) -> None:
         self._scraper = scraper
+        self._discover = discover
+        self._refresh_s = refresh_s
+        self._static = list(static_targets or [])
+        self._last_refresh = -math.inf
         self.description = f"scrape of {len(scraper.targets)} target(s)"
 
     def fetch(self, now_s: float) -> tuple[SeriesSet, list[str]]:
         """Scrape every target once."""
+        errors: list[str] = []
+        if self._discover is not None and now_s - self._last_refresh >= self._refresh_s:
+            try:
+                self._scraper.set_targets(self._static + list(self._discover()))
+                self._last_refresh = now_s
+            except WattlensError as e:
+                errors.append(f"service discovery failed: {e}")
         res = self._scraper.scrape(now_s)
-        return res.series, [msg for _t, msg in res.errors]
+        return res.series, errors + [msg for _t, msg in res.errors]
 
 
 class PrometheusSource:
@@ -95,6 +117,7 @@ class CycleStats:
     records: int = 0
     errors: list[str] = field(default_factory=list)
     cpu_s: float = 0.0
+    committed_through_s: float | None = None  # newest interval end written in this cycle
 
 
 class Collector:
@@ -121,12 +144,14 @@ class Collector:
         self._lag_s = step if lag_s is None else lag_s
         self._retention_every_s = retention_every_s
         self._last_retention = -math.inf
+        self.committed_through_s: float | None = None
         store.set_meta(META_SOURCE, source.description)
 
     def ingest(self, batch: SeriesSet, watermark_s: float) -> tuple[int, int]:
         """Feed a batch, write finished buckets; returns (samples used, records written)."""
         used = self.deriver.feed(batch)
         infos, records = self.deriver.drain(watermark_s)
+        self.committed_through_s = max((r.ts_end_s for r in records), default=None)
         if records or infos:
             with self.store.transaction():
                 if infos:
@@ -150,6 +175,7 @@ class Collector:
             stats.cpu_s = time.process_time() - cpu0
             return stats
         stats.samples, stats.records = self.ingest(batch, now - self._lag_s)
+        stats.committed_through_s = self.committed_through_s
         stats.errors = errors
         if errors:
             self._record_error("; ".join(errors), now)

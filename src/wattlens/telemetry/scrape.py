@@ -240,8 +240,22 @@ class Scraper:
             timeout=httpx.Timeout(timeout_s), headers={"Accept": ACCEPT}
         )
         self._timeout_s = timeout_s
+        self._wanted = wanted
+        self._honor_labels = honor_labels
         self._parsers = [_Parser(wanted, t.labels, honor_labels) for t in self.targets]
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(self.targets))))
+
+    def set_targets(self, targets: Iterable[ScrapeTarget]) -> None:
+        """Replace the target list (after service discovery), keeping parse caches of the
+        targets that stay."""
+        old = {(t.url, tuple(sorted(t.labels.items()))): p
+               for t, p in zip(self.targets, self._parsers, strict=True)}  # fmt: skip
+        self.targets = list(targets)
+        self._parsers = [
+            old.get((t.url, tuple(sorted(t.labels.items()))))
+            or _Parser(self._wanted, t.labels, self._honor_labels)
+            for t in self.targets
+        ]
 
     def _fetch(self, target: ScrapeTarget) -> tuple[str, bool] | str:
         """(body, is_openmetrics) or an error message."""

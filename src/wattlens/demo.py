@@ -1,0 +1,137 @@
+"""`wattlens demo`: the embedded default. An emulated fleet, a collector scraping it, a few days of
+pre-generated history, and the dashboard, all in one process.
+
+The scenario's start time is kept in the store, so a restarted demo continues the same timeline
+and its history resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from wattlens.errors import ConfigError
+
+META_DEMO_START = "demo.scenario_start_s"
+META_DEMO_SCENARIO = "demo.scenario"
+DEMO_STEP_S = 30.0
+DEMO_SCRAPE_S = 10.0
+
+
+def check_scenario_against_catalog(scenario: Any) -> None:
+    """Fail fast (CatalogError naming the name) on GPUs the catalog does not know."""
+    from wattlens.catalog import get_gpu
+
+    for d in scenario.deployments:
+        get_gpu(d.gpu)
+
+
+def seed_history(
+    collector: Any,
+    scenario: Any,
+    *,
+    start_s: float,
+    scenario_start_s: float,
+    now_s: float,
+    progress: Callable[[float], None] | None = None,
+) -> int:
+    """Feed the emulator's history for (start_s, now_s] through the collector, a day at a time."""
+    from wattlens.emulator import history_series
+    from wattlens.telemetry.metrics import WANTED_METRICS
+
+    step = collector.deriver.options.step_s
+    written = 0
+    lo = start_s
+    while lo < now_s:
+        hi = min(lo + 86400.0, now_s)
+        batch = history_series(
+            scenario,
+            start_s=lo,
+            end_s=hi,
+            step_s=step,
+            start_of_scenario_s=scenario_start_s,
+            wanted=WANTED_METRICS,
+        )
+        written += collector.ingest(batch, hi - step)[1]
+        if progress is not None:
+            progress((hi - start_s) / max(1.0, now_s - start_s))
+        lo = hi + step
+    collector.store.rollup_pending()
+    return written
+
+
+def run_demo(
+    *,
+    port: int,
+    seconds: float | None,
+    db: Path,
+    scenario: str,
+    history_days: float,
+    host: str = "127.0.0.1",
+    config: Any | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    progress: Callable[[float], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run the demo until stopped (signal), or for `seconds`."""
+    from wattlens.config import load_config
+    from wattlens.emulator import EmulatorServer, load_scenario
+    from wattlens.fleet.carbon import CarbonModel
+    from wattlens.fleet.collector import Collector
+    from wattlens.fleet.derive import DeriveOptions
+    from wattlens.fleet.ops import make_deriver
+    from wattlens.runner import run_loop, scrape_source
+    from wattlens.settings import carbon_model, retention_policy
+    from wattlens.store import Store
+
+    if history_days < 0:
+        raise ConfigError(f"--history-days {history_days}: expected 0 or more days")
+    cfg = config or load_config()
+    sc = load_scenario(scenario)
+    check_scenario_against_catalog(sc)
+    now = time.time()
+    with Store.open(db) as store:
+        stored_start = store.get_meta(META_DEMO_START)
+        if stored_start is not None and store.get_meta(META_DEMO_SCENARIO) == sc.name:
+            scenario_start = float(stored_start)  # resume the same timeline
+        else:
+            scenario_start = math.floor((now - history_days * 86400.0) / DEMO_STEP_S) * DEMO_STEP_S
+            store.set_meta(META_DEMO_START, repr(scenario_start))
+            store.set_meta(META_DEMO_SCENARIO, sc.name)
+        carbon: CarbonModel = carbon_model(cfg)
+        deriver = make_deriver(DeriveOptions(step_s=DEMO_STEP_S, pue=carbon.pue), carbon)
+        with EmulatorServer(sc, host="127.0.0.1", port=0, start_s=scenario_start) as emu:
+            last = store.last_ts()
+            start = scenario_start if last is None else max(scenario_start, last - 2 * DEMO_STEP_S)
+            source = scrape_source([], f"{emu.url}/sd", timeout_s=5.0)
+            collector = Collector(store, deriver, source, retention=retention_policy(cfg))
+            seed_history(
+                collector,
+                sc,
+                start_s=start,
+                scenario_start_s=scenario_start,
+                now_s=time.time(),
+                progress=progress,
+            )
+            web = _start_web(store, cfg, host, port)
+            try:
+                if on_ready is not None:
+                    on_ready(web.url if web else "")
+                run_loop(collector, interval_s=DEMO_SCRAPE_S, seconds=seconds, stop=stop)
+            finally:
+                if web is not None:
+                    web.stop()
+
+
+def _start_web(store: Any, cfg: Any, host: str, port: int) -> Any:
+    from wattlens.web.app import create_app
+    from wattlens.web.server import serve_in_thread
+
+    return serve_in_thread(create_app(store=store, config=cfg), host, port)
+
+
+__all__ = ["check_scenario_against_catalog", "run_demo", "seed_history"]
