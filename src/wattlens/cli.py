@@ -70,13 +70,13 @@ def import_(
     config: ConfigOpt = None,
 ) -> None:
     """Import telemetry history from a file (idempotent: importing twice changes nothing)."""
-    from wattlens.cli_render import progress_bytes
+    from wattlens.cli_render import progress_samples
     from wattlens.fleet.ops import import_file
     from wattlens.settings import carbon_model, derive_options
     from wattlens.store import Store
 
     cfg = _config(config)
-    with Store.open(_db_path(cfg, db)) as store, progress_bytes(file) as tick:
+    with Store.open(_db_path(cfg, db)) as store, progress_samples(file) as tick:
         stats = import_file(
             store, file, options=derive_options(cfg), carbon=carbon_model(cfg), progress=tick
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 console = Console()
@@ -102,18 +102,20 @@ def config_table(rows: Sequence[tuple[str, str, str]]) -> None:
 
 
 @contextmanager
-def progress_bytes(path: Path) -> Iterator[Callable[[int], None]]:
-    """A progress bar over a file's bytes; yields `tick(bytes_done)`."""
-    total = path.stat().st_size if path.exists() else None
+def progress_samples(path: Path) -> Iterator[Callable[[int], None]]:
+    """A live count of samples read from a file; yields `tick(samples_done)`."""
+    from rich.progress import MofNCompleteColumn, SpinnerColumn, TimeElapsedColumn
+
     with Progress(
+        SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
+        MofNCompleteColumn(),
+        TextColumn("samples"),
+        TimeElapsedColumn(),
         console=err_console,
         transient=True,
     ) as bar:
-        task = bar.add_task(f"importing {path.name}", total=total)
+        task = bar.add_task(f"importing {path.name}", total=None)
         yield lambda done: bar.update(task, completed=done)
 
 

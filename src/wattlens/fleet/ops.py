@@ -49,8 +49,9 @@ def import_file(
     Idempotent: importing the same file again rewrites identical rows.
     """
     from wattlens.telemetry.importer import read_telemetry_file
+    from wattlens.telemetry.metrics import WANTED_METRICS
 
-    series = read_telemetry_file(path, progress=progress)
+    series = read_telemetry_file(path, wanted=WANTED_METRICS, progress=progress)
     deriver = make_deriver(options, carbon)
     used = deriver.feed(series)
     infos, records = deriver.drain(math.inf)

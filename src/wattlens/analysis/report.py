@@ -1,0 +1,300 @@
+"""`analyze`: the whole fleet-efficiency analysis over a time range, as one JSON-ready dict.
+
+One store read; per deployment an efficiency curve, idle attribution, right-sizing verdict,
+consolidation plan (idle and idle-dominated deployments) and frontier comparison; fleet totals,
+a ranked right-sizing list and co-location plans. Energies in the output are kWh, powers W.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from wattlens.analysis import consolidate as cons
+from wattlens.analysis.curves import EfficiencyCurve, fit_efficiency_curve, joules_per_token
+from wattlens.analysis.data import Series, load_series
+from wattlens.analysis.frontier import compare_to_frontier
+from wattlens.analysis.idle import IdlePower, attribute_idle, fleet_idle_totals, learn_idle_power
+from wattlens.analysis.options import AnalysisOptions
+from wattlens.analysis.rightsize import RightSizing, memory_per_gpu_bytes, min_gpus, right_size
+from wattlens.analysis.rightsize import served_dtype as _served_dtype
+from wattlens.catalog import find_model, get_gpu
+from wattlens.catalog.specs import ModelSpec
+from wattlens.errors import CatalogError, InputError
+from wattlens.fleet.records import DeploymentInfo
+from wattlens.physics.kv import dtype_bytes
+from wattlens.physics.units import kwh_from_joules
+
+DEFAULT_RANGE_S = 7 * 86400.0
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+
+
+def clean(obj: Any) -> Any:
+    """JSON-safe copy: numpy scalars to Python, NaN and inf to None, tuples to lists."""
+    if isinstance(obj, dict):
+        return {str(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [clean(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _rates(s: Series, options: AnalysisOptions) -> dict[str, Any]:
+    """Range means (over intervals with tokens) and active-only means for the frontier."""
+    t_ok = np.isfinite(s.tokens) & np.isfinite(s.energy_joules)
+    dt = float(s.interval_s[t_ok].sum())
+    out: dict[str, Any] = {"prompt_tokens_per_s": None, "generation_tokens_per_s": None,
+                           "tokens_per_s": None, "active": None}  # fmt: skip
+    if dt <= 0:
+        return out
+    prompt = float(s.prompt_tokens[t_ok].sum()) / dt
+    gen = float(s.generation_tokens[t_ok].sum()) / dt
+    power = float(s.energy_joules[t_ok].sum()) / dt
+    act = t_ok & (s.tokens / s.interval_s > options.min_tokens_per_s_for_ratio)
+    adt = float(s.interval_s[act].sum())
+    out.update(
+        prompt_tokens_per_s=prompt,
+        generation_tokens_per_s=gen,
+        tokens_per_s=prompt + gen,
+        joules_per_token=joules_per_token(power, prompt + gen, options.min_tokens_per_s_for_ratio),
+        joules_per_output_token=joules_per_token(power, gen, options.min_tokens_per_s_for_ratio),
+        active=prompt + gen > options.active_tokens_per_s,
+        active_time_fraction=adt / dt,
+    )
+    if adt > 0:
+        out["active_prompt_tokens_per_s"] = float(s.prompt_tokens[act].sum()) / adt
+        out["active_generation_tokens_per_s"] = float(s.generation_tokens[act].sum()) / adt
+        out["active_power_watts"] = float(s.energy_joules[act].sum()) / adt
+    return out
+
+
+def _model_for(info: DeploymentInfo) -> ModelSpec | None:
+    return find_model(info.model_name) if info.model_name else None
+
+
+def _candidate(
+    info: DeploymentInfo,
+    s: Series,
+    model: ModelSpec | None,
+    idle_w: float,
+    options: AnalysisOptions,
+) -> cons.Candidate | None:
+    try:
+        gpu = get_gpu(info.gpu_type or "")
+    except CatalogError:
+        return None
+    n_min = mem = weights = None
+    if model is not None:
+        dtype = _served_dtype(model, info.model_name)[0]
+        weights = model.total_params * dtype_bytes(dtype)
+        n_min = min_gpus(model, gpu, dtype, 1, options)
+        if n_min is not None:
+            mem = memory_per_gpu_bytes(model, n_min, dtype, 1, options)["total"]
+    n_now = int(round(float(np.nanmedian(s.gpu_count)))) if len(s) else info.gpu_count
+    return cons.Candidate(info.deployment_id, s, gpu, n_now, idle_w, n_min, mem, weights)
+
+
+def analyze(
+    store: Any,
+    *,
+    range_s: float = DEFAULT_RANGE_S,
+    end_s: float | None = None,
+    options: AnalysisOptions | None = None,
+    tier: str | None = None,
+    include_charts: bool = False,
+) -> dict[str, Any]:
+    """Run every analysis over (end_s - range_s, end_s] (end: the newest stored interval).
+
+    Args:
+        store: a `wattlens.store.Store` (read-only is fine).
+        range_s: length of the range in seconds (CLI `--range 7d`).
+        end_s: end of the range, UTC epoch seconds; default the newest interval in the store.
+        options: thresholds and assumptions; default `AnalysisOptions.default()`.
+        tier: store tier to read; default by range length (raw up to 3 days, then 5m, 1h).
+        include_charts: add chart series (`charts`) for the web Efficiency view.
+
+    Returns:
+        A JSON-ready dict (see docs/analysis.md for the keys).
+    """
+    if not (range_s > 0 and math.isfinite(range_s)):
+        raise InputError(f"analysis range {range_s!r} s must be a positive duration like 7d")
+    opts = options or AnalysisOptions.default()
+    end = store.last_ts() if end_s is None else float(end_s)
+    infos = {d.info.deployment_id: d.info for d in store.deployments()}
+    if end is None:
+        return clean(_empty(opts))
+    start = end - range_s
+    series, tier_read = load_series(store, start, end, tier)
+    curves: dict[str, EfficiencyCurve] = {
+        dep: fit_efficiency_curve(s.tokens_per_s, s.power_watts, s.ts_end_s, s.interval_s, opts)
+        for dep, s in series.items()
+    }
+    gpu_types = {dep: infos[dep].gpu_type if dep in infos else None for dep in series}
+    idle = learn_idle_power(series, gpu_types, curves, opts)
+    rows, attributions, ranked, candidates = [], [], [], []
+    for dep, s in series.items():
+        info = infos.get(dep) or DeploymentInfo(dep, *dep.split("/", 1), None, None, None, 0,
+                                                None, None)  # fmt: skip
+        ip: IdlePower | None = idle.get(info.gpu_type or "")
+        att = attribute_idle(s, ip.value_watts if ip else None)
+        attributions.append(att)
+        rates = _rates(s, opts)
+        model = _model_for(info)
+        rs: RightSizing | None = None
+        if model is not None and ip is not None and info.gpu_type:
+            rs = right_size(s, model, info.gpu_type, info.model_name, ip.value_watts, opts)
+            if rs.flagged:
+                ranked.append(rs)
+        row = _row(info, s, model, att, rates, curves[dep], rs, opts)
+        is_candidate = rates["active"] is False or (
+            att.idle_fraction is not None and att.idle_fraction >= opts.idle_fraction_candidate
+        )
+        if is_candidate and ip is not None:
+            c = _candidate(info, s, model, ip.value_watts, opts)
+            if c is not None:
+                candidates.append((row, c))
+        rows.append(row)
+    plans = cons.co_locate([c for _, c in candidates], opts)
+    for row, c in candidates:
+        plan = cons.plan_for(c, plans, opts)
+        row["consolidation"] = plan if plan["saving_watts"] > 0 else None
+    ranked.sort(key=lambda r: -(r.saving_watts or 0.0))
+    dep_of = {id(rs): row["deployment_id"] for row in rows if (rs := row.pop("_rs", None))}
+    out = {
+        "range": {
+            "start_s": start,
+            "end_s": end,
+            "start": _iso(start),
+            "end": _iso(end),
+            "range_s": range_s,
+            "tier": tier_read,
+        },  # fmt: skip
+        "idle_power_per_gpu_watts": {k: v.as_dict() for k, v in idle.items()},
+        "deployments": rows,
+        "fleet": _fleet(fleet_idle_totals(attributions), rows, ranked, plans),
+        "right_sizing_ranked": [
+            {"deployment_id": dep_of.get(id(r)), **_rs_summary(r)} for r in ranked
+        ],
+        "consolidation_plans": plans,
+        "assumptions": opts.as_dict(),
+    }
+    if include_charts:
+        from wattlens.analysis.plots import charts
+
+        out["charts"] = charts(series, curves, out, opts)
+    return clean(out)
+
+
+def _rs_summary(r: RightSizing) -> dict[str, Any]:
+    return {
+        "gpu_type": r.gpu_type,
+        "current_gpu_count": r.current_gpu_count,
+        "recommended_gpu_count": r.recommended_gpu_count,
+        "saving_watts": r.saving_watts,
+        "saving_kwh_per_day": r.saving_kwh_per_day,
+        "saving_kg_co2_per_year": r.saving_kg_co2_per_year,
+        "reason": r.reason,
+    }
+
+
+def _row(
+    info: DeploymentInfo,
+    s: Series,
+    model: ModelSpec | None,
+    att: Any,
+    rates: dict[str, Any],
+    curve: EfficiencyCurve,
+    rs: RightSizing | None,
+    opts: AnalysisOptions,
+) -> dict[str, Any]:
+    kwh = kwh_from_joules
+    frontier = None
+    if rates.get("active_power_watts"):
+        frontier = compare_to_frontier(
+            rates["active_prompt_tokens_per_s"],
+            rates["active_generation_tokens_per_s"],
+            rates["active_power_watts"],
+            opts.frontier_spec,
+            opts,
+        )
+    return {
+        "deployment_id": info.deployment_id,
+        "namespace": info.namespace,
+        "model_name": info.model_name,
+        "catalog_model": model.id if model else None,
+        "gpu_type": info.gpu_type,
+        "gpu_count": info.gpu_count,
+        "node": info.node,
+        "interval_count": len(s),
+        "covered_s": att.covered_s,
+        "energy_kwh": kwh(att.energy_joules),
+        "idle_energy_kwh": None if att.idle_energy_joules is None else kwh(att.idle_energy_joules),
+        "productive_energy_kwh": (
+            None if att.productive_energy_joules is None else kwh(att.productive_energy_joules)
+        ),
+        "zero_token_energy_kwh": kwh(att.zero_token_energy_joules),
+        "unknown_token_energy_kwh": kwh(att.unknown_token_energy_joules),
+        "co2_kg": att.co2_grams / 1000.0,
+        "idle_co2_kg": None if att.idle_co2_grams is None else att.idle_co2_grams / 1000.0,
+        "productive_co2_kg": (
+            None if att.productive_co2_grams is None else att.productive_co2_grams / 1000.0
+        ),
+        "mean_power_watts": att.mean_power_watts,
+        "idle_watts": att.idle_watts,
+        "idle_fraction": att.idle_fraction,
+        **{k: v for k, v in rates.items() if not k.startswith("active_") or k in (
+            "active_time_fraction",)},
+        "efficiency_curve": curve.as_dict(),
+        "right_sizing": None if rs is None else rs.as_dict(),
+        "consolidation": None,
+        "frontier_ratio": None if frontier is None else frontier["ratio"],
+        "frontier": frontier,
+        "_rs": rs,
+    }  # fmt: skip
+
+
+def _fleet(
+    totals: dict[str, float],
+    rows: list[dict[str, Any]],
+    ranked: list[RightSizing],
+    plans: list[dict[str, Any]],
+) -> dict[str, Any]:
+    kwh = kwh_from_joules
+    power = sum(r["mean_power_watts"] or 0.0 for r in rows)
+    stz = sum((r["consolidation"] or {}).get("saving_watts") or 0.0 for r in rows)
+    return {
+        "deployment_count": len(rows),
+        "energy_kwh": kwh(totals["energy_joules"]),
+        "idle_energy_kwh": kwh(totals["idle_energy_joules"]),
+        "productive_energy_kwh": kwh(totals["productive_energy_joules"]),
+        "zero_token_energy_kwh": kwh(totals["zero_token_energy_joules"]),
+        "unknown_token_energy_kwh": kwh(totals["unknown_token_energy_joules"]),
+        "idle_fraction": totals["idle_fraction"],
+        "co2_kg": totals["co2_grams"] / 1000.0,
+        "idle_co2_kg": totals["idle_co2_grams"] / 1000.0,
+        "productive_co2_kg": totals["productive_co2_grams"] / 1000.0,
+        "mean_power_watts": power,
+        "right_sizing_saving_watts": sum(r.saving_watts or 0.0 for r in ranked),
+        "consolidation_saving_watts": stz,
+        "co_location_saving_watts": sum(p["saving_watts"] for p in plans),
+    }
+
+
+def _empty(opts: AnalysisOptions) -> dict[str, Any]:
+    return {"range": None, "idle_power_per_gpu_watts": {}, "deployments": [], "fleet": None,
+            "right_sizing_ranked": [], "consolidation_plans": [],
+            "assumptions": opts.as_dict()}  # fmt: skip
+
+
+__all__ = ["DEFAULT_RANGE_S", "analyze", "clean"]

@@ -1,0 +1,123 @@
+"""`create_app`: the FastAPI app serving the API, the pages, static assets and `/metrics`.
+
+The app only reads the store; the collector (started by the CLI) writes it. Assets ship in the
+package and are served with a content-hash query string (`?h=`) so caches never go stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from prometheus_client import make_asgi_app
+
+from wattlens import __version__
+from wattlens.web.context import WebContext
+from wattlens.web.errors import install_error_handlers
+from wattlens.web.exporter import StoreCollector, make_registry
+from wattlens.web.routes import deployments, fleet, legacy, pages
+from wattlens.web.snapshot import TTLCache
+
+DEFAULT_CACHE_TTL_S = 5.0
+_WEB = Path(str(resources.files("wattlens.web")))
+STATIC_DIR = _WEB / "static"
+TEMPLATES_DIR = _WEB / "templates"
+
+
+@cache
+def _hash(path: Path, mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def static_url(name: str) -> str:
+    """`/static/<name>?h=<content hash>` for a packaged asset."""
+    path = STATIC_DIR / name
+    return f"/static/{name}?h={_hash(path, path.stat().st_mtime_ns)}"
+
+
+class _ASGI:
+    """Wraps an ASGI callable so Starlette routes to it as an app, not as a request handler."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._app(scope, receive, send)
+
+
+class _FastPath:
+    """ASGI middleware answering cached JSON for a few hot GET paths before any routing.
+
+    The routes stay registered (and documented); this only skips the router and dependency
+    machinery when the body is already cached. A miss falls through to the route.
+    """
+
+    def __init__(self, app: Any, ctx: WebContext) -> None:
+        self.app = app
+        self.table = {"/api/v1/carbon": (legacy.CARBON_KEY, legacy.carbon_view(ctx))}
+        self.ctx = ctx
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            hit = self.table.get(scope["path"])
+            body = hit and self.ctx.cached_json_nowait(*hit)
+            if body:
+                headers = [(b"content-type", b"application/json"),
+                           (b"content-length", str(len(body)).encode())]  # fmt: skip
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    *,
+    store: Any,
+    config: Any,
+    clock: Callable[[], float] = time.time,
+    cache_ttl_s: float = DEFAULT_CACHE_TTL_S,
+) -> FastAPI:
+    """The wattlens web app over an open `Store` and a loaded `Config`.
+
+    Args:
+        store: the store to read (thread-safe reads; the collector may write it meanwhile).
+        config: the loaded configuration (thresholds, windows, PUE, grid vintage, refresh).
+        clock: UTC epoch seconds now; tests inject a fixed clock.
+        cache_ttl_s: how long a store snapshot is reused across requests (0 = never).
+    """
+    ctx = WebContext(store=store, config=config, clock=clock, cache=TTLCache(cache_ttl_s))
+    app = FastAPI(
+        title="wattlens",
+        version=__version__,
+        summary="Energy and CO2 per token for LLM inference on GPUs.",
+        docs_url=None,  # served offline by routes/pages.py
+        redoc_url=None,
+    )
+    app.state.wattlens = ctx
+    install_error_handlers(app)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,  # every page: labels are attacker-controlled
+    )
+    templates = Jinja2Templates(env=env)
+    app.include_router(legacy.router(ctx))
+    app.include_router(deployments.router(ctx))
+    app.include_router(fleet.router(ctx))
+    app.include_router(pages.router(ctx, templates, static_url))
+    registry = make_registry(StoreCollector(ctx.snapshot, config, ctx.freshness))
+    app.add_route("/metrics", _ASGI(make_asgi_app(registry)), include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(_FastPath, ctx=ctx)
+    return app
+
+
+__all__ = ["DEFAULT_CACHE_TTL_S", "create_app", "static_url"]

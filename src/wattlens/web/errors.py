@@ -1,0 +1,68 @@
+"""The one JSON error shape and the one place exceptions become responses.
+
+`{"ok": false, "error": "<one line>", "status": N}` for `WattlensError` subclasses (their
+`.status`), Starlette/FastAPI HTTP errors (404, 405) and request validation errors (400).
+Anything else is a bug: the client gets the same shape with 500 and the traceback is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from wattlens.errors import WattlensError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(message: str, status: int) -> dict[str, object]:
+    """The error shape every endpoint uses."""
+    return {"ok": False, "error": message, "status": status}
+
+
+def error_response(message: str, status: int) -> JSONResponse:
+    """A JSON error response in the one shape."""
+    return JSONResponse(error_body(message, status), status_code=status)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path"))
+        parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on `app` (the only exception handling in the web package)."""
+
+    async def on_wattlens(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, WattlensError)
+        return error_response(exc.message, exc.status)
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = "no such path; the API is described at /docs and /openapi.json"
+        return error_response(message, exc.status_code)
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(_validation_message(exc), 400)
+
+    async def on_bug(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return error_response("internal error; see the server log", 500)
+
+    app.add_exception_handler(WattlensError, on_wattlens)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(Exception, on_bug)
+
+
+__all__ = ["error_body", "error_response", "install_error_handlers"]

@@ -1,0 +1,94 @@
+"""Run uvicorn in a background thread: `serve_in_thread(app, host, port)` -> handle.
+
+Startup is awaited on an event set once uvicorn has bound its sockets (no sleeps); a bind
+failure is raised in the caller as a `ConfigError` naming the address.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import uvicorn
+
+from wattlens.errors import ConfigError
+
+STARTUP_TIMEOUT_S = 30.0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn.Server that signals an event when startup finished (or failed)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: Any = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.ready.set()
+
+
+class ServerHandle:
+    """A running server: `.url`, `.port`, `.stop()`; also a context manager."""
+
+    def __init__(self, server: _Server, thread: threading.Thread, host: str, port: int) -> None:
+        self._server = server
+        self._thread = thread
+        self.host = host
+        self.port = port
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        self.url = f"http://{shown}:{port}"
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Ask uvicorn to exit and wait for the thread."""
+        self._server.should_exit = True
+        self._thread.join(timeout_s)
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 8080, *, log_level: str = "warning"
+) -> ServerHandle:
+    """Start `app` under uvicorn in a daemon thread; port 0 picks a free port."""
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, access_log=False, lifespan="off"
+    )
+    server = _Server(config)
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run()
+        except BaseException as e:  # noqa: BLE001 - SystemExit from a failed bind lands here
+            failure.append(e)
+        finally:
+            server.ready.set()
+
+    thread = threading.Thread(target=run, name=f"wattlens-web-{port}", daemon=True)
+    thread.start()
+    if not server.ready.wait(STARTUP_TIMEOUT_S):
+        server.should_exit = True
+        raise ConfigError(f"web server on {host}:{port} did not start in {STARTUP_TIMEOUT_S} s")
+    if failure or not server.started:
+        thread.join(5)
+        raise ConfigError(
+            f"cannot listen on {host}:{port} (address in use or not allowed); "
+            "choose another --port or stop the other process"
+        )
+    bound = port
+    for srv in server.servers:
+        for sock in srv.sockets:
+            bound = sock.getsockname()[1]
+            break
+    return ServerHandle(server, thread, host, bound)
+
+
+__all__ = ["ServerHandle", "serve_in_thread"]

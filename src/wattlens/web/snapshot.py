@@ -1,0 +1,253 @@
+"""One read of the store per refresh: the live, 24 h and 7 d figures every view is built from.
+
+Building a `Snapshot` runs six queries; the app keeps the last one for `ttl_s` seconds
+(monotonic time) in a `TTLCache` so a burst of API calls, the dashboard and `/metrics` all share
+it. Freshness (`/readyz`) is read fresh on every call, never cached.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from wattlens.fleet.collector import (
+    META_LAST_ERROR,
+    META_LAST_ERROR_AT,
+    META_LAST_SUCCESS,
+    META_SOURCE,
+)
+from wattlens.fleet.views import snapshot_rows
+from wattlens.physics.units import MG_PER_GRAM, SECONDS_PER_DAY, SECONDS_PER_HOUR
+from wattlens.store import Aggregate, StoredDeployment
+
+log = logging.getLogger(__name__)
+
+DAY_S = SECONDS_PER_DAY
+WEEK_S = 7 * SECONDS_PER_DAY
+MIN_STALE_AFTER_S = 300.0  # never call data stale before 5 minutes, whatever the step
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the views need, read at one instant `now_s`."""
+
+    now_s: float
+    deployments: list[StoredDeployment]
+    live: dict[str, dict[str, Any]]  # deployment_id -> fleet.views.snapshot_rows row
+    day: dict[str, Aggregate]  # all rows of the last 24 h (decode speed, intensity fallback)
+    day_totals: dict[str, dict[str, Any]]  # store.totals over 24 h (active-only sums)
+    week_totals: dict[str, dict[str, Any]]
+    last_data_s: float | None  # ts_end_s of the newest interval in the store
+
+
+def build_snapshot(store: Any, config: Any, now_s: float) -> Snapshot:
+    """Read deployments, live aggregates and 24 h / 7 d totals as of `now_s`."""
+    thr = config.thresholds.min_tokens_per_sec_for_ratio
+    deps = store.deployments()
+    live_aggs = store.latest(config.collect.live_window_s, now_s)
+    rows = snapshot_rows([d.info for d in deps], live_aggs, min_tokens_per_sec=thr)
+    day = store.latest(DAY_S, now_s)
+    day_t = store.totals(now_s - DAY_S, now_s, active_min_tokens_per_s=thr)
+    week_t = store.totals(now_s - WEEK_S, now_s, active_min_tokens_per_s=thr)
+    return Snapshot(
+        now_s=now_s,
+        deployments=deps,
+        live={r["deployment"]: r for r in rows},
+        day=day,
+        day_totals={t["deployment_id"]: t for t in day_t},
+        week_totals={t["deployment_id"]: t for t in week_t},
+        last_data_s=store.last_ts(),
+    )
+
+
+class TTLCache:
+    """Values by key, rebuilt when older than `ttl_s` seconds (0 = on every call).
+
+    With ttl_s > 0 a stale value is served at once while one background thread rebuilds it
+    (stale-while-revalidate), so no request waits on the store once a value exists; only the
+    first request for a key builds it inline. One builder runs per key at a time.
+    """
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._items: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._refreshing: set[str] = set()
+
+    def get_nowait(self, key: str, make: Callable[[], Any]) -> Any | None:
+        """The cached value (a stale one starts a background rebuild), else None; never builds."""
+        hit = self._items.get(key)
+        if hit is None or self.ttl_s <= 0:
+            return None
+        if time.monotonic() - hit[0] >= self.ttl_s:
+            self._refresh_in_background(key, make)
+        return hit[1]
+
+    def get(self, key: str, make: Callable[[], Any]) -> Any:
+        """The value for `key`; builds inline only when there is none (or ttl_s is 0)."""
+        hit = self._items.get(key)
+        if hit is not None and self.ttl_s > 0:
+            if time.monotonic() - hit[0] >= self.ttl_s:
+                self._refresh_in_background(key, make)
+            return hit[1]
+        return self._build(key, make)
+
+    def _key_lock(self, key: str) -> threading.Lock:
+        with self._lock:
+            return self._key_locks.setdefault(key, threading.Lock())
+
+    def _build(self, key: str, make: Callable[[], Any]) -> Any:
+        with self._key_lock(key):
+            hit = self._items.get(key)
+            if hit is not None and self.ttl_s > 0:
+                return hit[1]  # another thread built it while we waited
+            value = make()
+            self._items[key] = (time.monotonic(), value)
+            return value
+
+    def _refresh_in_background(self, key: str, make: Callable[[], Any]) -> None:
+        with self._lock:
+            if key in self._refreshing:
+                return
+            self._refreshing.add(key)
+
+        def run() -> None:
+            try:
+                with self._key_lock(key):
+                    self._items[key] = (time.monotonic(), make())
+            except Exception:  # noqa: BLE001 - keep serving the old value; log and retry later
+                log.exception("refreshing cached %s failed", key)
+            finally:
+                with self._lock:
+                    self._refreshing.discard(key)
+
+        threading.Thread(target=run, name=f"wattlens-cache-{key}", daemon=True).start()
+
+
+def active_co2_grams(t: dict[str, Any]) -> float | None:
+    """CO2 of the active rows; the store's own sum when it has one, else pro rata by energy.
+
+    Pro rata (active energy x the window's g/J) is exact while intensity x PUE is constant
+    over the window, which it is unless the grid table or PUE changed inside it.
+    """
+    if t.get("active_co2_grams") is not None:
+        return float(t["active_co2_grams"])
+    energy, co2, active_energy = (
+        t.get("energy_joules"),
+        t.get("co2_grams"),
+        t.get("active_energy_joules"),
+    )
+    if active_energy is None or co2 is None or not energy:
+        return None
+    return float(active_energy) * float(co2) / float(energy)
+
+
+def active_averages(t: dict[str, Any] | None) -> dict[str, Any]:
+    """Active-only means over a totals row: time-weighted rates, token-weighted ratios."""
+    keys = (
+        "power_watts",
+        "prompt_tokens_per_sec",
+        "generation_tokens_per_sec",
+        "tokens_per_sec",
+        "joules_per_token",
+        "joules_per_output_token",
+        "co2_grams_per_hour",
+        "co2_mg_per_token",
+    )
+    out: dict[str, Any] = dict.fromkeys(keys)
+    out["active_s"] = 0.0
+    if t is None:
+        return out
+    cov = float(t.get("active_covered_s") or 0.0)
+    out["active_s"] = cov
+    if cov <= 0:
+        return out
+    energy = t.get("active_energy_joules")
+    prompt = float(t.get("active_prompt_tokens") or 0.0)
+    gen = float(t.get("active_generation_tokens") or 0.0)
+    tokens = prompt + gen
+    co2 = active_co2_grams(t)
+    out.update(
+        {
+            "power_watts": None if energy is None else energy / cov,
+            "prompt_tokens_per_sec": prompt / cov,
+            "generation_tokens_per_sec": gen / cov,
+            "tokens_per_sec": tokens / cov,
+            "joules_per_token": energy / tokens if energy is not None and tokens > 0 else None,
+            "joules_per_output_token": energy / gen if energy is not None and gen > 0 else None,
+            "co2_grams_per_hour": None if co2 is None else co2 / cov * SECONDS_PER_HOUR,
+            "co2_mg_per_token": co2 * MG_PER_GRAM / tokens if co2 is not None and tokens else None,
+        }
+    )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """Backend state and data age, read from the collector's store meta."""
+
+    now_s: float
+    last_good_s: float | None  # the collector's last cycle with samples, else the newest row
+    last_success_s: float | None
+    last_error: str | None
+    last_error_s: float | None
+    source: str | None
+    stale_after_s: float
+
+    @property
+    def age_s(self) -> float | None:
+        """Seconds since the last good sample."""
+        return None if self.last_good_s is None else max(0.0, self.now_s - self.last_good_s)
+
+    @property
+    def backend_state(self) -> str:
+        """'ok', 'down' (the newest collector event is an error) or 'unknown' (no collector)."""
+        if self.last_error_s is not None and (
+            self.last_success_s is None or self.last_error_s > self.last_success_s
+        ):
+            return "down"
+        return "unknown" if self.last_success_s is None else "ok"
+
+    @property
+    def stale(self) -> bool:
+        """No data yet, or the last good sample is older than `stale_after_s`."""
+        age = self.age_s
+        return age is None or age > self.stale_after_s
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
+
+
+def read_freshness(store: Any, config: Any, now_s: float) -> Freshness:
+    """Freshness from the store meta the collector writes (and the newest stored row)."""
+    last_success = _float(store.get_meta(META_LAST_SUCCESS))
+    last_good = last_success if last_success is not None else store.last_ts()
+    return Freshness(
+        now_s=now_s,
+        last_good_s=last_good,
+        last_success_s=last_success,
+        last_error=store.get_meta(META_LAST_ERROR),
+        last_error_s=_float(store.get_meta(META_LAST_ERROR_AT)),
+        source=store.get_meta(META_SOURCE),
+        stale_after_s=max(3 * config.collect.step_s, MIN_STALE_AFTER_S),
+    )
+
+
+__all__ = [
+    "Freshness",
+    "Snapshot",
+    "TTLCache",
+    "active_averages",
+    "active_co2_grams",
+    "build_snapshot",
+    "read_freshness",
+]

@@ -1,0 +1,326 @@
+// wattlens dashboard. Every panel reads a documented JSON endpoint; every label from the cluster
+// is untrusted, so the DOM is built with createElement + textContent only (never innerHTML).
+(function () {
+  "use strict";
+
+  var root = document.getElementById("dashboard");
+  var REFRESH_MS = Math.max(5, Number(root.dataset.refreshS) || 30) * 1000;
+  var RANGE_KEY = "wattlens.range";
+  var state = { range: "7d", co2: null, plot: null };
+  try {
+    var saved = localStorage.getItem(RANGE_KEY);
+    if (saved === "24h" || saved === "7d" || saved === "30d") { state.range = saved; }
+  } catch (e) { /* storage disabled */ }
+
+  // -- helpers -------------------------------------------------------------------------------
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function num(v, digits) {
+    if (v === null || v === undefined || !isFinite(v)) { return "-"; }
+    return Number(v).toFixed(digits);
+  }
+  function withUnit(v, digits, unit) {
+    var s = num(v, digits);
+    return s === "-" ? s : s + " " + unit;
+  }
+  function grams(g) {
+    if (g === null || g === undefined || !isFinite(g)) { return "-"; }
+    if (Math.abs(g) >= 1000) { return (g / 1000).toFixed(2) + " kg"; }
+    return g.toFixed(1) + " g";
+  }
+  function axisGrams(g) {  // short tick labels: "20 kg", "2.5 kg", "500 g"
+    if (Math.abs(g) >= 1e6) { return +(g / 1e6).toPrecision(3) + " t"; }
+    if (Math.abs(g) >= 1000) { return +(g / 1000).toPrecision(3) + " kg"; }
+    return +g.toPrecision(3) + " g";
+  }
+  function grouped(v, digits) {
+    if (v === null || v === undefined || !isFinite(v)) { return "-"; }
+    return Number(v).toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  }
+  function utc(iso) {
+    return iso ? iso.replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC") : "-";
+  }
+  function fetchJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) { throw new Error(body && body.error ? body.error : "HTTP " + r.status); }
+        return body;
+      });
+    });
+  }
+  function css(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+  function dl(rows) {
+    var list = el("dl");
+    rows.forEach(function (row) {
+      list.appendChild(el("dt", null, row[0]));
+      var dd = el("dd", null, row[1]);
+      dd.dataset.field = row[2];
+      list.appendChild(dd);
+    });
+    return list;
+  }
+
+  // -- tiles and banners ---------------------------------------------------------------------
+  function renderTiles(f) {
+    var set = function (key, text, unit) {
+      var tile = document.querySelector('[data-tile="' + key + '"]');
+      tile.replaceChildren(document.createTextNode(text));
+      if (unit && text !== "-") { tile.appendChild(el("span", "tile-unit", " " + unit)); }
+    };
+    set("total_power_watts", num(f.total_power_watts / 1000, 2), "kW");
+    set("co2_grams_per_hour", num(f.co2_grams_per_hour, 1), "g");
+    set("co2_grams_per_day", num(f.co2_grams_per_day / 1000, 2), "kg");
+    set("active_gpus", f.active_gpus + " / " + f.gpu_count);
+    set("active_models", f.active_models + " / " + f.deployment_count);
+    set("mean_grid_intensity_kg_per_kwh", num(f.mean_grid_intensity_kg_per_kwh, 3), "kg/kWh");
+    document.getElementById("tiles-note").textContent =
+      "Live window " + Math.round(f.live_window_s / 60) + " min; PUE " + f.pue +
+      "; CO\u2082 per day projects the live rate over 24 h. Source: /api/v2/fleet";
+  }
+
+  function renderStatus(s) {
+    var banner = document.getElementById("stale-banner");
+    while (banner.firstChild) { banner.removeChild(banner.firstChild); }
+    var down = s.backend.state === "down";
+    if (!s.data.stale && !down) { banner.hidden = true; return; }
+    banner.hidden = false;
+    if (s.data.last_good_sample_at) {
+      banner.appendChild(document.createTextNode(
+        s.data.stale ? "Stale data: the last good sample was at " : "Backend error; last good sample at "));
+      var t = el("time", null, utc(s.data.last_good_sample_at));
+      t.setAttribute("datetime", s.data.last_good_sample_at);
+      t.id = "last-good-sample";
+      banner.appendChild(t);
+      banner.appendChild(document.createTextNode(
+        " (" + Math.round((s.data.age_s || 0) / 60) + " min ago)."));
+    } else {
+      banner.appendChild(document.createTextNode("No data yet: waiting for the first sample."));
+    }
+    if (down) {
+      banner.appendChild(document.createTextNode(" Backend down"));
+      if (s.backend.last_error) {
+        banner.appendChild(document.createTextNode(": "));
+        banner.appendChild(el("span", "banner-error", s.backend.last_error));
+      }
+      banner.appendChild(document.createTextNode("."));
+    }
+  }
+
+  function renderState(f) {
+    var banner = document.getElementById("state-banner");
+    if (f.state === "all_idle") {
+      banner.textContent = "All deployments are idle: no traffic above " +
+        "the activity threshold in the live window.";
+      banner.hidden = false;
+    } else {
+      banner.hidden = true;
+    }
+  }
+
+  // -- deployment cards ----------------------------------------------------------------------
+  function frontierText(avg, state) {
+    var r = avg.frontier_power_ratio;
+    if (state !== "active" || r === null || r === undefined) { return null; }
+    if (avg.frontier_verdict === "less_energy") {
+      return "A frontier-scale estimate would draw " + r.toFixed(1) + "x this power for the same tokens.";
+    }
+    if (avg.frontier_verdict === "more_energy") {
+      return "This deployment draws more power than a frontier-scale estimate (" + r.toFixed(2) + "x).";
+    }
+    return "About the same power as a frontier-scale estimate.";
+  }
+
+  function card(d) {
+    var c = el("article", "card");
+    c.dataset.deployment = d.deployment;
+    var head = el("div", "card-head");
+    head.appendChild(el("h3", "card-title", d.model_name || d.workload));
+    var badge = el("span", "badge badge-" + d.state, d.state.replace("_", " "));
+    head.appendChild(badge);
+    c.appendChild(head);
+    var hw = d.gpu_count + "x " + (d.gpu_hardware || d.gpu_type || "GPU");
+    var region = d.grid_region ? d.grid_region + (d.grid_region_name ? " (" + d.grid_region_name + ")" : "") : "region unknown";
+    var meta = [d.namespace + "/" + d.workload, hw, d.node || "node unknown",
+      region + " " + withUnit(d.carbon_intensity_kg_per_kwh, 3, "kg/kWh")];
+    c.appendChild(el("p", "card-meta", meta.join(" \u00b7 ")));
+    var secs = el("div", "card-sections");
+    var live = el("section");
+    live.appendChild(el("h4", null, "Live"));
+    var L = d.live;
+    live.appendChild(dl([
+      ["Power", withUnit(L.power_watts, 1, "W"), "live.power_watts"],
+      ["CO\u2082", withUnit(L.co2_grams_per_hour, 1, "g/h"), "live.co2_grams_per_hour"],
+      ["CO\u2082/token", withUnit(L.co2_mg_per_token, 3, "mg"), "live.co2_mg_per_token"],
+      ["Energy/token", withUnit(L.joules_per_token, 2, "J"), "live.joules_per_token"],
+      ["Input", withUnit(L.prompt_tokens_per_sec, 1, "tok/s"), "live.prompt_tokens_per_sec"],
+      ["Output", withUnit(L.generation_tokens_per_sec, 1, "tok/s"), "live.generation_tokens_per_sec"]
+    ]));
+    secs.appendChild(live);
+    var avg = el("section");
+    avg.appendChild(el("h4", null, "24h avg (active)"));
+    var A = d.avg_24h;
+    avg.appendChild(dl([
+      ["Power", withUnit(A.power_watts, 1, "W"), "avg_24h.power_watts"],
+      ["CO\u2082", withUnit(A.co2_grams_per_hour, 1, "g/h"), "avg_24h.co2_grams_per_hour"],
+      ["CO\u2082/token", withUnit(A.co2_mg_per_token, 3, "mg"), "avg_24h.co2_mg_per_token"],
+      ["Energy/token", withUnit(A.joules_per_token, 2, "J"), "avg_24h.joules_per_token"],
+      ["Input", withUnit(A.prompt_tokens_per_sec, 1, "tok/s"), "avg_24h.prompt_tokens_per_sec"],
+      ["Decode", withUnit(A.decode_tokens_per_sec, 1, "tok/s"), "avg_24h.decode_tokens_per_sec"]
+    ]));
+    secs.appendChild(avg);
+    var act = el("section");
+    act.appendChild(el("h4", null, "Activity"));
+    var X = d.activity;
+    act.appendChild(dl([
+      ["Running", num(X.requests_running, 1), "activity.requests_running"],
+      ["Waiting", num(X.requests_waiting, 1), "activity.requests_waiting"],
+      ["KV cache", withUnit(X.kv_cache_usage_percent, 1, "%"), "activity.kv_cache_usage_percent"],
+      ["GPU util", withUnit(X.gpu_util_percent, 1, "%"), "activity.gpu_util_percent"],
+      ["Requests/h", num(X.requests_per_hour, 0), "activity.requests_per_hour"],
+      ["Decode", withUnit(X.decode_tokens_per_sec, 1, "tok/s"), "activity.decode_tokens_per_sec"]
+    ]));
+    secs.appendChild(act);
+    c.appendChild(secs);
+    var share = d.tokens_24h.input_token_share_percent;
+    var foot = el("p", "card-foot");
+    var shareText = el("span", null, share === null ? (d.state === "gpu_only" ?
+      "GPU metrics only: no engine (token) metrics for this deployment" : "No token traffic in 24 h") :
+      num(share, 0) + "% input / " + num(100 - share, 0) + "% output tokens (24 h)");
+    shareText.dataset.field = "tokens_24h.input_token_share_percent";
+    foot.appendChild(shareText);
+    if (share !== null) {
+      var bar = el("div", "share");
+      var fill = el("span");
+      fill.style.width = Math.max(0, Math.min(100, share)) + "%";
+      bar.appendChild(fill);
+      foot.appendChild(bar);
+    }
+    var fr = frontierText(A, d.state);
+    if (fr) { foot.appendChild(el("div", null, fr)); }
+    c.appendChild(foot);
+    return c;
+  }
+
+  function renderCards(body) {
+    var box = document.getElementById("cards");
+    var empty = document.getElementById("cards-empty");
+    var frag = document.createDocumentFragment();
+    body.deployments.forEach(function (d) { frag.appendChild(card(d)); });
+    box.replaceChildren(frag);
+    empty.hidden = body.deployments.length > 0;
+    empty.textContent = "No deployments yet. The collector has not found GPU or engine series; " +
+      "check the backend in the banner above and /api/v2/status.";
+  }
+
+  // -- J/token bars (HTML bars: one colour, so no bar is "worst" only relative to the others)
+  function renderBars(body) {
+    var rows = body.deployments.filter(function (d) { return d.live.joules_per_token !== null; });
+    rows.sort(function (a, b) { return a.live.joules_per_token - b.live.joules_per_token; });
+    var box = document.getElementById("jpt-bars");
+    document.getElementById("jpt-note").textContent = "J per input+output token over the live " +
+      "window; only deployments above " + body.min_tokens_per_sec_for_ratio + " tokens/s.";
+    var max = rows.reduce(function (m, d) { return Math.max(m, d.live.joules_per_token); }, 0);
+    var frag = document.createDocumentFragment();
+    rows.forEach(function (d) {
+      var row = el("div", "bar-row");
+      row.dataset.deployment = d.deployment;
+      var label = el("span", "bar-label", d.model_name || d.deployment);
+      label.title = d.deployment;
+      row.appendChild(label);
+      var track = el("div", "bar-track");
+      var fill = el("div", "bar-fill");
+      fill.style.width = (max > 0 ? 100 * d.live.joules_per_token / max : 0) + "%";
+      track.appendChild(fill);
+      row.appendChild(track);
+      row.appendChild(el("span", "bar-value", num(d.live.joules_per_token, 2) + " J"));
+      frag.appendChild(row);
+    });
+    if (!rows.length) { frag.appendChild(el("p", "muted", "No deployment has enough traffic right now.")); }
+    box.replaceChildren(frag);
+  }
+
+  // -- cumulative CO2 chart (uPlot) ----------------------------------------------------------
+  function drawCo2() {
+    var body = state.co2;
+    var box = document.getElementById("co2-chart");
+    var data = [body.t, body.co2_grams_cumulative];
+    var width = Math.max(280, box.clientWidth || 600);
+    if (state.plot) { state.plot.destroy(); state.plot = null; }
+    var axis = function () {
+      return { stroke: css("--muted"), grid: { stroke: css("--grid") }, ticks: { stroke: css("--grid") } };
+    };
+    state.plot = new uPlot({
+      width: width,
+      height: 260,
+      scales: { x: { time: true } },
+      legend: { show: false },
+      cursor: { y: false },
+      series: [{}, { label: "CO\u2082 (g)", stroke: css("--accent"), fill: css("--accent-soft"), width: 2 }],
+      axes: [axis(), Object.assign({ size: 70, values: function (u, vals) { return vals.map(axisGrams); } }, axis())]
+    }, data, box);
+    box.dataset.drawn = String(body.t.length);
+  }
+
+  function renderCo2(body) {
+    state.co2 = body;
+    document.getElementById("co2-total").textContent =
+      grams(body.total_co2_grams) + " CO\u2082 in " + body.range;
+    var list = document.getElementById("co2-frames");
+    var frag = document.createDocumentFragment();
+    body.reference_frames.forEach(function (f) {
+      var li = el("li");
+      li.title = f.constant.source + " (" + f.constant.year + ")";
+      li.appendChild(el("strong", null, f.value === null ? "-" : "\u2248 " + grouped(f.value, f.value < 10 ? 2 : 0)));
+      li.appendChild(document.createTextNode(" " + f.label));
+      frag.appendChild(li);
+    });
+    list.replaceChildren(frag);
+    drawCo2();
+  }
+
+  function setRange(range) {
+    state.range = range;
+    try { localStorage.setItem(RANGE_KEY, range); } catch (e) { /* storage disabled */ }
+    document.querySelectorAll(".tabs button").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(b.dataset.range === range));
+    });
+    return fetchJSON("/api/v2/fleet/co2?range=" + encodeURIComponent(range)).then(renderCo2);
+  }
+
+  // -- refresh loop --------------------------------------------------------------------------
+  function refresh() {
+    var started = performance.now();
+    return Promise.all([
+      fetchJSON("/api/v2/status").then(renderStatus),
+      fetchJSON("/api/v2/fleet").then(function (f) { renderTiles(f); renderState(f); }),
+      fetchJSON("/api/v2/deployments").then(function (b) { renderCards(b); renderBars(b); }),
+      setRange(state.range)
+    ]).then(function () {
+      root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1);
+      window.__wattlensDrawnMs = performance.now();
+      window.__wattlensRefreshMs = performance.now() - started;
+    }).catch(function (err) {
+      var banner = document.getElementById("stale-banner");
+      banner.hidden = false;
+      banner.textContent = "Cannot reach the wattlens API: " + err.message;
+    });
+  }
+
+  document.querySelectorAll(".tabs button").forEach(function (b) {
+    b.addEventListener("click", function () { setRange(b.dataset.range); });
+  });
+  document.addEventListener("wattlens:theme", function () { if (state.co2) { drawCo2(); } });
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () { if (state.co2) { drawCo2(); } }, 150);
+  });
+  refresh();
+  setInterval(refresh, REFRESH_MS);
+})();
