@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -142,13 +141,10 @@ def test_deployment_upsert_keeps_first_seen_and_newest_attributes(store: Store) 
     assert d.info == deployment(gpu_count=4, node="node-2")
 
 
-def test_bulk_write_is_fast(store: Store) -> None:
-    # 40 deployments x 3 days at 30 s = 345,600 records (the lead's importer case)
+def test_bulk_write_of_an_import_sized_batch(store: Store) -> None:
+    # 40 deployments x 3 days at 30 s = 345,600 records (the importer case); speed is in bench/
     recs = [r for d in range(40) for r in intervals(f"ns/d{d}", n=8640, engine=d % 2 == 0)]
-    t0 = time.perf_counter()
     assert store.write_intervals(recs) == 345_600
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 15.0, f"bulk write took {elapsed:.1f} s"  # ~2 s on a 2-core runner
     assert store.totals()[0]["covered_s"] == 8640 * 30.0
 
 
