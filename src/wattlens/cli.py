@@ -243,6 +243,89 @@ def demo(
         )
 
 
+@app.command()
+def analyze(
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    range_: Annotated[str, typer.Option("--range", help="Period to analyse, e.g. 24h, 7d.")] = "7d",
+    frontier: Annotated[
+        str | None, typer.Option(help="Frontier spec for the comparison (e.g. nrp-2026).")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Fleet efficiency: curves, idle power, right-sizing, consolidation, frontier comparison."""
+    from wattlens.analysis import AnalysisOptions
+    from wattlens.analysis import analyze as run_analysis
+    from wattlens.analysis.render import render_analysis
+    from wattlens.durations import parse_duration
+    from wattlens.store import Store
+
+    cfg = _config(config)
+    opts = AnalysisOptions.default()
+    if frontier:
+        from wattlens.catalog.frontier import get_frontier
+
+        opts = opts.with_(frontier_spec=get_frontier(frontier).id)
+    with Store.open(_db_path(cfg, db), read_only=True) as store:
+        result = run_analysis(store, range_s=float(parse_duration(range_) or 0.0), options=opts)
+    if json_:
+        _print_json(result)
+    else:
+        render_analysis(result)
+
+
+@app.command()
+def serve(
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from config: 8080).")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
+    prometheus: Annotated[str | None, typer.Option(help="Prometheus-API URL.")] = None,
+    scrape: Annotated[list[str] | None, typer.Option(help="Exporter URL; repeatable.")] = None,
+    sd: Annotated[str | None, typer.Option(help="Prometheus HTTP-SD JSON URL or file.")] = None,
+    seconds: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+) -> None:
+    """Collector, store, JSON API and dashboard in one process."""
+    from wattlens.cli_render import console, progress_fraction
+    from wattlens.runner import run_service
+
+    cfg = _config(config)
+
+    def ready(url: str) -> None:
+        console.print(f"wattlens: dashboard at [bold]{url}/[/bold]  (Ctrl-C to stop)")
+
+    run_service(
+        cfg,
+        db=_db_path(cfg, db),
+        host=host or cfg.service.host,
+        port=cfg.service.port if port is None else port,
+        prometheus=prometheus,
+        scrape=scrape or [],
+        sd=sd,
+        seconds=seconds,
+        on_ready=ready,
+        progress=lambda: progress_fraction("backfilling from the backend"),
+    )
+
+
+docs_app = typer.Typer(no_args_is_help=True, help="Generate documentation from the catalog.")
+app.add_typer(docs_app, name="docs")
+
+
+@docs_app.command("methodology")
+def docs_methodology(
+    out: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path(
+        "docs/methodology.md"
+    ),
+    config: ConfigOpt = None,
+) -> None:
+    """Write the methodology page (formulas, grid table, thresholds) as Markdown."""
+    from wattlens.web.methodology import render_methodology_markdown
+
+    out.write_text(render_methodology_markdown(config=_config(config)))
+    typer.echo(f"wrote {out}")
+
+
 @config_app.command("check")
 def config_check(config: ConfigOpt = None) -> None:
     """Validate the configuration and show each value with where it came from."""

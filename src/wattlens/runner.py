@@ -124,6 +124,53 @@ def backfill(
     return written
 
 
+def build_collector(
+    cfg: Any,
+    store: Any,
+    *,
+    prometheus: str | None,
+    scrape: Sequence[str],
+    sd: str | None,
+    backfill_on_start: bool = True,
+    progress: Callable[[], AbstractContextManager[Callable[[float], None]]] | None = None,
+) -> Collector:
+    """A collector over the configured source; backfills the store first when a backend is set.
+
+    Args:
+        progress: makes a progress context (yielding `tick(fraction)`) shown during backfill.
+    """
+    from wattlens.fleet.ops import make_deriver
+    from wattlens.settings import carbon_model, derive_options, prometheus_client, retention_policy
+
+    url = prometheus or cfg.backend.prometheus_url
+    targets = [] if url else scrape_targets(cfg, scrape)
+    sd_url = None if url else (sd or cfg.scrape.sd_url or None)
+    if not url and not targets and not sd_url:
+        raise ConfigError(
+            "nothing to collect from: give --prometheus URL, --scrape URL or --sd URL, or set "
+            "backend.prometheus_url, scrape.targets or scrape.sd_url in wattlens.toml"
+        )
+    deriver = make_deriver(derive_options(cfg), carbon_model(cfg))
+    if not url:
+        source = scrape_source(targets, sd_url, timeout_s=cfg.backend.timeout_s)
+        return Collector(store, deriver, source, retention=retention_policy(cfg))
+    client = prometheus_client(cfg, url)
+    client.ping()  # unreachable at start is a user error: say so once, clearly
+    psource = PrometheusSource(client, lag_s=cfg.scrape.interval_s)
+    collector = Collector(store, deriver, psource, retention=retention_policy(cfg))
+    if backfill_on_start and cfg.backend.backfill:
+        with progress() if progress else nullcontext(None) as tick:
+            backfill(
+                collector,
+                psource,
+                client,
+                now_s=time.time() - cfg.scrape.interval_s,
+                max_back_s=cfg.backend.backfill_max_s or float("inf"),  # None: all it has
+                progress=tick,
+            )
+    return collector
+
+
 def run_collector(
     cfg: Any,
     *,
@@ -136,44 +183,45 @@ def run_collector(
     on_cycle: Callable[[Any], None] | None = None,
     progress: Callable[[], AbstractContextManager[Callable[[float], None]]] | None = None,
 ) -> None:
-    """Collect until stopped (signal) or for `seconds`, then flush and close the store.
-
-    Args:
-        progress: makes a progress context (yielding `tick(fraction)`) shown during backfill.
-    """
-    from wattlens.fleet.ops import make_deriver
-    from wattlens.settings import carbon_model, derive_options, prometheus_client, retention_policy
+    """Collect until stopped (signal) or for `seconds`, then flush and close the store."""
     from wattlens.store import Store
 
-    url = prometheus or cfg.backend.prometheus_url
-    targets = [] if url else scrape_targets(cfg, scrape)
-    sd_url = None if url else (sd or cfg.scrape.sd_url or None)
-    if not url and not targets and not sd_url:
-        raise ConfigError(
-            "nothing to collect from: give --prometheus URL or --scrape URL, or set "
-            "backend.prometheus_url or scrape.targets in wattlens.toml"
-        )
-    deriver = make_deriver(derive_options(cfg), carbon_model(cfg))
     with Store.open(db) as store:
-        if url:
-            client = prometheus_client(cfg, url)
-            client.ping()  # unreachable at start is a user error: say so once, clearly
-            source: Any = PrometheusSource(client, lag_s=cfg.scrape.interval_s)
-            collector = Collector(store, deriver, source, retention=retention_policy(cfg))
-            if backfill_on_start and cfg.backend.backfill:
-                with progress() if progress else nullcontext(None) as tick:
-                    backfill(
-                        collector,
-                        source,
-                        client,
-                        now_s=time.time() - cfg.scrape.interval_s,
-                        max_back_s=cfg.backend.backfill_max_s or float("inf"),  # None: all
-                        progress=tick,
-                    )
-        else:
-            source = scrape_source(targets, sd_url, timeout_s=cfg.backend.timeout_s)
-            collector = Collector(store, deriver, source, retention=retention_policy(cfg))
+        collector = build_collector(
+            cfg, store, prometheus=prometheus, scrape=scrape, sd=sd,
+            backfill_on_start=backfill_on_start, progress=progress,
+        )  # fmt: skip
         run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds, on_cycle=on_cycle)
+
+
+def run_service(
+    cfg: Any,
+    *,
+    db: Path,
+    host: str,
+    port: int,
+    prometheus: str | None,
+    scrape: Sequence[str],
+    sd: str | None,
+    seconds: float | None,
+    on_ready: Callable[[str], None] | None = None,
+    progress: Callable[[], AbstractContextManager[Callable[[float], None]]] | None = None,
+) -> None:
+    """`wattlens serve`: the web app over the store while the collector fills it."""
+    from wattlens.store import Store
+    from wattlens.web import create_app, serve_in_thread
+
+    with Store.open(db) as store:
+        collector = build_collector(
+            cfg, store, prometheus=prometheus, scrape=scrape, sd=sd, progress=progress
+        )
+        web = serve_in_thread(create_app(store=store, config=cfg), host, port)
+        try:
+            if on_ready is not None:
+                on_ready(web.url)
+            run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds)
+        finally:
+            web.stop()
 
 
 def run_loop(
@@ -208,7 +256,9 @@ __all__ = [
     "backfill",
     "parse_scrape_arg",
     "run_collector",
+    "build_collector",
     "run_loop",
+    "run_service",
     "scrape_source",
     "scrape_targets",
 ]
