@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wattlens.fleet import spread as sp
-from wattlens.fleet.records import DeploymentInfo, EnergySource, IntervalRecord
+from wattlens.fleet.records import DeploymentInfo, IntervalRecord
 from wattlens.fleet.resolve import Resolved, drop_superseded, resolve_series
 from wattlens.physics.units import co2_grams, joules_from_millijoules
 from wattlens.telemetry.metrics import Quantity
@@ -115,41 +115,75 @@ class Deriver:
         self._deps: list[_Deployment] = []
         self._gpus_with_counter: set[tuple[str, str]] = set()
         self._mig_instances: dict[tuple[str, str], set[str]] = {}
-        self._buckets: dict[tuple[int, int], np.ndarray] = {}
+        # Bucket accumulators: one row of `_mat` per (deployment, bucket); rows are reused.
+        self._row_of: dict[tuple[int, int], int] = {}
+        self._mat = np.zeros((0, NF))
+        self._free: list[int] = []
         self._dirty: set[tuple[int, int]] = set()
 
     # ---- public -------------------------------------------------------------------------
-    def feed(self, batch: SeriesSet) -> int:
-        """Take a batch of raw samples; returns how many samples were used."""
+    def feed(self, batch: SeriesSet, *, max_samples: int = 2_000_000) -> int:
+        """Take a batch of raw samples; returns how many samples were used.
+
+        Large batches are processed in groups of whole streams of at most `max_samples`, so an
+        import's working memory stays bounded by the group, not the file.
+        """
         rows = self._rows(batch)
         if not rows:
             return 0
+        used = 0
+        group: list = []
+        size = 0
+        by_stream: dict[int, list] = {}
+        for row in rows:  # a stream's series (e.g. one GPU under two pod names) stay together
+            by_stream.setdefault(row[1], []).append(row)
+        for stream_rows in by_stream.values():
+            group += stream_rows
+            size += sum(r[2].size for r in stream_rows)
+            if size >= max_samples:
+                used += self._feed_rows(group)
+                group, size = [], 0
+        if group:
+            used += self._feed_rows(group)
+        return used
+
+    def _feed_rows(self, rows: list) -> int:
         self._register(rows)
         acc: list[tuple[np.ndarray, ...]] = []  # (dep, bucket, column, value) contributions
         self._counters(rows, acc)
         self._power_gauge_energy(rows, acc)
         self._gauges(rows, acc)
-        self._merge(acc, rows)
+        self._merge(acc)
         return int(sum(r[2].size for r in rows))
 
     def drain(
         self, watermark_s: float = math.inf
     ) -> tuple[list[DeploymentInfo], list[IntervalRecord]]:
         """Records of changed buckets ending at or before `watermark_s`, plus all deployments."""
+        infos, cols = self.drain_columns(watermark_s)
+        names = list(cols)
+        lists = [_nan_to_none(cols[n]) for n in names]
+        records = [IntervalRecord(*vals) for vals in zip(*lists, strict=True)]
+        return infos, records
+
+    def drain_columns(
+        self, watermark_s: float = math.inf
+    ) -> tuple[list[DeploymentInfo], dict[str, np.ndarray]]:
+        """Like `drain`, as IntervalRecord columns (numpy; NaN/None where unknown)."""
         step = self.options.step_s
         ready = sorted(k for k in self._dirty if k[1] * step <= watermark_s)
-        intensity = {dep: self._intensity(dep) for dep in {k[0] for k in ready}}
-        records = [
-            self._record(dep, b, self._buckets[(dep, b)], intensity[dep]) for dep, b in ready
-        ]
+        cols = self._columns(ready)
         self._dirty.difference_update(ready)
         if math.isfinite(watermark_s):
             oldest = math.floor((watermark_s - self.options.keep_recent_s) / step)
-            for k in [k for k in self._buckets if k[1] < oldest and k not in self._dirty]:
-                del self._buckets[k]
+            stale = [k for k in self._row_of if k[1] < oldest and k not in self._dirty]
         else:
-            self._buckets = {k: v for k, v in self._buckets.items() if k in self._dirty}
-        return self.deployments(), records
+            stale = [k for k in self._row_of if k not in self._dirty]
+        for k in stale:
+            row = self._row_of.pop(k)
+            self._mat[row] = 0.0
+            self._free.append(row)
+        return self.deployments(), cols
 
     def deployments(self) -> list[DeploymentInfo]:
         """Current attributes of every deployment seen so far."""
@@ -363,7 +397,7 @@ class Deriver:
             dd, bb = _unpack(db)
             acc.append((dd, bb, np.full(db.size, GPUS), counts))
 
-    def _merge(self, acc: list, rows: list) -> None:
+    def _merge(self, acc: list) -> None:
         dep = np.concatenate([a[0] for a in acc]).astype(np.int64)
         bkt = np.concatenate([a[1] for a in acc]).astype(np.int64)
         col = np.concatenate([a[2] for a in acc]).astype(np.int64)
@@ -372,17 +406,25 @@ class Deriver:
         flat = np.bincount(inv.reshape(-1) * NF + col, weights=val, minlength=uk.size * NF)
         mat = flat.reshape(uk.size, NF)
         ud, ub = _unpack(uk)
-        for i, key in enumerate(zip(ud.tolist(), ub.tolist(), strict=True)):
-            cur = self._buckets.get(key)
-            if cur is None:
-                self._buckets[key] = mat[i].copy()
-            else:
-                row = mat[i]
-                for c in _MAX_COLS:
-                    cur[c] = max(cur[c], row[c])
-                    row[c] = 0.0
-                cur += row
-            self._dirty.add(key)
+        keys = list(zip(ud.tolist(), ub.tolist(), strict=True))
+        rows = np.fromiter((self._row(k) for k in keys), dtype=np.int64, count=len(keys))
+        add = [c for c in range(NF) if c not in _MAX_COLS]
+        self._mat[np.ix_(rows, add)] += mat[:, add]
+        for c in _MAX_COLS:
+            self._mat[rows, c] = np.maximum(self._mat[rows, c], mat[:, c])
+        self._dirty.update(keys)
+
+    def _row(self, key: tuple[int, int]) -> int:
+        row = self._row_of.get(key)
+        if row is None:
+            if not self._free:
+                grow = max(1024, self._mat.shape[0])
+                base = self._mat.shape[0]
+                self._mat = np.vstack([self._mat, np.zeros((grow, NF))])
+                self._free = list(range(base + grow - 1, base - 1, -1))
+            row = self._free.pop()
+            self._row_of[key] = row
+        return row
 
     # ---- output -------------------------------------------------------------------------------
     def _info(self, d: _Deployment) -> DeploymentInfo:
@@ -412,45 +454,59 @@ class Deriver:
         hosts = sorted({h for h, _ in d.gpus_last_seen if h})
         return self._carbon(hosts[0] if hosts else None, d.namespace)[1]
 
-    def _record(self, dep: int, bucket: int, a: np.ndarray, intensity: float) -> IntervalRecord:
-        d = self._deps[dep]
-        step = self.options.step_s
-        source: EnergySource
-        if a[HAS_CTR] > 0:
-            source, energy = "counter", a[E_CTR] + a[E_GAUGE]
-        elif a[HAS_GAUGE] > 0:
-            source, energy = "gauge", a[E_GAUGE]
-        else:
-            source, energy = "none", None
-        tokens_known = d.has_engine
-
-        def mean(s: int, n: int, k: int | None = None) -> float | None:
-            if a[n] <= 0:
-                return None
-            m = a[s] / a[n]
-            return m * max(1.0, a[k]) if k is not None else m
-
+    def _columns(self, keys: list[tuple[int, int]]) -> dict[str, np.ndarray]:
+        """IntervalRecord columns for the given (deployment, bucket) keys."""
+        n = len(keys)
+        dep = np.fromiter((k[0] for k in keys), dtype=np.int64, count=n)
+        bucket = np.fromiter((k[1] for k in keys), dtype=np.int64, count=n)
+        a = self._mat[np.fromiter((self._row_of[k] for k in keys), dtype=np.int64, count=n)]
+        a = a.reshape(n, NF)
+        ids = np.array([d.id for d in self._deps] or [""], dtype=object)[dep]
+        intensity = np.array([self._intensity(i) for i in range(len(self._deps))] or [0.0])[dep]
+        engine = np.array([d.has_engine for d in self._deps] or [False])[dep]
+        known_gpus = np.array([len(d.gpus_last_seen) for d in self._deps] or [0])[dep]
+        has_ctr, has_gauge = a[:, HAS_CTR] > 0, a[:, HAS_GAUGE] > 0
+        source = np.where(has_ctr, "counter", np.where(has_gauge, "gauge", "none")).astype(object)
+        energy = np.where(has_ctr, a[:, E_CTR] + a[:, E_GAUGE], a[:, E_GAUGE])
+        energy = np.where(has_ctr | has_gauge, energy, np.nan)
         pue = self.options.pue
-        return IntervalRecord(
-            deployment_id=d.id,
-            ts_end_s=bucket * step,
-            interval_s=step,
-            energy_joules=float(energy) if energy is not None else None,
-            energy_source=source,
-            prompt_tokens=float(a[PROMPT]) if tokens_known else None,
-            generation_tokens=float(a[GEN]) if tokens_known else None,
-            requests_finished=float(a[FINISHED]) if tokens_known else None,
-            itl_seconds_sum=float(a[ITL]) if tokens_known else None,
-            requests_running=mean(RUN_S, RUN_N, RUN_K),
-            requests_waiting=mean(WAIT_S, WAIT_N, WAIT_K),
-            kv_cache_usage_ratio=mean(KV_S, KV_N),
-            gpu_util_percent=mean(UTIL_S, UTIL_N),
-            gpu_count=int(a[GPUS]) if a[GPUS] > 0 else len(d.gpus_last_seen),
-            carbon_intensity_kg_per_kwh=intensity,
-            pue=pue,
-            co2_grams=float(co2_grams(energy, intensity, pue)) if energy is not None else None,
-            sample_count=int(a[SAMPLES]),
-        )
+
+        def tokens(col: int) -> np.ndarray:
+            return np.where(engine, a[:, col], np.nan)
+
+        def mean(s_col: int, n_col: int, k_col: int | None = None) -> np.ndarray:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                m = np.where(a[:, n_col] > 0, a[:, s_col] / a[:, n_col], np.nan)
+            return m * np.maximum(1.0, a[:, k_col]) if k_col is not None else m
+
+        return {
+            "deployment_id": ids,
+            "ts_end_s": bucket.astype(np.float64) * self.options.step_s,
+            "interval_s": np.full(n, self.options.step_s),
+            "energy_joules": energy,
+            "energy_source": source,
+            "prompt_tokens": tokens(PROMPT),
+            "generation_tokens": tokens(GEN),
+            "requests_finished": tokens(FINISHED),
+            "itl_seconds_sum": tokens(ITL),
+            "requests_running": mean(RUN_S, RUN_N, RUN_K),
+            "requests_waiting": mean(WAIT_S, WAIT_N, WAIT_K),
+            "kv_cache_usage_ratio": mean(KV_S, KV_N),
+            "gpu_util_percent": mean(UTIL_S, UTIL_N),
+            "gpu_count": np.where(a[:, GPUS] > 0, a[:, GPUS], known_gpus).astype(np.int64),
+            "carbon_intensity_kg_per_kwh": intensity.astype(np.float64),
+            "pue": np.full(n, pue),
+            "co2_grams": co2_grams(energy, intensity, pue),
+            "sample_count": a[:, SAMPLES].astype(np.int64),
+        }
+
+
+def _nan_to_none(col: np.ndarray) -> list:
+    """Column values as Python objects, NaN (unknown) as None."""
+    values = col.tolist()
+    if col.dtype.kind == "f":
+        return [None if v != v else v for v in values]
+    return values
 
 
 def _pack(dep: np.ndarray, bucket: np.ndarray) -> np.ndarray:

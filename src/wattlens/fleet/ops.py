@@ -52,21 +52,24 @@ def import_file(
     from wattlens.telemetry.metrics import WANTED_METRICS
 
     series = read_telemetry_file(path, wanted=WANTED_METRICS, progress=progress)
+    span = series.time_range()
+    n_samples, n_series = series.sample_count(), len(series)
     deriver = make_deriver(options, carbon)
     used = deriver.feed(series)
-    infos, records = deriver.drain(math.inf)
-    span = series.time_range()
+    del series  # the raw samples are no longer needed; free them before writing
+    infos, columns = deriver.drain_columns(math.inf)
+    n_records = len(columns["ts_end_s"])
     with store.transaction():
         if infos:
             store.upsert_deployments(infos, span[1] if span else 0.0)
-        if records:
-            store.write_intervals(records)
+        if n_records:
+            store.write_intervals_columns(columns)
     store.rollup_pending()
     return ImportStats(
-        samples_read=series.sample_count(),
+        samples_read=n_samples,
         samples_used=used,
-        series=len(series),
-        records_written=len(records),
+        series=n_series,
+        records_written=n_records,
         deployments=len(infos),
         first_s=span[0] if span else None,
         last_s=span[1] if span else None,
