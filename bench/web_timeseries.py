@@ -27,7 +27,7 @@ DEPLOYMENTS = 10
 DAYS = 30
 STEP_S = 60.0
 CI = 0.183  # kg/kWh, one region for all: the Prometheus side multiplies in Python
-REPEATS = 7
+REPEATS = 15
 BUCKET_S = 6 * 3600  # the old dashboard's step for ranges over 8 days
 
 

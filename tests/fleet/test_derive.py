@@ -74,6 +74,33 @@ def test_counter_energy_and_tokens_match_planted_truth():
     assert mid.ts_end_s % STEP == 0
 
 
+def test_grouped_feeding_of_a_large_batch_gives_the_same_records():
+    """Imports feed big batches in groups of whole streams; the grouping must not change a
+    number (e.g. a GPU's power gauge and energy counter may land in different groups)."""
+    t = np.arange(0.0, 1800.0 + 1, 30.0)
+    ss = SeriesSet()
+    for gpu in ("0", "1"):
+        ss.add(SeriesKey("DCGM_FI_DEV_POWER_USAGE", gpu_labels(POD_A, gpu)), t,
+               np.full(t.size, 300.0))  # fmt: skip
+        ss.add(SeriesKey("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", gpu_labels(POD_A, gpu)), t,
+               energy_series(t, 250.0))  # fmt: skip
+    ss.add(SeriesKey("vllm:generation_tokens_total", vllm_labels(POD_A)), t, 10.0 * t)
+    for pod, running in ((POD_A, 3.0), (POD_A2, 5.0)):  # two replicas of one deployment
+        ss.add(
+            SeriesKey("vllm:num_requests_running", vllm_labels(pod)), t, np.full(t.size, running)
+        )
+    whole = Deriver(DeriveOptions(step_s=STEP))
+    whole.feed(ss)
+    grouped = Deriver(DeriveOptions(step_s=STEP))
+    grouped.feed(ss, max_samples=1)  # every stream in a group of its own
+    a, b = whole.drain()[1], grouped.drain()[1]
+    assert [r.as_dict() for r in a] == [r.as_dict() for r in b]
+    assert {r.requests_running for r in a} == {8.0}  # replicas add up
+    assert {r.gpu_count for r in a} == {2}
+    # The counter wins over the gauge: 2 GPUs x 250 W, not 300 W and not both.
+    assert sum(r.energy_joules for r in a) == pytest.approx(2 * 250.0 * 1800.0)
+
+
 def test_counter_reset_pod_restart_and_gap():
     t = np.arange(0.0, 3600.0 + 1, 30.0)
     e = energy_series(t, 400.0)

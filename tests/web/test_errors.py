@@ -23,6 +23,13 @@ BAD_QUERIES = [
     {"metric": "power_watts", "step": "abc"},
     {"metric": "power_watts", "range": "90d", "step": "30s"},
     {"metric": 'power_watts"}'},
+    {"frontier": "..%2F..%2Fetc%2Fpasswd"},
+    {"frontier": "x" * 300},
+    {"model": "<x>", "gpu": "H100-SXM", "rate": "1"},
+    {"model": "llama-3.1-8b", "gpu": "H100-SXM", "context": "-1", "rate": "-1"},
+    {"model": "llama-3.1-8b", "gpu": "H100-SXM", "rate": "1", "topology": "%00", "tp": "0"},
+    {"model": "llama-3.1-8b", "gpu": "H100-SXM", "rate": "inf", "batch": "1e99"},
+    {"model": "llama-3.1-8b", "gpu": "%2e%2e", "rate": "1"},
 ]
 GOOD = {"namespace": "nrp-llm", "container": "vllm", "workload": "gemma", "metric": "power_watts"}
 

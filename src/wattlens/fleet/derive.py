@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wattlens.fleet import spread as sp
+from wattlens.fleet.buckets import BucketTable, pack, unpack
 from wattlens.fleet.records import DeploymentInfo, IntervalRecord
 from wattlens.fleet.resolve import Resolved, drop_superseded, resolve_series
 from wattlens.physics.units import co2_grams, joules_from_millijoules
@@ -36,18 +37,18 @@ from wattlens.telemetry.records import SeriesKey, SeriesSet
     HAS_GAUGE,
     RUN_S,
     RUN_N,
-    RUN_K,
     WAIT_S,
     WAIT_N,
-    WAIT_K,
     KV_S,
     KV_N,
     UTIL_S,
     UTIL_N,
-    GPUS,
-) = range(21)
-NF = 21
-_MAX_COLS = (RUN_K, WAIT_K, GPUS)
+) = range(18)
+NF = 18
+# Bit-mask columns, OR-combined: which GPUs / engine streams reported in a bucket. Counting
+# distinct members this way stays exact however a batch is split into groups or scrapes.
+M_GPU, M_RUN, M_WAIT = range(3)
+NM = 3
 
 _COUNTER_COL = {
     Quantity.GPU_ENERGY_MILLIJOULES_TOTAL: E_CTR,
@@ -56,10 +57,10 @@ _COUNTER_COL = {
     Quantity.REQUESTS_FINISHED_TOTAL: FINISHED,
     Quantity.ITL_SECONDS_SUM_TOTAL: ITL,
 }
-# gauge -> (sum col, count col, streams col or None)
+# gauge -> (sum col, count col, stream mask col or None)
 _GAUGE_COLS = {
-    Quantity.REQUESTS_RUNNING: (RUN_S, RUN_N, RUN_K),
-    Quantity.REQUESTS_WAITING: (WAIT_S, WAIT_N, WAIT_K),
+    Quantity.REQUESTS_RUNNING: (RUN_S, RUN_N, M_RUN),
+    Quantity.REQUESTS_WAITING: (WAIT_S, WAIT_N, M_WAIT),
     Quantity.KV_CACHE_USAGE_RATIO: (KV_S, KV_N, None),
     Quantity.GPU_UTIL_PERCENT: (UTIL_S, UTIL_N, None),
 }
@@ -92,6 +93,15 @@ class _Deployment:
     gpus_last_seen: dict[tuple[str, str], float] = field(default_factory=dict)
     has_engine: bool = False
     mig: bool = False
+    bits: dict[object, int] = field(default_factory=dict)  # member -> bit in bucket masks
+
+    def bit(self, member: object) -> int:
+        """Mask bit of a GPU or engine stream (63 distinct; beyond that bits are shared)."""
+        b = self.bits.get(member)
+        if b is None:
+            b = self.bits[member] = 1 << (len(self.bits) % 63)
+        return b
+
     last_seen_s: float = -math.inf
 
 
@@ -113,16 +123,11 @@ class Deriver:
         self._last: dict[int, tuple[float, float]] = {}  # stream id -> last (t, value)
         self._dep_index: dict[str, int] = {}
         self._deps: list[_Deployment] = []
-        self._gpus_with_counter: set[tuple[str, str]] = set()
         self._mig_instances: dict[tuple[str, str], set[str]] = {}
-        # Bucket accumulators: one row of `_mat` per (deployment, bucket); rows are reused.
-        self._row_of: dict[tuple[int, int], int] = {}
-        self._mat = np.zeros((0, NF))
-        self._free: list[int] = []
-        self._dirty: set[tuple[int, int]] = set()
+        self._table = BucketTable(NF, NM)  # accumulators per (deployment, bucket)
 
     # ---- public -------------------------------------------------------------------------
-    def feed(self, batch: SeriesSet, *, max_samples: int = 2_000_000) -> int:
+    def feed(self, batch: SeriesSet, *, max_samples: int = 100_000) -> int:
         """Take a batch of raw samples; returns how many samples were used.
 
         Large batches are processed in groups of whole streams of at most `max_samples`, so an
@@ -131,6 +136,10 @@ class Deriver:
         rows = self._rows(batch)
         if not rows:
             return 0
+        self._reserve(rows)
+        for r, *_ in rows:  # before grouping: a MIG instance's share needs all its siblings
+            if r.is_gpu and r.labels.mig_instance:
+                self._mig_instances.setdefault(r.gpu, set()).add(r.labels.mig_instance)
         used = 0
         group: list = []
         size = 0
@@ -150,10 +159,11 @@ class Deriver:
     def _feed_rows(self, rows: list) -> int:
         self._register(rows)
         acc: list[tuple[np.ndarray, ...]] = []  # (dep, bucket, column, value) contributions
+        macc: list[tuple[np.ndarray, ...]] = []  # (dep, bucket, mask column, bit) contributions
         self._counters(rows, acc)
         self._power_gauge_energy(rows, acc)
-        self._gauges(rows, acc)
-        self._merge(acc)
+        self._gauges(rows, acc, macc)
+        self._merge(acc, macc)
         return int(sum(r[2].size for r in rows))
 
     def drain(
@@ -171,18 +181,13 @@ class Deriver:
     ) -> tuple[list[DeploymentInfo], dict[str, np.ndarray]]:
         """Like `drain`, as IntervalRecord columns (numpy; NaN/None where unknown)."""
         step = self.options.step_s
-        ready = sorted(k for k in self._dirty if k[1] * step <= watermark_s)
-        cols = self._columns(ready)
-        self._dirty.difference_update(ready)
+        last = math.floor(watermark_s / step + 1e-9) if math.isfinite(watermark_s) else math.inf
+        keys, values, masks = self._table.take_dirty(last)
+        cols = self._columns(keys, values, masks)
         if math.isfinite(watermark_s):
-            oldest = math.floor((watermark_s - self.options.keep_recent_s) / step)
-            stale = [k for k in self._row_of if k[1] < oldest and k not in self._dirty]
+            self._table.evict_clean(math.floor((watermark_s - self.options.keep_recent_s) / step))
         else:
-            stale = [k for k in self._row_of if k not in self._dirty]
-        for k in stale:
-            row = self._row_of.pop(k)
-            self._mat[row] = 0.0
-            self._free.append(row)
+            self._table.evict_clean(math.inf)
         return self.deployments(), cols
 
     def deployments(self) -> list[DeploymentInfo]:
@@ -235,10 +240,6 @@ class Deriver:
 
     def _register(self, rows: list) -> None:
         for r, _sid, t, _v, dep in rows:
-            if r.is_gpu and r.labels.mig_instance:
-                self._mig_instances.setdefault(r.gpu, set()).add(r.labels.mig_instance)
-            if r.quantity is Quantity.GPU_ENERGY_MILLIJOULES_TOTAL:
-                self._gpus_with_counter.add(r.gpu)
             if dep < 0:
                 continue
             d = self._deps[dep]
@@ -280,7 +281,11 @@ class Deriver:
                     and self._deps[dep].first_seen_s < float(t[0]) - self.options.step_s
                 ):
                     last = (float(t[0]) - self.options.step_s, 0.0)
-                if last is not None and last[0] < t[0]:
+                if last is not None and t[0] <= last[0]:
+                    keep = t > last[0]  # already seen (overlapping fetch or re-read): drop
+                    t, v = t[keep], v[keep]
+                    n = t.size
+                if last is not None and n and last[0] < t[0]:
                     sids.append(np.array([sid]))
                     deps.append(np.array([dep]))
                     ts.append(np.array([last[0]]))
@@ -346,12 +351,9 @@ class Deriver:
         self._remember_last(sid, t, v)
 
     def _power_gauge_energy(self, rows: list, acc: list) -> None:
-        prow = [
-            row
-            for row in rows
-            if row[0].quantity is Quantity.GPU_POWER_WATTS
-            and row[0].gpu not in self._gpus_with_counter
-        ]
+        # Always integrated: whether a GPU also has an energy counter may only become known in a
+        # later part of an import, so the choice counter-vs-gauge is made per bucket at drain.
+        prow = [row for row in rows if row[0].quantity is Quantity.GPU_POWER_WATTS]
         if not prow:
             return
         sid, dep, t, v, _col, w, _prev = self._flat(prow, with_prev=True)
@@ -366,65 +368,49 @@ class Deriver:
         acc.append((o, b, np.full(o.size, HAS_GAUGE), np.ones(o.size)))
         self._remember_last(sid, t, v)
 
-    def _gauges(self, rows: list, acc: list) -> None:
+    def _gauges(self, rows: list, acc: list, macc: list) -> None:
         step = self.options.step_s
-        gpu_keys, gpu_index = [], {}
-        for r, _sid, t, v, dep in rows:
+        for r, sid, t, v, dep in rows:
             if dep < 0:
                 continue
             b = sp.bucket_id(t, step)
-            acc.append((np.full(t.size, dep), b, np.full(t.size, SAMPLES), np.ones(t.size)))
+            deps = np.full(t.size, dep)
+            acc.append((deps, b, np.full(t.size, SAMPLES), np.ones(t.size)))
             if not r.is_gpu:
-                acc.append((np.full(t.size, dep), b, np.full(t.size, ENGINE), np.ones(t.size)))
+                acc.append((deps, b, np.full(t.size, ENGINE), np.ones(t.size)))
             cols = _GAUGE_COLS.get(r.quantity)
             if cols is not None:
-                s_col, n_col, k_col = cols
-                acc.append((np.full(t.size, dep), b, np.full(t.size, s_col), v * self._weight(r)))
-                acc.append((np.full(t.size, dep), b, np.full(t.size, n_col), np.ones(t.size)))
+                s_col, n_col, m_col = cols
+                acc.append((deps, b, np.full(t.size, s_col), v * self._weight(r)))
+                acc.append((deps, b, np.full(t.size, n_col), np.ones(t.size)))
+                if m_col is not None:
+                    bit = self._deps[dep].bit(("stream", sid))
+                    macc.append((deps, b, np.full(t.size, m_col), np.full(t.size, bit)))
             if r.is_gpu:
-                gi = gpu_index.setdefault(r.gpu, len(gpu_index))
-                gpu_keys.append((np.full(t.size, dep), b, np.full(t.size, gi)))
-            if cols is not None and cols[2] is not None:
-                ub = np.unique(b)
-                acc.append((np.full(ub.size, dep), ub, np.full(ub.size, cols[2]), np.ones(ub.size)))
-        if gpu_keys:  # distinct GPUs per (deployment, bucket)
-            d = np.concatenate([g[0] for g in gpu_keys])
-            b = np.concatenate([g[1] for g in gpu_keys])
-            g = np.concatenate([g[2] for g in gpu_keys])
-            db, inv = np.unique(_pack(d, b), return_inverse=True)
-            pairs = np.unique(inv.reshape(-1) * len(gpu_index) + g)
-            counts = np.bincount(pairs // len(gpu_index), minlength=db.size).astype(np.float64)
-            dd, bb = _unpack(db)
-            acc.append((dd, bb, np.full(db.size, GPUS), counts))
+                bit = self._deps[dep].bit(("gpu", r.gpu))
+                macc.append((deps, b, np.full(t.size, M_GPU), np.full(t.size, bit)))
 
-    def _merge(self, acc: list) -> None:
+    def _merge(self, acc: list, macc: list) -> None:
         dep = np.concatenate([a[0] for a in acc]).astype(np.int64)
         bkt = np.concatenate([a[1] for a in acc]).astype(np.int64)
         col = np.concatenate([a[2] for a in acc]).astype(np.int64)
         val = np.concatenate([a[3] for a in acc]).astype(np.float64)
-        uk, inv = np.unique(_pack(dep, bkt), return_inverse=True)
+        uk, inv = np.unique(pack(dep, bkt), return_inverse=True)
         flat = np.bincount(inv.reshape(-1) * NF + col, weights=val, minlength=uk.size * NF)
-        mat = flat.reshape(uk.size, NF)
-        ud, ub = _unpack(uk)
-        keys = list(zip(ud.tolist(), ub.tolist(), strict=True))
-        rows = np.fromiter((self._row(k) for k in keys), dtype=np.int64, count=len(keys))
-        add = [c for c in range(NF) if c not in _MAX_COLS]
-        self._mat[np.ix_(rows, add)] += mat[:, add]
-        for c in _MAX_COLS:
-            self._mat[rows, c] = np.maximum(self._mat[rows, c], mat[:, c])
-        self._dirty.update(keys)
+        masks = np.zeros((uk.size, NM), dtype=np.int64)
+        if macc:
+            mkey = pack(np.concatenate([m[0] for m in macc]), np.concatenate([m[1] for m in macc]))
+            mcol = np.concatenate([m[2] for m in macc]).astype(np.int64)
+            bits = np.concatenate([m[3] for m in macc]).astype(np.int64)
+            np.bitwise_or.at(masks, (np.searchsorted(uk, mkey), mcol), bits)
+        self._table.add(uk, flat.reshape(uk.size, NF), masks)
 
-    def _row(self, key: tuple[int, int]) -> int:
-        row = self._row_of.get(key)
-        if row is None:
-            if not self._free:
-                grow = max(1024, self._mat.shape[0])
-                base = self._mat.shape[0]
-                self._mat = np.vstack([self._mat, np.zeros((grow, NF))])
-                self._free = list(range(base + grow - 1, base - 1, -1))
-            row = self._free.pop()
-            self._row_of[key] = row
-        return row
+    def _reserve(self, rows: list) -> None:
+        """Size the accumulators once for a batch's (deployment, bucket) span: no regrowth."""
+        lo = min(float(r[2][0]) for r in rows)
+        hi = max(float(r[2][-1]) for r in rows)
+        deps = len({r[4] for r in rows if r[4] >= 0})
+        self._table.reserve(len(self._table) + deps * (int((hi - lo) / self.options.step_s) + 3))
 
     # ---- output -------------------------------------------------------------------------------
     def _info(self, d: _Deployment) -> DeploymentInfo:
@@ -454,12 +440,10 @@ class Deriver:
         hosts = sorted({h for h, _ in d.gpus_last_seen if h})
         return self._carbon(hosts[0] if hosts else None, d.namespace)[1]
 
-    def _columns(self, keys: list[tuple[int, int]]) -> dict[str, np.ndarray]:
-        """IntervalRecord columns for the given (deployment, bucket) keys."""
-        n = len(keys)
-        dep = np.fromiter((k[0] for k in keys), dtype=np.int64, count=n)
-        bucket = np.fromiter((k[1] for k in keys), dtype=np.int64, count=n)
-        a = self._mat[np.fromiter((self._row_of[k] for k in keys), dtype=np.int64, count=n)]
+    def _columns(self, keys: np.ndarray, a: np.ndarray, m: np.ndarray) -> dict[str, np.ndarray]:
+        """IntervalRecord columns for packed (deployment, bucket) keys and their accumulators."""
+        n = keys.size
+        dep, bucket = unpack(keys)
         a = a.reshape(n, NF)
         ids = np.array([d.id for d in self._deps] or [""], dtype=object)[dep]
         intensity = np.array([self._intensity(i) for i in range(len(self._deps))] or [0.0])[dep]
@@ -467,17 +451,20 @@ class Deriver:
         known_gpus = np.array([len(d.gpus_last_seen) for d in self._deps] or [0])[dep]
         has_ctr, has_gauge = a[:, HAS_CTR] > 0, a[:, HAS_GAUGE] > 0
         source = np.where(has_ctr, "counter", np.where(has_gauge, "gauge", "none")).astype(object)
-        energy = np.where(has_ctr, a[:, E_CTR] + a[:, E_GAUGE], a[:, E_GAUGE])
+        energy = np.where(has_ctr, a[:, E_CTR], a[:, E_GAUGE])
         energy = np.where(has_ctr | has_gauge, energy, np.nan)
         pue = self.options.pue
 
         def tokens(col: int) -> np.ndarray:
             return np.where(engine, a[:, col], np.nan)
 
-        def mean(s_col: int, n_col: int, k_col: int | None = None) -> np.ndarray:
+        members = np.bitwise_count(m.reshape(n, NM)).astype(np.float64)
+
+        def mean(s_col: int, n_col: int, m_col: int | None = None) -> np.ndarray:
+            """Interval mean; summed over engine streams (replicas) when m_col is given."""
             with np.errstate(invalid="ignore", divide="ignore"):
-                m = np.where(a[:, n_col] > 0, a[:, s_col] / a[:, n_col], np.nan)
-            return m * np.maximum(1.0, a[:, k_col]) if k_col is not None else m
+                avg = np.where(a[:, n_col] > 0, a[:, s_col] / a[:, n_col], np.nan)
+            return avg * np.maximum(1.0, members[:, m_col]) if m_col is not None else avg
 
         return {
             "deployment_id": ids,
@@ -489,11 +476,13 @@ class Deriver:
             "generation_tokens": tokens(GEN),
             "requests_finished": tokens(FINISHED),
             "itl_seconds_sum": tokens(ITL),
-            "requests_running": mean(RUN_S, RUN_N, RUN_K),
-            "requests_waiting": mean(WAIT_S, WAIT_N, WAIT_K),
+            "requests_running": mean(RUN_S, RUN_N, M_RUN),
+            "requests_waiting": mean(WAIT_S, WAIT_N, M_WAIT),
             "kv_cache_usage_ratio": mean(KV_S, KV_N),
             "gpu_util_percent": mean(UTIL_S, UTIL_N),
-            "gpu_count": np.where(a[:, GPUS] > 0, a[:, GPUS], known_gpus).astype(np.int64),
+            "gpu_count": np.where(members[:, M_GPU] > 0, members[:, M_GPU], known_gpus).astype(
+                np.int64
+            ),
             "carbon_intensity_kg_per_kwh": intensity.astype(np.float64),
             "pue": np.full(n, pue),
             "co2_grams": co2_grams(energy, intensity, pue),
@@ -507,15 +496,6 @@ def _nan_to_none(col: np.ndarray) -> list:
     if col.dtype.kind == "f":
         return [None if v != v else v for v in values]
     return values
-
-
-def _pack(dep: np.ndarray, bucket: np.ndarray) -> np.ndarray:
-    """One int64 key per (deployment, bucket): bucket ids are epoch/step, well under 2**32."""
-    return (dep.astype(np.int64) << 32) | bucket.astype(np.int64)
-
-
-def _unpack(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return key >> 32, key & 0xFFFFFFFF
 
 
 __all__ = ["CarbonLookup", "DeriveOptions", "Deriver"]

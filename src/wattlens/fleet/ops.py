@@ -14,6 +14,8 @@ from wattlens.fleet.carbon import CarbonModel
 from wattlens.fleet.derive import DeriveOptions, Deriver
 from wattlens.fleet.views import report_rows, snapshot_rows
 
+_WRITE_CHUNK_ROWS = 50_000
+
 
 @dataclass(frozen=True)
 class ImportStats:
@@ -48,22 +50,28 @@ def import_file(
 
     Idempotent: importing the same file again rewrites identical rows.
     """
-    from wattlens.telemetry.importer import read_telemetry_file
+    from wattlens.telemetry.importer import iter_telemetry_file
     from wattlens.telemetry.metrics import WANTED_METRICS
 
-    series = read_telemetry_file(path, wanted=WANTED_METRICS, progress=progress)
-    span = series.time_range()
-    n_samples, n_series = series.sample_count(), len(series)
     deriver = make_deriver(options, carbon)
-    used = deriver.feed(series)
-    del series  # the raw samples are no longer needed; free them before writing
+    n_samples = n_series = used = 0
+    lo, hi = math.inf, -math.inf
+    # Parts of complete series: memory stays bounded by the part, not the file.
+    for part in iter_telemetry_file(path, wanted=WANTED_METRICS, progress=progress):
+        span = part.time_range()
+        if span:
+            lo, hi = min(lo, span[0]), max(hi, span[1])
+        n_samples += part.sample_count()
+        n_series += len(part)
+        used += deriver.feed(part)
     infos, columns = deriver.drain_columns(math.inf)
     n_records = len(columns["ts_end_s"])
     with store.transaction():
         if infos:
-            store.upsert_deployments(infos, span[1] if span else 0.0)
-        if n_records:
-            store.write_intervals_columns(columns)
+            store.upsert_deployments(infos, hi if math.isfinite(hi) else 0.0)
+        for lo_row in range(0, n_records, _WRITE_CHUNK_ROWS):  # bounded insert buffers
+            part = slice(lo_row, lo_row + _WRITE_CHUNK_ROWS)
+            store.write_intervals_columns({k: v[part] for k, v in columns.items()})
     store.rollup_pending()
     return ImportStats(
         samples_read=n_samples,
@@ -71,8 +79,8 @@ def import_file(
         series=n_series,
         records_written=n_records,
         deployments=len(infos),
-        first_s=span[0] if span else None,
-        last_s=span[1] if span else None,
+        first_s=lo if math.isfinite(lo) else None,
+        last_s=hi if math.isfinite(hi) else None,
     )
 
 

@@ -296,6 +296,33 @@ class Store:
             f"reading series {metric!r}",
         )
 
+    def series_many(
+        self,
+        metrics: Sequence[str],
+        deployment_id: str | None,
+        start_s: float | None,
+        end_s: float | None,
+        step_s: float,
+        *,
+        tier: TierName = "auto",
+        active_min_tokens_per_s: float = 5.0,
+    ) -> dict[str, np.ndarray]:
+        """Several series over one read: ts_end_s, covered_s, sample_count and one column each."""
+        _check_tier(tier)
+        return self._read(
+            lambda c: series.series_many(
+                c,
+                metrics,
+                deployment_id,
+                start_s,
+                end_s,
+                step_s,
+                tier=tier,
+                active_min_tokens_per_s=active_min_tokens_per_s,
+            ),
+            f"reading series {list(metrics)!r}",
+        )
+
     def export(
         self,
         path: str | Path,

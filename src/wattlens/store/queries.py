@@ -129,7 +129,7 @@ def totals(
     active_* sums are the inputs to a J/token that ignores idle time. Keys: deployment_id,
     energy_joules, prompt_tokens, generation_tokens, requests_finished, co2_grams, sample_count,
     covered_s, interval_count, first_ts_end_s, last_ts_end_s, energy_source, active_energy_joules,
-    active_prompt_tokens, active_generation_tokens, active_covered_s.
+    active_co2_grams, active_prompt_tokens, active_generation_tokens, active_covered_s.
     """
     sql, params = source_sql(con, order_for("auto"), start_s, end_s)
     tok = "(coalesce(prompt_tokens, 0) + coalesce(generation_tokens, 0))"
@@ -144,6 +144,7 @@ def totals(
         "max(ts_end_s) AS last_ts_end_s",
         f"{aggregate_exprs()['energy_source']} AS energy_source",
         f"sum(energy_joules) FILTER (WHERE {active}) AS active_energy_joules",
+        f"sum(co2_grams) FILTER (WHERE {active}) AS active_co2_grams",
         f"sum(prompt_tokens) FILTER (WHERE {active}) AS active_prompt_tokens",
         f"sum(generation_tokens) FILTER (WHERE {active}) AS active_generation_tokens",
         f"coalesce(sum(interval_s) FILTER (WHERE {active}), 0) AS active_covered_s",
@@ -152,7 +153,7 @@ def totals(
     cur = con.execute(
         f"SELECT deployment_id, {', '.join(select)} FROM ({sql}) "
         "GROUP BY deployment_id ORDER BY deployment_id",
-        [thr] * 4 + params,
+        [thr] * 5 + params,
     )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

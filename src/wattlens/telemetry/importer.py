@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from wattlens.errors import InputError
-from wattlens.telemetry.openmetrics import read_openmetrics
+from wattlens.telemetry.openmetrics import iter_openmetrics, read_openmetrics
 from wattlens.telemetry.rangejson import read_range_json
 from wattlens.telemetry.records import SeriesSet
 
-__all__ = ["detect_format", "read_telemetry_file"]
+__all__ = ["detect_format", "iter_telemetry_file", "read_telemetry_file"]
 
 
 def detect_format(path: Path) -> str:
@@ -48,3 +48,18 @@ def read_telemetry_file(
             series = SeriesSet({k: v for k, v in series.series.items() if k.name in wanted})
         return series
     return read_openmetrics(path, wanted=wanted, progress=progress)
+
+
+def iter_telemetry_file(
+    path: Path | str,
+    *,
+    wanted: frozenset[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    max_samples: int = 1_000_000,
+) -> Iterator[SeriesSet]:
+    """Like `read_telemetry_file`, as parts of complete series (bounded memory for big files)."""
+    path = Path(path)
+    if detect_format(path) == "json":
+        yield read_telemetry_file(path, wanted=wanted)
+        return
+    yield from iter_openmetrics(path, wanted=wanted, progress=progress, max_samples=max_samples)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -31,7 +31,7 @@ from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
 EXPECTED = "expected `name{labels} value timestamp` (timestamp in seconds)"
 _BLOCK_BYTES = 1 << 20
 
-__all__ = ["format_openmetrics", "read_openmetrics", "write_openmetrics"]
+__all__ = ["format_openmetrics", "iter_openmetrics", "read_openmetrics", "write_openmetrics"]
 
 
 def _open(source: Path | str | IO[bytes] | IO[str]) -> tuple[object, str, int]:
@@ -105,6 +105,8 @@ class _Reader:
         self.first_line = 1  # line number of the current block's first row
         self.eof_line = 0
         self.count = 0
+        self.streaming = False
+        self.block_gids: list[np.ndarray] = []  # series ids seen in the current block
 
     def _where(self, row: int) -> str:
         return f"{self.name}:{self.first_line + row}"
@@ -134,6 +136,7 @@ class _Reader:
         self.key_gids.append(gid)
 
     def block(self, lines: pa.Array) -> None:
+        self.block_gids = []
         n = len(lines)
         if self.eof_line:
             raise self._fail_row(
@@ -191,10 +194,11 @@ class _Reader:
         if not np.all(np.isfinite(stamps)):
             raise self._fail_row(lines, rows[~np.isfinite(stamps)], "bad timestamp")
         gids = self.id_map[pos][enc.indices.to_numpy(zero_copy_only=False)]
+        self.block_gids.append(np.unique(self.id_map[pos]))
         keep = gids >= 0
         if not keep.all():
             gids, stamps, values = gids[keep], stamps[keep], values[keep]
-        if self.cols.n == 0 and self.size_hint:  # size the buffers once from the first block
+        if self.cols.n == 0 and self.size_hint and not self.streaming:  # size buffers once
             per_line = max(1, len(data.buffers()[2] or b"")) / max(1, len(data))
             self.cols.reserve(int(self.size_hint / per_line * 1.05) + 1024)
         self.cols.append(gids, stamps, values)
@@ -215,7 +219,27 @@ class _Reader:
                 f"{self.name}: no '# EOF' line at the end; the file may be truncated "
                 "(OpenMetrics files end with '# EOF')"
             )
-        gids, ts, vals = self.cols.take()
+        return self._group(*self.cols.take())
+
+    def take_closed(self) -> SeriesSet | None:
+        """Series not seen in the latest block, as a SeriesSet (series-major files group each
+        family's lines, so those series are complete); the rest stay buffered."""
+        n = self.cols.n
+        if n == 0 or not self.block_gids:
+            return None
+        gids, ts, vals = self.cols.gids[:n], self.cols.ts[:n], self.cols.vals[:n]
+        still_open = np.isin(gids, np.concatenate(self.block_gids))
+        if still_open.all():
+            return None  # time-major file: every series continues; keep buffering
+        closed = ~still_open
+        out = self._group(gids[closed], ts[closed], vals[closed])
+        keep = (gids[still_open], ts[still_open], vals[still_open])
+        self.cols = _Columns()
+        self.cols.append(*keep)
+        return out
+
+    def _group(self, gids: np.ndarray, ts: np.ndarray, vals: np.ndarray) -> SeriesSet:
+        """Columns -> per-series sorted arrays (sorted, deduplicated per series)."""
         if gids.size == 0:
             return SeriesSet()
         if not np.all(gids[1:] >= gids[:-1]):  # time-major files: group by series
@@ -247,14 +271,35 @@ def read_openmetrics(
     wanted: frozenset[str] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> SeriesSet:
-    """Read an OpenMetrics file (path or open file) into a `SeriesSet`, streaming.
+    """Read an OpenMetrics file (path or open file) into one `SeriesSet`.
 
     Args:
         wanted: sample names to keep (others are skipped unparsed); None keeps all.
         progress: called with the number of samples read so far after each block.
     """
+    out = SeriesSet()
+    for part in iter_openmetrics(source, wanted=wanted, progress=progress, max_samples=None):
+        out.series.update(part.series)  # parts hold disjoint, complete series
+    return out
+
+
+def iter_openmetrics(
+    source: Path | str | IO[bytes] | IO[str],
+    *,
+    wanted: frozenset[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    max_samples: int | None = 1_000_000,
+) -> Iterator[SeriesSet]:
+    """Read an OpenMetrics file as a stream of `SeriesSet`s of complete series.
+
+    Once `max_samples` are buffered, series that did not appear in the latest block are handed
+    out (a series-major file groups each family's lines, so they are complete); a time-major
+    file, where every series continues to the end, comes out whole at the end. Memory stays
+    near `max_samples` for series-major files such as promtool backfill input.
+    """
     stream, name, size_hint = _open(source)
     reader = _Reader(name, wanted, size_hint)
+    reader.streaming = max_samples is not None
     opts = (
         pacsv.ReadOptions(column_names=["line"], block_size=_BLOCK_BYTES, use_threads=False),
         pacsv.ParseOptions(
@@ -275,11 +320,17 @@ def read_openmetrics(
             reader.block(batch.column(0))
             if progress is not None:
                 progress(reader.count)
+            if max_samples is not None and reader.cols.n >= max_samples:
+                part = reader.take_closed()
+                if part is not None and len(part):
+                    yield part
     except pa.ArrowInvalid as e:
         raise InputError(f"{name}: not OpenMetrics text ({e}) — {EXPECTED}") from e
     finally:
         stream.close()  # type: ignore[attr-defined]
-    return reader.result()
+    last = reader.result()
+    if len(last):
+        yield last
 
 
 def _escape(v: str) -> str:

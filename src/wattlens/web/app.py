@@ -24,10 +24,12 @@ from wattlens import __version__
 from wattlens.web.context import WebContext
 from wattlens.web.errors import install_error_handlers
 from wattlens.web.exporter import StoreCollector, make_registry
-from wattlens.web.routes import deployments, fleet, legacy, pages
+from wattlens.web.routes import analysis, catalog, deployments, fleet, legacy, pages, plan
 from wattlens.web.snapshot import TTLCache
 
 DEFAULT_CACHE_TTL_S = 5.0
+DEFAULT_ANALYSIS_TTL_S = 60.0  # analyze() takes about a second on a large fleet
+ANALYSIS_CACHE_KEYS = 16
 _WEB = Path(str(resources.files("wattlens.web")))
 STATIC_DIR = _WEB / "static"
 TEMPLATES_DIR = _WEB / "templates"
@@ -85,6 +87,7 @@ def create_app(
     config: Any,
     clock: Callable[[], float] = time.time,
     cache_ttl_s: float = DEFAULT_CACHE_TTL_S,
+    analysis_ttl_s: float = DEFAULT_ANALYSIS_TTL_S,
 ) -> FastAPI:
     """The wattlens web app over an open `Store` and a loaded `Config`.
 
@@ -93,8 +96,15 @@ def create_app(
         config: the loaded configuration (thresholds, windows, PUE, grid vintage, refresh).
         clock: UTC epoch seconds now; tests inject a fixed clock.
         cache_ttl_s: how long a store snapshot is reused across requests (0 = never).
+        analysis_ttl_s: how long an `/api/v2/analysis` answer is reused (0 = never).
     """
-    ctx = WebContext(store=store, config=config, clock=clock, cache=TTLCache(cache_ttl_s))
+    ctx = WebContext(
+        store=store,
+        config=config,
+        clock=clock,
+        cache=TTLCache(cache_ttl_s),
+        slow_cache=TTLCache(analysis_ttl_s, max_items=ANALYSIS_CACHE_KEYS),
+    )
     app = FastAPI(
         title="wattlens",
         version=__version__,
@@ -112,6 +122,9 @@ def create_app(
     app.include_router(legacy.router(ctx))
     app.include_router(deployments.router(ctx))
     app.include_router(fleet.router(ctx))
+    app.include_router(analysis.router(ctx))
+    app.include_router(plan.router(ctx))
+    app.include_router(catalog.router(ctx))
     app.include_router(pages.router(ctx, templates, static_url))
     registry = make_registry(StoreCollector(ctx.snapshot, config, ctx.freshness))
     app.add_route("/metrics", _ASGI(make_asgi_app(registry)), include_in_schema=False)
@@ -120,4 +133,4 @@ def create_app(
     return app
 
 
-__all__ = ["DEFAULT_CACHE_TTL_S", "create_app", "static_url"]
+__all__ = ["DEFAULT_ANALYSIS_TTL_S", "DEFAULT_CACHE_TTL_S", "create_app", "static_url"]

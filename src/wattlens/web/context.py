@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.responses import Response
@@ -47,6 +47,9 @@ class WebContext:
     config: Any
     clock: Callable[[], float]
     cache: TTLCache
+    # slow answers (the analysis, ~1 s): longer TTL, few keys kept
+    slow_cache: TTLCache = field(default_factory=lambda: TTLCache(60.0, max_items=16))
+    _static: dict[str, bytes] = field(default_factory=dict)
 
     def snapshot(self) -> Snapshot:
         """The current snapshot (rebuilt at most once per cache TTL)."""
@@ -64,6 +67,34 @@ class WebContext:
 
     def _encoder(self, make: Callable[[Snapshot], Any]) -> Callable[[], bytes]:
         return lambda: encode(make(self.snapshot()))
+
+    def cached_static(self, key: str, make: Callable[[], Any]) -> bytes:
+        """`make()` encoded once for the process (catalog lists: fixed while it runs)."""
+        if key not in self._static:
+            self._static[key] = encode(make())
+        return self._static[key]
+
+    def analysis(self, range_s: float, frontier: str | None) -> bytes:
+        """`analyze(store, range_s, include_charts=True)` encoded, cached per (range, frontier).
+
+        `frontier` is a catalog frontier id (None: the analysis default); an unknown one is a
+        CatalogError (404) naming the known ids.
+        """
+        from wattlens.analysis import AnalysisOptions, analyze
+        from wattlens.catalog import get_frontier
+        from wattlens.web.params import check_catalog_name
+
+        opts = AnalysisOptions.default()
+        if frontier is not None and frontier.strip():
+            spec = get_frontier(
+                check_catalog_name(frontier.strip(), "frontier", "/api/v2/catalog/frontiers")
+            )
+            opts = opts.with_(frontier_spec=spec.id)
+        key = f"analysis.{range_s!r}.{opts.frontier_spec}"
+        return self.slow_cache.get(
+            key,
+            lambda: encode(analyze(self.store, range_s=range_s, options=opts, include_charts=True)),
+        )
 
     def freshness(self) -> Freshness:
         """Backend state and data age, read now (never cached)."""

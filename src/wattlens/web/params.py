@@ -22,6 +22,11 @@ K8S_NAME_MAX = 253
 MAX_RANGE_S = 90 * SECONDS_PER_DAY  # the 5-minute tier's default retention
 MAX_POINTS = 11_000  # Prometheus's own limit per range query; keeps answers bounded
 LEGACY_RANGES = ("24h", "7d", "30d")
+# catalog names in the planning API: ids, aliases, HF repos ("Qwen/Qwen3-235B-A22B")
+CATALOG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:+-]*")
+CATALOG_NAME_MAX = 128
+MAX_CONTEXT_TOKENS = 2 * 1024 * 1024  # 2M tokens: past every catalog model's window
+MAX_CONTEXTS = 32
 
 # Metrics of the old per-model endpoint, and the unit of every series metric the store knows.
 LEGACY_METRICS = ("power_watts", "co2_grams_per_hour", "co2_mg_per_token")
@@ -126,6 +131,84 @@ def parse_step(value: str | None, rng: TimeRange, *, min_step_s: float) -> TimeR
     return TimeRange(rng.label, rng.seconds, step)
 
 
+def _shown(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+def _bound(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+def parse_choice(value: str | None, name: str, allowed: tuple[str, ...], default: str) -> str:
+    """`value` (default when absent) if it is one of `allowed`, else InputError listing them."""
+    text = default if value is None or value.strip() == "" else value.strip().lower()
+    if text not in allowed:
+        raise InputError(
+            f"{name} {_shown(text)!r} is unknown; expected one of {', '.join(allowed)}"
+        )
+    return text
+
+
+def parse_number(
+    value: str | None, name: str, *, lo: float, hi: float, default: float | None = None,
+    integer: bool = False, lo_open: bool = False, hi_open: bool = False,
+) -> float | None:  # fmt: skip
+    """A finite number in [lo, hi] (open ends where asked); None/default when absent."""
+    if value is None or value.strip() == "":
+        return default
+    text = value.strip()
+    try:
+        number = float(int(text)) if integer else float(text)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise InputError(f"{name} {_shown(text)!r} is not {kind}; use e.g. {_bound(lo)}") from None
+    below = number <= lo if lo_open else number < lo
+    above = number >= hi if hi_open else number > hi
+    if not math.isfinite(number) or below or above:
+        lo_b, hi_b = ("(" if lo_open else "["), (")" if hi_open else "]")
+        raise InputError(
+            f"{name} {_shown(text)!r} is out of range; "
+            f"expected {lo_b}{_bound(lo)}, {_bound(hi)}{hi_b}"
+        )
+    return number
+
+
+def parse_list(value: str | None, name: str, *, max_items: int, default: str = "") -> list[str]:
+    """Comma-separated values (blank items dropped, duplicates kept once, order kept)."""
+    text = default if value is None or value.strip() == "" else value
+    items = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    if not items:
+        raise InputError(f"{name} is empty; give at least one value")
+    if len(items) > max_items:
+        raise InputError(f"{name} has {len(items)} values; at most {max_items} are allowed")
+    return items
+
+
+def check_catalog_name(
+    value: str, what: str, listed_at: str = "/api/v2/catalog/gpus and /api/v2/catalog/models"
+) -> str:
+    """A catalog name (id, alias or Hugging Face repo) of safe characters, else InputError."""
+    if len(value) > CATALOG_NAME_MAX or not CATALOG_NAME.fullmatch(value):
+        raise InputError(
+            f"{what} {_shown(value)!r} is not a catalog name; expected letters, digits and "
+            f"'.', '_', '-', '/', ':' or '+', at most {CATALOG_NAME_MAX} characters; list them "
+            f"at {listed_at}"
+        )
+    return value
+
+
+def parse_contexts(value: str | None, default: tuple[int, ...]) -> list[int]:
+    """Context windows in tokens: comma-separated integers in [1, MAX_CONTEXT_TOKENS], sorted."""
+    if value is None or value.strip() == "":
+        return sorted(set(default))
+    items = parse_list(value, "context", max_items=MAX_CONTEXTS)
+    out = {
+        int(parse_number(t, "context", lo=1, hi=MAX_CONTEXT_TOKENS, integer=True) or 0)
+        for t in items
+    }
+    return sorted(out)
+
+
 def check_metric(value: str, allowed: tuple[str, ...]) -> str:
     """Return `value` if it is in the whitelist `allowed`, else raise InputError listing them."""
     if value not in allowed:
@@ -135,7 +218,10 @@ def check_metric(value: str, allowed: tuple[str, ...]) -> str:
 
 
 __all__ = [
+    "CATALOG_NAME",
     "K8S_NAME",
+    "MAX_CONTEXTS",
+    "MAX_CONTEXT_TOKENS",
     "LEGACY_METRICS",
     "LEGACY_RANGES",
     "MAX_POINTS",
@@ -143,9 +229,14 @@ __all__ = [
     "METRIC_UNITS",
     "SERIES_METRICS",
     "TimeRange",
+    "check_catalog_name",
     "check_metric",
     "check_name",
     "legacy_step_s",
+    "parse_choice",
+    "parse_contexts",
+    "parse_list",
+    "parse_number",
     "parse_range",
     "parse_step",
 ]

@@ -32,22 +32,20 @@ def _by_bucket(res: dict[str, np.ndarray]) -> dict[float, float]:
 
 def legacy_timeseries(store: Any, config: Any, rng: TimeRange, now_s: float) -> dict[str, Any]:
     """Fleet power, CO2 g/h and mg/token per step bucket (old field names, unix-second `t`)."""
-    start = now_s - rng.seconds
     thr = config.thresholds.min_tokens_per_sec_for_ratio
-
-    def one(metric: str) -> dict[float, float]:
-        res = store.series(metric, None, start, now_s, rng.step_s, active_min_tokens_per_s=thr)
-        return _by_bucket(res)
-
-    power, co2h, mgpt = (one(m) for m in ("power_watts", "co2_grams_per_hour", "co2_mg_per_token"))
+    metrics = ("power_watts", "co2_grams_per_hour", "co2_mg_per_token")
+    res = store.series_many(  # one small query over the coarsest tier that fits the step
+        metrics, None, now_s - rng.seconds, now_s, rng.step_s, active_min_tokens_per_s=thr
+    )
+    cols = [res["ts_end_s"].tolist(), *(res[m].tolist() for m in metrics)]
     points = [
         {
             "t": int(t),
-            "power_watts": _num(power[t]),
-            "co2_grams_per_hour": _num(co2h.get(t, math.nan)),
-            "co2_mg_per_token": _num(mgpt.get(t, math.nan)),
+            "power_watts": _num(power),
+            "co2_grams_per_hour": _num(co2h),
+            "co2_mg_per_token": _num(mgpt),
         }
-        for t in sorted(power)
+        for t, power, co2h, mgpt in zip(*cols, strict=True)
     ]
     return {"range": rng.label, "step": rng.step_label, "points": points, "error": None}
 
@@ -81,11 +79,16 @@ def legacy_key_series(
     sums: dict[float, list[float]] = {}  # bucket -> [W or g/h, g/h with tokens, tokens/s]
     for dep_id in ids:
         if metric == "co2_mg_per_token":
-            co2 = _by_bucket(store.series("co2_grams_per_hour", dep_id, start, now_s, rng.step_s))
-            tps = _by_bucket(store.series("tokens_per_sec", dep_id, start, now_s, rng.step_s))
-            for t, g in co2.items():
+            res = store.series_many(
+                ("co2_grams_per_hour", "tokens_per_sec"), dep_id, start, now_s, rng.step_s
+            )
+            for t, g, tok in zip(
+                res["ts_end_s"].tolist(),
+                res["co2_grams_per_hour"].tolist(),
+                res["tokens_per_sec"].tolist(),
+                strict=True,
+            ):
                 acc = sums.setdefault(t, [0.0, 0.0, 0.0])
-                tok = tps.get(t, math.nan)
                 if math.isfinite(tok) and math.isfinite(g):
                     acc[1] += g
                     acc[2] += tok

@@ -72,8 +72,9 @@ class TTLCache:
     first request for a key builds it inline. One builder runs per key at a time.
     """
 
-    def __init__(self, ttl_s: float) -> None:
+    def __init__(self, ttl_s: float, max_items: int | None = None) -> None:
         self.ttl_s = ttl_s
+        self.max_items = max_items  # None: unbounded (fixed key sets); else evict the oldest
         self._items: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
@@ -107,8 +108,15 @@ class TTLCache:
             if hit is not None and self.ttl_s > 0:
                 return hit[1]  # another thread built it while we waited
             value = make()
-            self._items[key] = (time.monotonic(), value)
+            self._put(key, value)
             return value
+
+    def _put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic(), value)
+            if self.max_items is not None and len(self._items) > self.max_items:
+                oldest = min(self._items, key=lambda k: self._items[k][0])
+                del self._items[oldest]
 
     def _refresh_in_background(self, key: str, make: Callable[[], Any]) -> None:
         with self._lock:
@@ -119,7 +127,7 @@ class TTLCache:
         def run() -> None:
             try:
                 with self._key_lock(key):
-                    self._items[key] = (time.monotonic(), make())
+                    self._put(key, make())
             except Exception:  # noqa: BLE001 - keep serving the old value; log and retry later
                 log.exception("refreshing cached %s failed", key)
             finally:
@@ -130,21 +138,10 @@ class TTLCache:
 
 
 def active_co2_grams(t: dict[str, Any]) -> float | None:
-    """CO2 of the active rows; the store's own sum when it has one, else pro rata by energy.
-
-    Pro rata (active energy x the window's g/J) is exact while intensity x PUE is constant
-    over the window, which it is unless the grid table or PUE changed inside it.
-    """
-    if t.get("active_co2_grams") is not None:
-        return float(t["active_co2_grams"])
-    energy, co2, active_energy = (
-        t.get("energy_joules"),
-        t.get("co2_grams"),
-        t.get("active_energy_joules"),
-    )
-    if active_energy is None or co2 is None or not energy:
-        return None
-    return float(active_energy) * float(co2) / float(energy)
+    """CO2 of the active rows: the store's own sum (`totals()["active_co2_grams"]`), exact
+    even when the grid intensity or PUE changed inside the window; None without active rows."""
+    value = t.get("active_co2_grams")
+    return None if value is None else float(value)
 
 
 def active_averages(t: dict[str, Any] | None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""HTML pages: the dashboard (`/`), the methodology and the offline API docs (`/docs`)."""
+"""HTML pages: dashboard (`/`), efficiency, plan, methodology and the offline API docs (`/docs`)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,14 @@ def router(
     @r.get("/", response_class=HTMLResponse)
     def dashboard(request: Request) -> Response:
         return page(request, "dashboard.html", refresh_s=ctx.config.service.refresh_s)
+
+    @r.get("/efficiency", response_class=HTMLResponse)
+    def efficiency(request: Request) -> Response:
+        return page(request, "efficiency.html")
+
+    @r.get("/plan", response_class=HTMLResponse)
+    def plan(request: Request) -> Response:
+        return page(request, "plan.html")
 
     @r.get("/methodology", response_class=HTMLResponse)
     def methodology(request: Request) -> Response:
