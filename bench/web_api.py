@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from bench._common import write_fleet
 from wattlens.config import load_config
 from wattlens.fleet.records import DeploymentInfo
 from wattlens.physics.units import co2_grams
@@ -56,8 +57,7 @@ def build_fleet_store(
     ts = end - step_s * np.arange(n - 1, -1, -1, dtype=np.float64)
     rng = np.random.default_rng(seed)
     store = Store.open(path)
-    infos = []
-    cols: dict[str, list[np.ndarray]] = {}
+    infos, parts = [], []
     for k in range(deployments):
         ns, wl = f"ns-{k % 12}", f"model-{k:03d}"
         gpus = int(rng.choice([1, 2, 4, 8]))
@@ -99,11 +99,8 @@ def build_fleet_store(
             "co2_grams": co2_grams(energy, 0.183, 1.0),
             "sample_count": np.full(n, int(step_s // 15)),
         }
-        for c, v in part.items():
-            cols.setdefault(c, []).append(v)
-    store.upsert_deployments(infos, end - days * 86400)
-    store.write_intervals_columns({c: np.concatenate(v) for c, v in cols.items()})
-    store.rollup()
+        parts.append(part)
+    write_fleet(store, infos, parts, end - days * 86400)
     return store, end
 
 

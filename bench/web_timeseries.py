@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from bench._common import write_fleet
 from wattlens.config import load_config
 from wattlens.physics.units import co2_grams
 from wattlens.store import Store
@@ -72,7 +73,7 @@ def _write(tmp: Path, end: float) -> tuple[list[Path], Store]:
                         for t, v in zip(ts[sl], pick(k)[sl], strict=True)
                     )
             f.write("# EOF\n")
-    infos, cols = [], {}
+    infos, parts = [], []
     for k in range(DEPLOYMENTS):
         infos.append(
             DeploymentInfo(
@@ -103,11 +104,8 @@ def _write(tmp: Path, end: float) -> tuple[list[Path], Store]:
             "co2_grams": co2_grams(energy, CI, 1.0),
             "sample_count": np.full(n, 4),
         }
-        for c, v in part.items():
-            cols.setdefault(c, []).append(v)
-    store.upsert_deployments(infos, end - DAYS * 86400)
-    store.write_intervals_columns({c: np.concatenate(v) for c, v in cols.items()})
-    store.rollup()
+        parts.append(part)
+    write_fleet(store, infos, parts, end - DAYS * 86400)
     return files, store
 
 

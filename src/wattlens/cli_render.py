@@ -26,26 +26,23 @@ def _fmt(v: Any, digits: int = 1) -> str:
     return str(v)
 
 
+def _deployment_table(title: str, numbers: Sequence[str]) -> Table:
+    """A table of deployment and model (left-aligned), then GPUs and `numbers` (right)."""
+    t = Table(title=title, header_style="bold")
+    for col in ("deployment", "model", "GPUs", *numbers):
+        t.add_column(col, justify="left" if col in ("deployment", "model") else "right")
+    return t
+
+
 def status_table(rows: Sequence[dict[str, Any]]) -> None:
     """Live snapshot table."""
     if not rows:
         console.print("no deployments stored yet: run `wattlens collect`, `import` or `demo`")
         return
-    t = Table(title="wattlens status (live window)", header_style="bold")
-    for col in (
-        "deployment",
-        "model",
-        "GPUs",
-        "W",
-        "in tok/s",
-        "out tok/s",
-        "J/token",
-        "gCO2/h",
-        "mgCO2/token",
-        "kg/kWh",
-        "energy",
-    ):
-        t.add_column(col, justify="left" if col in ("deployment", "model") else "right")
+    t = _deployment_table(
+        "wattlens status (live window)",
+        ("W", "in tok/s", "out tok/s", "J/token", "gCO2/h", "mgCO2/token", "kg/kWh", "energy"),
+    )
     for r in rows:
         t.add_row(
             r["deployment"],
@@ -65,18 +62,10 @@ def status_table(rows: Sequence[dict[str, Any]]) -> None:
 
 def report_table(rows: Sequence[dict[str, Any]]) -> None:
     """Period totals table."""
-    t = Table(title="wattlens report", header_style="bold")
-    for col in (
-        "deployment",
-        "model",
-        "GPUs",
-        "kWh",
-        "prompt tok",
-        "output tok",
-        "kg CO2",
-        "J/token (active)",
-    ):
-        t.add_column(col, justify="left" if col in ("deployment", "model") else "right")
+    t = _deployment_table(
+        "wattlens report",
+        ("kWh", "prompt tok", "output tok", "kg CO2", "J/token (active)"),
+    )
     for r in rows:
         t.add_row(
             r["deployment"],

@@ -55,13 +55,23 @@ def test_latest_window(store: Store) -> None:
     assert store.latest(300.0, now_s=T0 - 1000) == {}
 
 
-def test_totals_active_only(store: Store) -> None:
+def _planted_totals(store: Store) -> tuple[dict[str, dict], dict[str, tuple[list, list]]]:
+    """Write the factory fleet; (totals by deployment, {engine deployment: (rows, active rows)})
+    with active rows picked by hand: above 5 tokens/s."""
     recs = fleet(140)
     store.write_intervals(recs)
     got = {t["deployment_id"]: t for t in store.totals(active_min_tokens_per_s=5.0)}
+    planted = {}
     for dep in ("llm/qwen", "llm/llama"):
         rows = [r for r in recs if r.deployment_id == dep]
         active = [r for r in rows if (r.prompt_tokens + r.generation_tokens) / r.interval_s > 5.0]
+        planted[dep] = (rows, active)
+    return got, planted
+
+
+def test_totals_active_only(store: Store) -> None:
+    got, planted = _planted_totals(store)
+    for dep, (rows, active) in planted.items():
         assert 0 < len(active) < len(rows)  # the factory plants idle intervals
         t = got[dep]
         assert t["active_energy_joules"] == pytest.approx(

@@ -12,7 +12,7 @@ from wattlens.store import RetentionPolicy, Store
 from wattlens.store.series import _plan
 
 from .factories import T0, fleet
-from .test_queries import _ref_series
+from .test_queries import _planted_totals, _ref_series
 
 LEGACY = ["power_watts", "co2_grams_per_hour", "co2_mg_per_token"]
 
@@ -83,12 +83,8 @@ def test_bad_input(store: Store) -> None:
 
 def test_totals_active_co2_is_the_exact_sum(store: Store) -> None:
     # the factory varies grid intensity per interval, so energy pro rata would be off
-    recs = fleet(140)
-    store.write_intervals(recs)
-    got = {t["deployment_id"]: t for t in store.totals(active_min_tokens_per_s=5.0)}
-    for dep in ("llm/qwen", "llm/llama"):
-        rows = [r for r in recs if r.deployment_id == dep]
-        active = [r for r in rows if (r.prompt_tokens + r.generation_tokens) / r.interval_s > 5.0]
+    got, planted = _planted_totals(store)
+    for dep, (rows, active) in planted.items():
         want = math.fsum(r.co2_grams for r in active)
         assert got[dep]["active_co2_grams"] == pytest.approx(want, rel=1e-12)
         pro_rata = (

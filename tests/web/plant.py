@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wattlens.fleet.records import DeploymentInfo, IntervalRecord
 from wattlens.store import Store
@@ -148,19 +149,34 @@ def plant(
 ) -> tuple[Store, PlantedFleet]:
     """Write `days` of 30 s records for each spec into a new store at `path`."""
     specs = default_specs() if specs is None else specs
-    fleet = PlantedFleet(specs, now_s=end_s)
-    n = int(days * DAY_S / STEP_S)
-    start = end_s - n * STEP_S
-    for k, spec in enumerate(specs):
-        rng = random.Random(seed * 1000 + k)
-        fleet.records += [_record(spec, start + (i + 1) * STEP_S, i, rng) for i in range(n)]
-    store = Store.open(path)
-    store.upsert_deployments([s.info for s in specs], start)
-    store.write_intervals(fleet.records)
-    store.rollup()
+    store, records = write_planted(path, specs, _record, days=days, end_s=end_s, seed=seed)
     for key, value in (meta or {}).items():
         store.set_meta(key, value)
-    return store, fleet
+    return store, PlantedFleet(specs, records, now_s=end_s)
+
+
+def write_planted(
+    path: Path,
+    planted: Sequence[Any],
+    make: Callable[[Any, float, int, random.Random], IntervalRecord],
+    *,
+    days: float,
+    end_s: float,
+    seed: int,
+) -> tuple[Store, list[IntervalRecord]]:
+    """`days` of 30 s records up to end_s, `make(p, ts_end_s, i, rng)` for each of `planted`
+    (each with `.info`, its own RNG seeded seed x 1000 + k), written to a new rolled-up store."""
+    n = int(days * DAY_S / STEP_S)
+    start = end_s - n * STEP_S
+    records: list[IntervalRecord] = []
+    for k, p in enumerate(planted):
+        rng = random.Random(seed * 1000 + k)
+        records += [make(p, start + (i + 1) * STEP_S, i, rng) for i in range(n)]
+    store = Store.open(path)
+    store.upsert_deployments([p.info for p in planted], start)
+    store.write_intervals(records)
+    store.rollup()
+    return store, records
 
 
 # -- independent expectations -----------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 from wattlens.fleet.records import DeploymentInfo, IntervalRecord
 from wattlens.store import Store
 
-from .plant import END_S, STEP_S
+from .plant import END_S, STEP_S, write_planted
 
 IDLE_W_PER_GPU = 90.0
 CATALOG_IDLE_W = 225.0  # H100-SXM idle_watts in the catalog: the learned value must differ
@@ -89,14 +89,4 @@ def plant_analysis(
 ) -> tuple[Store, list[IntervalRecord]]:
     """Write `days` of 30 s intervals for each planted deployment into a new store."""
     planted = default_planted() if planted is None else planted
-    n = int(days * 86400 / STEP_S)
-    start = end_s - n * STEP_S
-    records: list[IntervalRecord] = []
-    for k, p in enumerate(planted):
-        rng = random.Random(1000 + k)
-        records += [_record(p, start + (i + 1) * STEP_S, i, rng) for i in range(n)]
-    store = Store.open(path)
-    store.upsert_deployments([p.info for p in planted], start)
-    store.write_intervals(records)
-    store.rollup()
-    return store, records
+    return write_planted(path, planted, _record, days=days, end_s=end_s, seed=1)

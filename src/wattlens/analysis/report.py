@@ -8,7 +8,6 @@ a ranked right-sizing list and co-location plans. Energies in the output are kWh
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -25,14 +24,11 @@ from wattlens.catalog import find_model, get_gpu
 from wattlens.catalog.specs import ModelSpec
 from wattlens.errors import CatalogError, InputError
 from wattlens.fleet.records import DeploymentInfo
+from wattlens.fleet.views import iso
 from wattlens.physics.kv import dtype_bytes
 from wattlens.physics.units import kwh_from_joules
 
 DEFAULT_RANGE_S = 7 * 86400.0
-
-
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
 
 
 def clean(obj: Any) -> Any:
@@ -175,8 +171,8 @@ def analyze(
         "range": {
             "start_s": start,
             "end_s": end,
-            "start": _iso(start),
-            "end": _iso(end),
+            "start": iso(start),
+            "end": iso(end),
             "range_s": range_s,
             "tier": tier_read,
         },  # fmt: skip

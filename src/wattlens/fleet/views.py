@@ -16,8 +16,9 @@ def iso(ts_s: float | None) -> str | None:
     return datetime.fromtimestamp(ts_s, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def _identity(info: Any) -> dict[str, Any]:
-    return {
+def identity(info: Any, *, mig: bool = False) -> dict[str, Any]:
+    """A deployment's attributes as the JSON views name them (`mig` after gpu_count if asked)."""
+    row = {
         "deployment": info.deployment_id,
         "namespace": info.namespace,
         "workload": info.workload,
@@ -26,9 +27,12 @@ def _identity(info: Any) -> dict[str, Any]:
         "gpu_type": info.gpu_type,
         "gpu_hardware": info.gpu_hardware,
         "gpu_count": info.gpu_count,
-        "node": info.node,
-        "grid_region": info.grid_region,
     }
+    if mig:
+        row["mig"] = info.mig
+    row["node"] = info.node
+    row["grid_region"] = info.grid_region
+    return row
 
 
 def snapshot_rows(
@@ -38,7 +42,7 @@ def snapshot_rows(
     rows = []
     for info in sorted(deployments, key=lambda d: d.deployment_id):
         agg = aggregates.get(info.deployment_id)
-        row = _identity(info)
+        row = identity(info)
         if agg is None:
             row.update({"power_watts": None, "energy_source": "none", "window_s": 0.0})
             rows.append(row)
@@ -87,7 +91,7 @@ def report_rows(
             continue
         a_tok = (t.get("active_prompt_tokens") or 0.0) + (t.get("active_generation_tokens") or 0.0)
         a_e = t.get("active_energy_joules")
-        row = _identity(info)
+        row = identity(info)
         row.update(
             {
                 "energy_kwh": energy_kwh(t["energy_joules"]),
@@ -124,4 +128,4 @@ def report_rows(
     return rows
 
 
-__all__ = ["iso", "report_rows", "snapshot_rows"]
+__all__ = ["identity", "iso", "report_rows", "snapshot_rows"]

@@ -132,6 +132,16 @@ def _peak_flops(gpu: GpuSpec, weight_bytes: float) -> float:
     return gpu.fp16_flops
 
 
+def _computed_power(gpu: GpuSpec, cp: dict[str, Any]) -> UtilisationPower:
+    """The 1/W ComputedProfile's power model, TDP x (floor + dynamic x activity)."""
+    return UtilisationPower(
+        gpu.tdp_watts,
+        cp["power_floor_fraction_of_tdp"],
+        cp["power_dynamic_fraction_of_tdp"],
+        source=cp["source"],
+    )
+
+
 def computed_profile(
     model: str | ModelSpec,
     gpu: str | GpuSpec,
@@ -177,12 +187,7 @@ def computed_profile(
         source=f"roofline from catalog specs; {cp['source']}",
         quality="computed",
         tp=tp,
-        power=UtilisationPower(
-            g.tdp_watts,
-            cp["power_floor_fraction_of_tdp"],
-            cp["power_dynamic_fraction_of_tdp"],
-            source=cp["source"],
-        ),  # fmt: skip
+        power=_computed_power(g, cp),
         weight_stream_s=fixed * wb / tp / eff_bw + layer_s + moe_dispatch_s,
         scan_s_per_token=full_gpu / eff_bw,
         expert_stream_s=experts * wb / tp / eff_bw,
@@ -269,12 +274,7 @@ def _published_computed(
         source=f"1/W paper ComputedProfile as published; {cp['source']}",
         quality="computed",
         tp=tp,
-        power=UtilisationPower(
-            g.tdp_watts,
-            cp["power_floor_fraction_of_tdp"],
-            cp["power_dynamic_fraction_of_tdp"],
-            source=cp["source"],
-        ),  # fmt: skip
+        power=_computed_power(g, cp),
         weight_stream_s=w_s,
         scan_s_per_token=kappa / eff_bw / tp,
         flops_per_token_per_gpu=2.0 * m.active_params / tp,

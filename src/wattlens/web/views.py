@@ -13,7 +13,7 @@ from wattlens.catalog.constants import constant
 from wattlens.catalog.frontier import get_frontier
 from wattlens.catalog.grid import get_region
 from wattlens.errors import CatalogError, NotFoundError
-from wattlens.fleet.views import iso
+from wattlens.fleet.views import identity, iso
 from wattlens.web.snapshot import Freshness, Snapshot, active_averages
 
 HOURS_PER_DAY = 24.0
@@ -139,17 +139,7 @@ def deployment_view(dep: Any, snap: Snapshot, config: Any) -> dict[str, Any]:
     else:  # GPU series without engine metrics: busy or not, we cannot tell
         state = "idle" if live.get("tokens_per_sec") is not None else "gpu_only"
     return {
-        "deployment": info.deployment_id,
-        "namespace": info.namespace,
-        "workload": info.workload,
-        "model_name": info.model_name,
-        "container": info.container,
-        "gpu_type": info.gpu_type,
-        "gpu_hardware": info.gpu_hardware,
-        "gpu_count": info.gpu_count,
-        "mig": info.mig,
-        "node": info.node,
-        "grid_region": info.grid_region,
+        **identity(info, mig=True),
         "grid_region_name": region,
         "carbon_intensity_kg_per_kwh": intensity_of(info, snap, config),
         "first_seen": iso(dep.first_seen_s),
