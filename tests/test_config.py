@@ -92,7 +92,7 @@ rules = [
   {pattern = "^sdsc-", region = "CAMX", field = "namespace", match = "regex"},
 ]
 intensity_override_kg_per_kwh = 0.198
-shared_gpu_attribution = "token_share"
+shared_gpu_attribution = "exclusive"
 [store]
 path = "data/history.duckdb"
 raw_retention = "2d"
@@ -133,7 +133,9 @@ def test_file_overrides_defaults(tmp_path: Path) -> None:
         RegionRule("^sdsc-", "CAMX", "namespace", "regex"),
     )
     assert c.carbon.intensity_override_kg_per_kwh == 0.198
-    assert c.carbon.shared_gpu_attribution == "token_share"
+    assert c.carbon.shared_gpu_attribution == "exclusive"
+    with pytest.raises(ConfigError, match="shared_gpu_attribution.*exclusive"):
+        load_config(write(tmp_path, '[carbon]\nshared_gpu_attribution = "token_share"\n'))
     assert c.store.path == Path("data/history.duckdb")
     assert (c.store.raw_retention_s, c.store.five_min_retention_s) == (2 * DAY, 30 * DAY)
     assert c.store.hourly_retention_s == 365 * DAY
@@ -264,9 +266,9 @@ FILE_MISTAKES = [
     ("carbon.intensity_override_kg_per_kwh", "-0.1", "-0.1", "a number from 0 to 2"),
     (
         "carbon.shared_gpu_attribution",
-        '"token-share"',
-        "'token-share'",
-        "(did you mean 'token_share'?)",
+        '"exclusiv"',
+        "'exclusiv'",
+        "(did you mean 'exclusive'?)",
     ),  # fmt: skip
     ("store.path", '""', "''", "is not a file path"),
     ("store.raw_retention", '"7 days"', "'7 days'", "is not a duration"),

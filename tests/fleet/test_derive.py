@@ -242,3 +242,18 @@ def test_superseded_metric_names_are_not_double_counted():
     d.feed(ss)
     _, records = d.drain()
     assert sum(r.itl_seconds_sum for r in records) == pytest.approx(150.0)
+
+
+def test_time_sliced_gpu_charges_each_deployment_the_whole_gpu():
+    """dcgm-exporter repeats one GPU's readings under every pod sharing it (time-slicing); the
+    'exclusive' attribution charges each deployment the whole GPU, an explicit upper bound."""
+    t = np.arange(0.0, 600.0 + 1, 30.0)
+    ss = SeriesSet()
+    for pod in ("chat-5f6d7c8b9-zzkxq", "embed-5f6d7c8b9-kkxqz"):
+        ss.add(SeriesKey("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", gpu_labels(pod, "0")), t,
+               energy_series(t, 200.0))  # fmt: skip
+    d = Deriver(DeriveOptions(step_s=STEP))
+    d.feed(ss)
+    got = totals(d.drain()[1])
+    assert got["nrp-llm/chat"]["energy"] == pytest.approx(200.0 * 600.0)
+    assert got["nrp-llm/embed"]["energy"] == pytest.approx(200.0 * 600.0)

@@ -112,8 +112,11 @@ class CarbonConfig:
         p.optional(p.number(0.0, "0.198", hi=MAX_KG_PER_KWH, hint=" (kg/kWh, not g/kWh)")),
         "One intensity (kg CO2/kWh) for every node; unset = use the grid table.",
     )
-    shared_gpu_attribution: Literal["exclusive", "token_share"] = _key(
-        "exclusive", p.choice("exclusive", "token_share"), "Shared GPU: whole to each, or split."
+    shared_gpu_attribution: Literal["exclusive"] = _key(
+        "exclusive",
+        p.choice("exclusive"),
+        "Time-sliced GPU: each deployment on it is charged the whole GPU (an upper bound); MIG "
+        "instances split their parent GPU evenly. Token-share attribution is not implemented.",
     )
 
     def grid_rules(self) -> list[GridRule]:

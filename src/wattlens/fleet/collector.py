@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from wattlens.errors import BackendError, WattlensError
 from wattlens.fleet.derive import Deriver
 from wattlens.telemetry.metrics import WANTED_METRICS
-from wattlens.telemetry.records import SeriesSet
+from wattlens.telemetry.records import FlatSamples, SeriesSet
 
 META_LAST_SUCCESS = "collector.last_success_s"
 META_LAST_ERROR = "collector.last_error"
@@ -35,7 +35,7 @@ class Source(Protocol):
 
     description: str
 
-    def fetch(self, now_s: float) -> tuple[SeriesSet, list[str]]:
+    def fetch(self, now_s: float) -> tuple[SeriesSet | FlatSamples, list[str]]:
         """New raw samples up to now_s, plus one message per failed target."""
 
 
@@ -61,7 +61,7 @@ class ScrapeSource:
         self._last_refresh = -math.inf
         self.description = f"scrape of {len(scraper.targets)} target(s)"
 
-    def fetch(self, now_s: float) -> tuple[SeriesSet, list[str]]:
+    def fetch(self, now_s: float) -> tuple[FlatSamples, list[str]]:
         """Scrape every target once."""
         errors: list[str] = []
         if self._discover is not None and now_s - self._last_refresh >= self._refresh_s:
@@ -71,7 +71,7 @@ class ScrapeSource:
             except WattlensError as e:
                 errors.append(f"service discovery failed: {e}")
         res = self._scraper.scrape(now_s)
-        return res.series, errors + [msg for _t, msg in res.errors]
+        return res.samples, errors + [msg for _t, msg in res.errors]
 
 
 class PrometheusSource:
@@ -116,7 +116,8 @@ class CycleStats:
     samples: int = 0
     records: int = 0
     errors: list[str] = field(default_factory=list)
-    cpu_s: float = 0.0
+    cpu_s: float = 0.0  # whole process, HTTP client threads included
+    main_thread_cpu_s: float = 0.0  # parsing, derivation and the store write
     committed_through_s: float | None = None  # newest interval end written in this cycle
 
 
@@ -145,26 +146,33 @@ class Collector:
         self._retention_every_s = retention_every_s
         self._last_retention = -math.inf
         self.committed_through_s: float | None = None
+        self._written_version = -1
+        self._deployments_written_s = -math.inf
         store.set_meta(META_SOURCE, source.description)
 
-    def ingest(self, batch: SeriesSet, watermark_s: float) -> tuple[int, int]:
+    def ingest(self, batch: SeriesSet | FlatSamples, watermark_s: float) -> tuple[int, int]:
         """Feed a batch, write finished buckets; returns (samples used, records written)."""
         used = self.deriver.feed(batch)
-        infos, records = self.deriver.drain(watermark_s)
+        _, records = self.deriver.drain(watermark_s, with_deployments=False)
         self.committed_through_s = max((r.ts_end_s for r in records), default=None)
-        if records or infos:
+        seen_s = watermark_s if math.isfinite(watermark_s) else 0.0
+        # Deployment attributes change rarely: write them when they may have, or once a minute.
+        refresh = self.deriver.version != self._written_version or (
+            seen_s - self._deployments_written_s >= 60.0
+        )
+        if records or refresh:
             with self.store.transaction():
-                if infos:
-                    self.store.upsert_deployments(
-                        infos, watermark_s if math.isfinite(watermark_s) else 0.0
-                    )
+                if refresh:
+                    self.store.upsert_deployments(self.deriver.deployments(), seen_s)
+                    self._written_version = self.deriver.version
+                    self._deployments_written_s = seen_s
                 if records:
                     self.store.write_intervals(records)
         return used, len(records)
 
     def cycle(self) -> CycleStats:
         """One fetch-derive-write cycle; backend failures are recorded, never raised."""
-        cpu0 = time.process_time()
+        cpu0, main0 = time.process_time(), time.thread_time()
         now = self._clock()
         stats = CycleStats()
         try:
@@ -185,6 +193,7 @@ class Collector:
             self.store.apply_retention(now, self.retention)
             self._last_retention = now
         stats.cpu_s = time.process_time() - cpu0
+        stats.main_thread_cpu_s = time.thread_time() - main0
         return stats
 
     def _record_error(self, message: str, now: float) -> None:

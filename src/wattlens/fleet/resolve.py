@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wattlens.telemetry.labels import CanonicalLabels, canonical, workload_of_pod
-from wattlens.telemetry.metrics import COUNTERS, GPU_QUANTITIES, PREFERRED_NAMES, Quantity
+from wattlens.telemetry.metrics import COUNTERS, GPU_QUANTITIES, Quantity
 from wattlens.telemetry.metrics import quantity_of as _quantity_of
 from wattlens.telemetry.records import SeriesKey
 
@@ -26,6 +26,7 @@ class Resolved:
     """What one series measures."""
 
     quantity: Quantity
+    name: str  # the metric name as exposed
     stream: tuple[str, ...]  # physical stream identity
     deployment: str | None  # "namespace/workload"; None for unallocated GPUs
     namespace: str | None
@@ -63,7 +64,10 @@ def resolve_series(
     gpu = None
     if is_gpu:
         gpu = (c.host or "", c.gpu_uuid or c.gpu_index or "")
-        stream: tuple[str, ...] = (q.value, *gpu, c.mig_instance or "")
+        # The deployment is part of a GPU stream: a time-sliced GPU exposed under several
+        # deployments charges each of them the whole GPU ('exclusive', an upper bound), while a
+        # pod restart keeps the stream (same deployment, new pod name).
+        stream: tuple[str, ...] = (q.value, *gpu, c.mig_instance or "", deployment or "")
     else:
         if deployment is None:
             return None  # engine series without pod identity cannot be joined
@@ -74,6 +78,7 @@ def resolve_series(
         )
     return Resolved(
         quantity=q,
+        name=key.name,
         stream=stream,
         deployment=deployment,
         namespace=c.namespace,
@@ -97,25 +102,4 @@ def _is_exporter_itself(key: SeriesKey, c: CanonicalLabels) -> bool:
     return any("dcgm-exporter" in n for n in names)
 
 
-def drop_superseded(keys: list[SeriesKey]) -> set[SeriesKey]:
-    """Series to ignore because the same pod also exposes the newer name of that metric.
-
-    vLLM 0.9.2-0.12 expose old and new names side by side; summing both would double count.
-    """
-    present: set[tuple[str, str | None, str | None]] = set()
-    for k in keys:
-        c = canonical(k.labels)
-        present.add((k.name, c.namespace, c.pod))
-    drop: set[SeriesKey] = set()
-    for k in keys:
-        q = _quantity_of(k.name)
-        names = PREFERRED_NAMES.get(q) if q else None
-        if not names or k.name == names[0]:
-            continue
-        c = canonical(k.labels)
-        if (names[0], c.namespace, c.pod) in present:
-            drop.add(k)
-    return drop
-
-
-__all__ = ["Resolved", "drop_superseded", "resolve_series"]
+__all__ = ["Resolved", "resolve_series"]

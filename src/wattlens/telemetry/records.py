@@ -111,4 +111,26 @@ class SeriesSet:
         return len(self.series)
 
 
-__all__ = ["Labels", "Sample", "SeriesKey", "SeriesSet", "make_labels"]
+@dataclass
+class FlatSamples:
+    """At most one sample per series (one scrape): keys with aligned timestamp and value arrays.
+
+    Cheaper than a `SeriesSet` when every series has a single sample.
+    """
+
+    keys: list[SeriesKey]
+    timestamps_s: np.ndarray
+    values: np.ndarray
+
+    def to_series_set(self) -> SeriesSet:
+        """The same samples grouped by series."""
+        out = SeriesSet()
+        for i, key in enumerate(self.keys):
+            out.add(key, self.timestamps_s[i : i + 1], self.values[i : i + 1])
+        return out
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+__all__ = ["FlatSamples", "Labels", "Sample", "SeriesKey", "SeriesSet", "make_labels"]

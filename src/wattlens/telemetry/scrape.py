@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from wattlens.errors import InputError
 from wattlens.telemetry.metrics import WANTED_METRICS
-from wattlens.telemetry.records import SeriesKey, SeriesSet
+from wattlens.telemetry.records import FlatSamples, SeriesKey, SeriesSet
 
 ACCEPT = "text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1"
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -46,9 +46,15 @@ class ScrapeTarget:
 class ScrapeResult:
     """One scrape cycle: one sample per series, per-target errors, wall time."""
 
-    series: SeriesSet
+    samples: FlatSamples
     errors: list[tuple[ScrapeTarget, str]]
     duration_s: float
+
+    @property
+    def series(self) -> SeriesSet:
+        """The samples grouped by series (built on demand)."""
+        return _to_series(self.samples.keys, self.samples.timestamps_s.tolist(),
+                          self.samples.values.tolist())  # fmt: skip
 
 
 def _validated_labels(name: str, label_text: str, line: str, where: str) -> dict[str, str]:
@@ -189,6 +195,17 @@ def _to_series(keys: list[SeriesKey], ts: list[float], vals: list[float]) -> Ser
     return SeriesSet({key: (t_arr[i : i + 1], v_arr[i : i + 1]) for key, i in index.items()})
 
 
+def _to_flat(keys: list[SeriesKey], ts: list[float], vals: list[float]) -> FlatSamples:
+    """One sample per series; a series repeated within a cycle keeps its first sample."""
+    t_arr = np.asarray(ts, dtype=np.float64)
+    v_arr = np.asarray(vals, dtype=np.float64)
+    if len(set(keys)) != len(keys):
+        index = {key: i for i, key in reversed(list(enumerate(keys)))}
+        keep = np.fromiter(sorted(index.values()), dtype=np.int64, count=len(index))
+        return FlatSamples([keys[i] for i in keep.tolist()], t_arr[keep], v_arr[keep])
+    return FlatSamples(keys, t_arr, v_arr)
+
+
 def parse_exposition(
     text: str,
     *,
@@ -296,8 +313,8 @@ class Scraper:
             except InputError as e:
                 del keys[mark:], ts[mark:], vals[mark:]  # a broken body adds nothing
                 errors.append((target, str(e)))
-        series = _to_series(keys, ts, vals)
-        return ScrapeResult(series, errors, time.perf_counter() - started)
+        flat = _to_flat(keys, ts, vals)
+        return ScrapeResult(flat, errors, time.perf_counter() - started)
 
     def close(self) -> None:
         """Stop the worker threads and close the client if this scraper created it."""
