@@ -55,7 +55,8 @@ def main() -> None:
         took = time.perf_counter() - started
         sections.append(f"## {name}\n\n```\n{buf.getvalue().rstrip()}\n```\n\n({took:.1f} s)\n")
     if sys.argv[1:]:
-        return  # partial runs don't overwrite the full record
+        _update_sections(sections, names)
+        return
     header = (
         "# Benchmark results\n\n"
         f"Recorded by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
@@ -64,6 +65,23 @@ def main() -> None:
         "run.\n\n"
     )
     (HERE / "RESULTS.md").write_text(header + "\n".join(sections))
+
+
+def _update_sections(sections: list[str], names: list[str]) -> None:
+    """A partial run replaces (or appends) only its own sections of bench/RESULTS.md."""
+    path = HERE / "RESULTS.md"
+    if not path.exists():
+        return
+    text = path.read_text()
+    head, _, body = text.partition("\n## ")
+    parts = {}
+    for chunk in ("## " + body).split("\n## ") if body else []:
+        chunk = chunk if chunk.startswith("## ") else "## " + chunk
+        parts[chunk.split("\n", 1)[0][3:].strip()] = chunk.rstrip() + "\n"
+    for name, section in zip(names, sections, strict=True):
+        stamp = f"(re-run alone on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)\n"
+        parts[name] = section.rstrip() + "\n\n" + stamp
+    path.write_text(head.rstrip() + "\n\n" + "\n".join(parts.values()))
 
 
 def _cpus() -> int:

@@ -219,7 +219,7 @@ def main() -> None:
     """Build both backends, time both answers, print the figures and the ratio."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/servers.py
 
-    end = (time.time() // 3600) * 3600
+    end = (time.time() // 21600) * 21600  # on the 6 h grid of the 30 d answer, so buckets line up
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         t0 = time.perf_counter()
@@ -255,6 +255,11 @@ def main() -> None:
         for p in ours
         if p["t"] in common
     ]
+    if not diffs:
+        raise RuntimeError(
+            f"no common buckets: wattlens {len(ours)} points {[p['t'] for p in ours[:3]]}, "
+            f"Prometheus {len(theirs)} points {[p['t'] for p in theirs[:3]]}"
+        )
     print(
         f"points: wattlens {len(ours)}, Prometheus {len(theirs)}; power agrees within "
         f"{max(diffs) * 100:.3f} % on {len(diffs)} common buckets"
