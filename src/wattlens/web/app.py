@@ -56,21 +56,19 @@ class _ASGI:
         await self._app(scope, receive, send)
 
 
-class _FastPath:
-    """ASGI middleware answering cached JSON for a few hot GET paths before any routing.
+class _WattlensApp(FastAPI):
+    """FastAPI answering cached JSON for a few hot GET paths before any middleware or routing.
 
-    The routes stay registered (and documented); this only skips the router and dependency
-    machinery when the body is already cached. A miss falls through to the route.
+    The routes stay registered (and documented); the fast path only skips Starlette's stack when
+    the body is already cached. A miss falls through to the normal app.
     """
 
-    def __init__(self, app: Any, ctx: WebContext) -> None:
-        self.app = app
-        self.table = {"/api/v1/carbon": (legacy.CARBON_KEY, legacy.carbon_view(ctx))}
-        self.ctx = ctx
+    fast_paths: dict[str, tuple[str, Any]]
+    ctx: WebContext
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            hit = self.table.get(scope["path"])
+            hit = self.fast_paths.get(scope["path"])
             body = hit and self.ctx.cached_json_nowait(*hit)
             if body:
                 headers = [(b"content-type", b"application/json"),
@@ -78,7 +76,7 @@ class _FastPath:
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
-        await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -105,7 +103,7 @@ def create_app(
         cache=TTLCache(cache_ttl_s),
         slow_cache=TTLCache(analysis_ttl_s, max_items=ANALYSIS_CACHE_KEYS),
     )
-    app = FastAPI(
+    app = _WattlensApp(
         title="wattlens",
         version=__version__,
         summary="Energy and CO2 per token for LLM inference on GPUs.",
@@ -129,7 +127,8 @@ def create_app(
     registry = make_registry(StoreCollector(ctx.snapshot, config, ctx.freshness))
     app.add_route("/metrics", _ASGI(make_asgi_app(registry)), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    app.add_middleware(_FastPath, ctx=ctx)
+    app.ctx = ctx
+    app.fast_paths = {"/api/v1/carbon": (legacy.CARBON_KEY, legacy.carbon_view(ctx))}
     return app
 
 
