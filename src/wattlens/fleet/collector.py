@@ -7,7 +7,6 @@ reads raw samples since the last fetch, so the live path and the backfill path a
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -199,13 +198,6 @@ class Collector:
     def _record_error(self, message: str, now: float) -> None:
         self.store.set_meta(META_LAST_ERROR, message[:500])
         self.store.set_meta(META_LAST_ERROR_AT, repr(now))
-
-    def run(self, stop: threading.Event, interval_s: float) -> None:
-        """Cycle every `interval_s` until `stop` is set."""
-        while not stop.is_set():
-            started = time.monotonic()
-            self.cycle()
-            stop.wait(max(0.0, interval_s - (time.monotonic() - started)))
 
     def flush(self) -> int:
         """Write every pending bucket (on shutdown)."""
