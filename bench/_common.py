@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from wattlens.fleet.records import DeploymentInfo
+from wattlens.core.records import DeploymentInfo
 from wattlens.store import Store
 
 

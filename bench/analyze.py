@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from wattlens.analysis import analyze
-from wattlens.fleet.records import DeploymentInfo
+from wattlens.core.records import DeploymentInfo
 from wattlens.store import RetentionPolicy, Store
 
 N_DEP, DAYS, STEP_S = 200, 30, 30.0

@@ -32,10 +32,10 @@ def main() -> None:
     """Print CPU ms per cycle (median, p90) and the ratio to a parse-only baseline."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    from wattlens.fleet.collector import Collector
-    from wattlens.fleet.derive import DeriveOptions
-    from wattlens.fleet.ops import make_deriver
-    from wattlens.runner import scrape_source
+    from wattlens.app.collector import Collector
+    from wattlens.app.ops import make_deriver
+    from wattlens.app.runner import scrape_source
+    from wattlens.derive.engine import DeriveOptions
     from wattlens.store import Store
 
     emu = subprocess.Popen([sys.executable, "-c", EMULATOR], stdin=subprocess.PIPE,

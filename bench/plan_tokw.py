@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from wattlens.catalog import all_gpus, all_models
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.plan.build import computed_profile
 from wattlens.plan.profiles import DecodeProfile, stack_profiles
 from wattlens.plan.tokw import evaluate

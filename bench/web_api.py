@@ -31,8 +31,8 @@ import numpy as np
 
 from bench._common import write_fleet
 from wattlens.config import load_config
-from wattlens.fleet.records import DeploymentInfo
-from wattlens.physics.units import co2_grams
+from wattlens.core.records import DeploymentInfo
+from wattlens.core.units import co2_grams
 from wattlens.store import Store
 from wattlens.web import create_app, serve_in_thread
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from bench._common import write_fleet
 from wattlens.config import load_config
-from wattlens.physics.units import co2_grams
+from wattlens.core.units import co2_grams
 from wattlens.store import Store
 from wattlens.web import create_app, serve_in_thread
 
@@ -38,7 +38,7 @@ def _write(tmp: Path, end: float) -> tuple[list[Path], Store]:
     One file per day because promtool 2.42 rescans its whole input for every 2 h block it
     writes: thirty small files backfill in seconds where one large file takes minutes.
     """
-    from wattlens.fleet.records import DeploymentInfo
+    from wattlens.core.records import DeploymentInfo
 
     n = int(DAYS * 86400 / STEP_S)
     ts = end - STEP_S * np.arange(n - 1, -1, -1)

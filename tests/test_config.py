@@ -24,7 +24,7 @@ from wattlens.config import (
     describe,
     load_config,
 )
-from wattlens.errors import ConfigError
+from wattlens.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = 86400.0

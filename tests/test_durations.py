@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from wattlens.durations import format_duration, parse_duration
-from wattlens.errors import InputError
+from wattlens.core.durations import format_duration, parse_duration
+from wattlens.core.errors import InputError
 
 GOOD = [
     ("30s", 30.0),

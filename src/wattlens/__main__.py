@@ -1,5 +1,5 @@
 """`python -m wattlens` runs the CLI."""
 
-from wattlens.cli import main
+from wattlens.cli.main import main
 
 main()

@@ -1,7 +1,7 @@
 """Fixtures: emulator scenarios turned into real DuckDB stores through the real importer.
 
 Each scenario's history is written as OpenMetrics by the emulator, imported with
-`wattlens.fleet.ops.import_file` (derivation, counter resets, gaps) and kept for the session.
+`wattlens.app.ops.import_file` (derivation, counter resets, gaps) and kept for the session.
 The planted truth comes from the emulator's own model (`wattlens.emulator.truth`).
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from wattlens.app.ops import import_file
+from wattlens.derive.engine import DeriveOptions
 from wattlens.emulator import Scenario, Truth, load_scenario, truth, write_openmetrics_history
-from wattlens.fleet.derive import DeriveOptions
-from wattlens.fleet.ops import import_file
 from wattlens.store import Store
 
 DATA = Path(__file__).parent / "data"

@@ -17,7 +17,7 @@ from tests.analysis.conftest import Emulated
 
 from wattlens.analysis import analyze
 from wattlens.catalog import get_gpu
-from wattlens.physics.units import kwh_from_joules
+from wattlens.core.units import kwh_from_joules
 
 SCENARIOS = ("fleet-planted", "test-oversized", "test-events")
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from wattlens.analysis import AnalysisOptions, analyze, compare_to_frontier
 from wattlens.analysis.curves import format_joules_per_token
 from wattlens.analysis.render import render_analysis
-from wattlens.fleet.records import DeploymentInfo
+from wattlens.core.records import DeploymentInfo
 from wattlens.store import Store
 
 END_S = 1_775_001_600.0

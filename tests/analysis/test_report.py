@@ -12,7 +12,7 @@ from tests.analysis.conftest import Emulated
 
 from wattlens.analysis import AnalysisOptions, analyze
 from wattlens.analysis.render import render_analysis
-from wattlens.errors import ConfigError, InputError
+from wattlens.core.errors import ConfigError, InputError
 from wattlens.store import Store
 
 DEPLOYMENT_KEYS = {

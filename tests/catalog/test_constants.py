@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wattlens.catalog import all_constants, constant
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
 
 
 def test_nrp_thresholds() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wattlens.catalog import all_frontiers, get_frontier, get_gpu
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
 
 
 def test_nrp_2026_reproduces_the_methodology_example() -> None:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from wattlens.catalog import all_gpus, get_gpu, gpu_id_for_dcgm_name
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
 
 GIB = 2**30
 

@@ -15,7 +15,7 @@ from wattlens.catalog import (
     resolve_region,
     vintages,
 )
-from wattlens.errors import CatalogError, ConfigError
+from wattlens.core.errors import CatalogError, ConfigError
 
 LB_KG = 0.45359237  # exact definition of the avoirdupois pound
 

@@ -9,7 +9,7 @@ import pytest
 
 import wattlens.catalog as catalog
 from wattlens.catalog._load import DATA_FILES, load_toml
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
 
 YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wattlens.catalog import DTYPES, all_models, find_model, get_model, model_arch
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
 
 NRP_FLEET = {
     "gpt-oss-120b", "gpt-oss-20b", "gemma-3-27b", "gemma-4-31b", "qwen3.5-397b-a17b",

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from wattlens.catalog import paper_ids, paper_params
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
 
 
 def _logistic(b: float, p_idle: float, p_nom: float, k: float, x0: float) -> float:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from wattlens.core.errors import InputError
 from wattlens.emulator import (
     FleetModel,
     bundled_scenarios,
@@ -15,7 +16,6 @@ from wattlens.emulator import (
     synthetic_scenario,
 )
 from wattlens.emulator.scenario import parse_time
-from wattlens.errors import InputError
 from wattlens.telemetry.labels import workload_of_pod
 
 from .conftest import START_S

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from wattlens.core.errors import BackendError
 from wattlens.emulator import EmulatorServer, Scenario, truth
-from wattlens.errors import BackendError
 
 from .conftest import START_S
 

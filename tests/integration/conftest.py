@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from wattlens.app.collector import Collector, PrometheusSource
+from wattlens.app.ops import make_deriver
+from wattlens.app.runner import backfill
+from wattlens.derive.engine import DeriveOptions
 from wattlens.emulator import load_scenario, truth, write_history
-from wattlens.fleet.collector import Collector, PrometheusSource
-from wattlens.fleet.derive import DeriveOptions
-from wattlens.fleet.ops import make_deriver
-from wattlens.runner import backfill
 from wattlens.store import Store
 from wattlens.telemetry.metrics import WANTED_METRICS
 from wattlens.telemetry.promapi import PrometheusClient

@@ -31,8 +31,8 @@ def test_victoria_metrics_import_matches_truth(history: History, tmp_path: Path)
 
 
 def test_file_import_matches_truth_and_is_idempotent(history: History, tmp_path: Path) -> None:
-    from wattlens.fleet.derive import DeriveOptions
-    from wattlens.fleet.ops import import_file
+    from wattlens.app.ops import import_file
+    from wattlens.derive.engine import DeriveOptions
     from wattlens.store import Store
 
     db = tmp_path / "w.duckdb"

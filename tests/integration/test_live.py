@@ -14,10 +14,10 @@ import pytest
 from tests.integration.conftest import STEP_S, assert_matches_truth, collect_via_api
 
 from servers import start_prometheus, start_victoria_metrics, wait_until
+from wattlens.app.collector import ScrapeSource
+from wattlens.app.ops import make_deriver
+from wattlens.derive.engine import DeriveOptions
 from wattlens.emulator import EmulatorServer, load_scenario, truth
-from wattlens.fleet.collector import ScrapeSource
-from wattlens.fleet.derive import DeriveOptions
-from wattlens.fleet.ops import make_deriver
 from wattlens.telemetry.promapi import PrometheusClient
 from wattlens.telemetry.scrape import Scraper
 from wattlens.telemetry.sd import load_http_sd

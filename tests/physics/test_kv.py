@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from wattlens.catalog import get_model
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.physics.kv import (
     default_kv_dtype,
     dtype_bytes,

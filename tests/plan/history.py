@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 
-from wattlens.fleet.records import DeploymentInfo, IntervalRecord
+from wattlens.core.records import DeploymentInfo, IntervalRecord
 from wattlens.store import Store
 
 TRUTH = dict(p_idle=250.0, p_nom=650.0, x0=4.5, k=1.3)  # planted per-GPU curve

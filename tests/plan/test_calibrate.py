@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.plan import plan_tokw
 from wattlens.plan.calibrate import (
     calibrate_from_store,

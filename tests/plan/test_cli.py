@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from wattlens.errors import WattlensError
-from wattlens.plan.cli import plan_app
+from wattlens.cli.plan import plan_app
+from wattlens.core.errors import WattlensError
 
 root = typer.Typer()
 root.add_typer(plan_app, name="plan")

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.plan import compare_fleets, plan_fleet
 from wattlens.plan.fleet import erlang_c, kimura_p99_wait_s
 

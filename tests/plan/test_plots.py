@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.plan import compare_fleets, plan_tokw
 from wattlens.plan.plots import plot_fleet, plot_tokw
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wattlens.catalog import all_models, get_gpu
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.plan import plan_fleet, plan_tokw
 
 GPUS = ["H100-SXM", "H200", "B200", "A100-80GB", "L40S", "RTX-A6000"]

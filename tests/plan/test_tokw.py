@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from wattlens.errors import InputError, WattlensError
+from wattlens.core.errors import InputError, WattlensError
 from wattlens.plan import plan_tokw
 
 CONTEXTS = [2048, 4096, 8192, 16384, 32768, 65536, 131072]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from wattlens.fleet.records import DeploymentInfo, IntervalRecord
-from wattlens.physics.units import co2_grams
+from wattlens.core.records import DeploymentInfo, IntervalRecord
+from wattlens.core.units import co2_grams
 
 T0 = 1_700_002_800.0  # 2023-11-14T23:00:00Z, an hour boundary
 STEP_S = 30.0

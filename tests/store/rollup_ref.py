@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from wattlens.fleet.records import IntervalRecord
+from wattlens.core.records import IntervalRecord
 
 ADDITIVE = (
     "interval_s",

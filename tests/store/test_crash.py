@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.store import Store
 
 from .factories import deployment, intervals

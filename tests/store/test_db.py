@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from wattlens.errors import StoreError
+from wattlens.core.errors import StoreError
 from wattlens.store import SCHEMA_VERSION, Store
 
 from .factories import intervals

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from wattlens.errors import InputError
-from wattlens.fleet.records import INTERVAL_COLUMNS
+from wattlens.core.errors import InputError
+from wattlens.core.records import INTERVAL_COLUMNS
 from wattlens.store import Store
 
 from .factories import deployment, fleet

@@ -8,8 +8,8 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from wattlens.errors import InputError
-from wattlens.fleet.records import IntervalRecord
+from wattlens.core.errors import InputError
+from wattlens.core.records import IntervalRecord
 from wattlens.store import METRICS, RetentionPolicy, Store
 
 from .factories import T0, deployment, fleet

@@ -8,9 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from wattlens.errors import ConfigError
-from wattlens.fleet.records import INTERVAL_COLUMNS, IntervalRecord
-from wattlens.physics.units import SECONDS_PER_DAY
+from wattlens.core.errors import ConfigError
+from wattlens.core.records import INTERVAL_COLUMNS, IntervalRecord
+from wattlens.core.units import SECONDS_PER_DAY
 from wattlens.store import RetentionPolicy, Store
 
 from . import rollup_ref

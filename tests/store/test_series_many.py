@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.store import RetentionPolicy, Store
 from wattlens.store.series import _plan
 

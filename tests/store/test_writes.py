@@ -9,8 +9,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from wattlens.errors import InputError
-from wattlens.fleet.records import INTERVAL_COLUMNS, IntervalRecord
+from wattlens.core.errors import InputError
+from wattlens.core.records import INTERVAL_COLUMNS, IntervalRecord
 from wattlens.store import Store
 
 from .factories import deployment, fleet, intervals

@@ -10,7 +10,7 @@ import pytest
 from conftest import DATA
 from synth import planted_value, write_synthetic_openmetrics
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.telemetry.openmetrics import format_openmetrics, read_openmetrics, write_openmetrics
 from wattlens.telemetry.records import SeriesKey, SeriesSet
 from wattlens.telemetry.scrape import parse_exposition

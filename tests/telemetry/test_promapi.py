@@ -13,7 +13,7 @@ import pytest
 from conftest import N_POINTS, STEP_S, TRICKY, Planted
 
 from servers import Server, free_port
-from wattlens.errors import BackendError, ConfigError, InputError
+from wattlens.core.errors import BackendError, ConfigError, InputError
 from wattlens.telemetry.promapi import PrometheusClient, escape_label_value, selector
 from wattlens.telemetry.records import SeriesKey, SeriesSet
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import DATA
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.telemetry.rangejson import read_range_json
 
 RANGE = DATA / "prometheus-2.42+query_range-power-exported.json"

@@ -12,7 +12,7 @@ import pytest
 from conftest import DATA, ExporterServer
 
 from servers import free_port, start_prometheus, start_victoria_metrics, wait_until
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.telemetry.metrics import WANTED_METRICS
 from wattlens.telemetry.promapi import PrometheusClient
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels

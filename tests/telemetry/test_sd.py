@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ExporterServer
 
-from wattlens.errors import BackendError, InputError
+from wattlens.core.errors import BackendError, InputError
 from wattlens.telemetry.scrape import ScrapeTarget
 from wattlens.telemetry.sd import load_http_sd, targets_from_sd
 

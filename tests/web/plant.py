@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wattlens.fleet.records import DeploymentInfo, IntervalRecord
+from wattlens.core.records import DeploymentInfo, IntervalRecord
 from wattlens.store import Store
 
 END_S = 1_700_006_400.0  # 2023-11-15T00:00:00Z, an hour boundary: "now" in the tests

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from wattlens.fleet.records import DeploymentInfo, IntervalRecord
+from wattlens.core.records import DeploymentInfo, IntervalRecord
 from wattlens.store import Store
 
 from .plant import END_S, STEP_S, write_planted

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from wattlens.errors import ConfigError
+from wattlens.core.errors import ConfigError
 from wattlens.web import create_app, serve_in_thread
 
 from .conftest import Served, make_config, serve

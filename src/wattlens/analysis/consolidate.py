@@ -23,7 +23,7 @@ import numpy as np
 from wattlens.analysis.data import Series
 from wattlens.analysis.options import AnalysisOptions
 from wattlens.catalog.specs import GpuSpec
-from wattlens.physics.units import SECONDS_PER_DAY, kwh_from_joules
+from wattlens.core.units import SECONDS_PER_DAY, kwh_from_joules
 
 _MIG = re.compile(r"^(\d)g\.(\d+)gb$")
 _MIG_COMPUTE, _MIG_MEMORY = 7, 8

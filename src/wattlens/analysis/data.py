@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 
 F64 = NDArray[np.float64]
 # Resolution by range, as a dashboard picks its step: raw intervals up to 3 days, 5-minute

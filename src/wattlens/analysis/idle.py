@@ -24,7 +24,7 @@ from wattlens.analysis.curves import EfficiencyCurve
 from wattlens.analysis.data import Series
 from wattlens.analysis.options import AnalysisOptions
 from wattlens.catalog import get_gpu
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
 
 IdleSource = Literal["learned", "catalog"]
 IdleMethod = Literal["zero_traffic", "curve_intercept", "catalog"]

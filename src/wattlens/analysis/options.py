@@ -9,7 +9,7 @@ from importlib import resources
 from typing import Any
 
 from wattlens.catalog import constant
-from wattlens.errors import ConfigError
+from wattlens.core.errors import ConfigError
 
 
 @cache

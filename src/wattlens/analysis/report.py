@@ -22,11 +22,11 @@ from wattlens.analysis.rightsize import RightSizing, memory_per_gpu_bytes, min_g
 from wattlens.analysis.rightsize import served_dtype as _served_dtype
 from wattlens.catalog import find_model, get_gpu
 from wattlens.catalog.specs import ModelSpec
-from wattlens.errors import CatalogError, InputError
-from wattlens.fleet.records import DeploymentInfo
-from wattlens.fleet.views import iso
+from wattlens.core.durations import iso
+from wattlens.core.errors import CatalogError, InputError
+from wattlens.core.records import DeploymentInfo
+from wattlens.core.units import kwh_from_joules
 from wattlens.physics.kv import dtype_bytes
-from wattlens.physics.units import kwh_from_joules
 
 DEFAULT_RANGE_S = 7 * 86400.0
 

@@ -24,14 +24,14 @@ from wattlens.analysis.data import Series
 from wattlens.analysis.options import AnalysisOptions
 from wattlens.catalog import get_gpu, model_arch
 from wattlens.catalog.specs import GpuSpec, ModelSpec
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
+from wattlens.core.units import SECONDS_PER_DAY, kwh_from_joules
 from wattlens.physics.kv import (
     default_kv_dtype,
     dtype_bytes,
     kv_bytes_per_sequence,
     model_kv_bytes_per_token,
 )
-from wattlens.physics.units import SECONDS_PER_DAY, kwh_from_joules
 
 RightSizeStatus = Literal["oversized", "right_sized", "idle", "does_not_fit"]
 _HOURS_PER_YEAR = 8760.0

@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
 
 _PACKAGE = "wattlens.catalog"
 _YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")

@@ -7,7 +7,7 @@ from functools import cache
 
 from wattlens.catalog._load import check_keys, check_sources, load_toml, suggestion
 from wattlens.catalog.specs import GpuSpec
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
 
 _FILE = "gpus.toml"
 _REQUIRED = (

@@ -13,8 +13,8 @@ from functools import cache
 from typing import Literal
 
 from wattlens.catalog._load import check_sources, load_toml, suggestion
-from wattlens.errors import CatalogError, ConfigError
-from wattlens.physics.units import GRAMS_PER_KG, kg_per_kwh_from_lb_per_mwh
+from wattlens.core.errors import CatalogError, ConfigError
+from wattlens.core.units import GRAMS_PER_KG, kg_per_kwh_from_lb_per_mwh
 
 _FILE = "grid.toml"
 _LEGACY_CODES = {"ERCO": "ERCT"}  # the NRP Go code's typo for ERCOT

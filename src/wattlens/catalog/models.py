@@ -14,7 +14,7 @@ from typing import get_args
 
 from wattlens.catalog._load import check_keys, check_sources, load_toml, suggestion
 from wattlens.catalog.specs import AttentionType, ModelSpec
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
 
 _FILE = "models.toml"
 _REQUIRED = (

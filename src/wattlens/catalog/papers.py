@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from wattlens.catalog._load import load_toml, suggestion
-from wattlens.errors import CatalogError
+from wattlens.core.errors import CatalogError
 
 _FILE = "papers.toml"
 

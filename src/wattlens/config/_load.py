@@ -21,7 +21,7 @@ from wattlens.config._schema import (
     toml_key,
 )
 from wattlens.config._values import MASK
-from wattlens.errors import ConfigError, WattlensError
+from wattlens.core.errors import ConfigError, WattlensError
 
 CONFIG_ENV = "WATTLENS_CONFIG"
 DEFAULT_FILE = "wattlens.toml"

@@ -17,8 +17,8 @@ from types import ModuleType
 from typing import Any
 
 from wattlens.config._values import RegionRule, ScrapeTarget, Secret
-from wattlens.durations import duration_form, parse_duration
-from wattlens.errors import InputError
+from wattlens.core.durations import duration_form, parse_duration
+from wattlens.core.errors import InputError
 
 Parser = Callable[[Any, bool], Any]
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from wattlens.config import _parsers as p
 from wattlens.config._values import MASK, RegionRule, ScrapeTarget, Secret
-from wattlens.durations import format_duration
-from wattlens.errors import ConfigError
-from wattlens.physics.units import SECONDS_PER_DAY
+from wattlens.core.durations import format_duration
+from wattlens.core.errors import ConfigError
+from wattlens.core.units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
     from wattlens.catalog.grid import GridRule

@@ -21,6 +21,7 @@ from typing import IO, Literal
 
 import numpy as np
 
+from wattlens.core.errors import InputError
 from wattlens.emulator.dcgm import DCGM_FAMILIES
 from wattlens.emulator.families import (
     Block,
@@ -34,7 +35,6 @@ from wattlens.emulator.layout import exporter_pod_name, ip_address
 from wattlens.emulator.model import FleetModel, Observation
 from wattlens.emulator.scenario import Scenario
 from wattlens.emulator.vllm import vllm_families
-from wattlens.errors import InputError
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
 
 HistoryFormat = Literal["openmetrics", "prometheus"]

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 
 Pattern = Literal["diurnal", "constant", "idle", "bursty"]
 Engine = Literal["vllm", "none"]

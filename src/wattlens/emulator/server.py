@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from wattlens.core.errors import BackendError, InputError
 from wattlens.emulator.exposition import CONTENT_TYPE, dcgm_text, vllm_text
 from wattlens.emulator.history import (
     DCGM_JOB,
@@ -35,7 +36,6 @@ from wattlens.emulator.layout import exporter_pod_name
 from wattlens.emulator.model import FleetModel, Observation
 from wattlens.emulator.scenario import Scenario
 from wattlens.emulator.truth import truth_from_model
-from wattlens.errors import BackendError, InputError
 
 _START_TIMEOUT_S = 10.0
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from wattlens.core.errors import InputError
 from wattlens.emulator.model import FleetModel
 from wattlens.emulator.scenario import Scenario
-from wattlens.errors import InputError
 
 
 @dataclass(frozen=True, slots=True)

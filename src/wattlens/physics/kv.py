@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from wattlens.catalog.specs import ModelSpec
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 
 F64 = NDArray[np.float64]
 Attention = Literal["MHA", "GQA", "MQA", "MLA"]

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from wattlens.catalog import get_gpu, get_model, model_arch, paper_params
 from wattlens.catalog.specs import GpuSpec, ModelSpec
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.physics.concurrency import kv_budget_bytes
 from wattlens.physics.kv import default_kv_dtype, dtype_bytes, kv_bytes_per_token
 from wattlens.plan.profiles import DecodeProfile, UtilisationPower

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.physics.power import logistic_power
 from wattlens.plan.profiles import PowerProfile
 

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from wattlens.catalog.specs import GpuSpec, ModelSpec
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.plan.build import Variant, resolve
 from wattlens.plan.profiles import DecodeProfile, PowerProfile
 from wattlens.plan.tokw import CONVENTION_NOTES, Convention, ProfileName, build_profile

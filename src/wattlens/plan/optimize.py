@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.plan.build import Variant
 from wattlens.plan.profiles import DecodeProfile
 from wattlens.plan.traces import Cdf, knots_between

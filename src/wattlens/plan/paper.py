@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from wattlens.catalog import get_gpu, paper_params
 from wattlens.catalog.specs import GpuSpec, ModelSpec
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.physics.kv import dtype_bytes, kv_bytes_per_token
 from wattlens.physics.power import logistic_x0
 from wattlens.plan.build import _check_tp, _published_computed, resolve

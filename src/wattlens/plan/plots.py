@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.plan.optimize import Comparison
 from wattlens.plan.tokw import TokwResult
 

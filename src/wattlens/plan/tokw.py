@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from wattlens.catalog.specs import GpuSpec, ModelSpec
-from wattlens.errors import InputError, WattlensError
+from wattlens.core.errors import InputError, WattlensError
 from wattlens.physics.kv import dtype_bytes
 from wattlens.plan.build import MoeStreaming, Variant, computed_profile, resolve
 from wattlens.plan.paper import paper_profile

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 
 TRACES = {
     "azure": "azure_cdf.json",

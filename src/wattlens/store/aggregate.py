@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wattlens.fleet.records import EnergySource
+from wattlens.core.records import EnergySource
 
 ADDITIVE = (
     "interval_s",

@@ -19,8 +19,8 @@ from typing import Any, Literal, TypeVar
 import duckdb
 import numpy as np
 
-from wattlens.errors import InputError, StoreError
-from wattlens.fleet.records import DeploymentInfo, IntervalRecord
+from wattlens.core.errors import InputError, StoreError
+from wattlens.core.records import DeploymentInfo, IntervalRecord
 from wattlens.store import export as _export
 from wattlens.store import queries, retention, series, writes
 from wattlens.store.aggregate import Aggregate

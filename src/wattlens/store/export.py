@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from wattlens.errors import InputError
-from wattlens.fleet.records import DEPLOYMENT_COLUMNS, INTERVAL_COLUMNS
+from wattlens.core.errors import InputError
+from wattlens.core.records import DEPLOYMENT_COLUMNS, INTERVAL_COLUMNS
 from wattlens.store.tiers import order_for, source_sql
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from wattlens.fleet.records import DEPLOYMENT_COLUMNS, DeploymentInfo
+from wattlens.core.records import DEPLOYMENT_COLUMNS, DeploymentInfo
 from wattlens.store.aggregate import Aggregate, aggregate_exprs
 from wattlens.store.schema import TIER_TABLES
 from wattlens.store.tiers import order_for, source_sql

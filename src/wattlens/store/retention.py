@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from wattlens.errors import ConfigError
-from wattlens.fleet.records import INTERVAL_COLUMNS
-from wattlens.physics.units import SECONDS_PER_DAY
+from wattlens.core.errors import ConfigError
+from wattlens.core.records import INTERVAL_COLUMNS
+from wattlens.core.units import SECONDS_PER_DAY
 from wattlens.store.aggregate import aggregate_exprs
 from wattlens.store.schema import ALIGN_S, BUCKET_S, TIER_TABLES
 from wattlens.store.tiers import deleted_key

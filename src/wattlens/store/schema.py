@@ -13,8 +13,8 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 
-from wattlens.errors import StoreError
-from wattlens.fleet.records import DEPLOYMENT_COLUMNS, INTERVAL_COLUMNS
+from wattlens.core.errors import StoreError
+from wattlens.core.records import DEPLOYMENT_COLUMNS, INTERVAL_COLUMNS
 
 SCHEMA_VERSION = 1
 DEFAULT_DB_PATH = Path("wattlens.duckdb")

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 import duckdb
 import numpy as np
 
-from wattlens.errors import InputError
-from wattlens.physics.units import MG_PER_GRAM, SECONDS_PER_HOUR
+from wattlens.core.errors import InputError
+from wattlens.core.units import MG_PER_GRAM, SECONDS_PER_HOUR
 from wattlens.store.queries import to_numpy
 from wattlens.store.tiers import order_for, source_sql
 

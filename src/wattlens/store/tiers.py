@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from wattlens.fleet.records import INTERVAL_COLUMNS
+from wattlens.core.records import INTERVAL_COLUMNS
 from wattlens.store.schema import ALIGN_S, TIER_TABLES
 from wattlens.store.writes import DIRTY_KEY
 

@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wattlens.errors import InputError
-from wattlens.fleet.records import (
+from wattlens.core.errors import InputError
+from wattlens.core.records import (
     DEPLOYMENT_COLUMNS,
     INTERVAL_COLUMNS,
     DeploymentInfo,

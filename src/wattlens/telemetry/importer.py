@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.telemetry.openmetrics import iter_openmetrics, read_openmetrics
 from wattlens.telemetry.rangejson import read_range_json
 from wattlens.telemetry.records import SeriesSet

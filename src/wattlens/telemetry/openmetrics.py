@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
 
 EXPECTED = "expected `name{labels} value timestamp` (timestamp in seconds)"

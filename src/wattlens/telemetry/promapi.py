@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from wattlens.errors import BackendError, ConfigError, InputError
+from wattlens.core.errors import BackendError, ConfigError, InputError
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
 
 MAX_POINTS_PER_SERIES = 11_000  # Prometheus rejects range queries above this (api.go)

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
 
 __all__ = ["read_range_json", "series_from_result"]

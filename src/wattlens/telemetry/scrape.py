@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.telemetry.metrics import WANTED_METRICS
 from wattlens.telemetry.records import FlatSamples, SeriesKey, SeriesSet
 

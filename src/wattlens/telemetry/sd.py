@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from wattlens.errors import BackendError, InputError
+from wattlens.core.errors import BackendError, InputError
 from wattlens.telemetry.scrape import ScrapeTarget
 
 __all__ = ["load_http_sd", "targets_from_sd"]

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from wattlens.errors import WattlensError
+from wattlens.core.errors import WattlensError
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattlens.fleet.views import iso
-from wattlens.physics.units import MG_PER_GRAM
+from wattlens.core.durations import iso
+from wattlens.core.units import MG_PER_GRAM
 from wattlens.web.snapshot import Snapshot, active_co2_grams
 from wattlens.web.views import intensity_of
 

@@ -16,8 +16,8 @@ from typing import Any
 from wattlens.catalog.constants import all_constants, constant
 from wattlens.catalog.frontier import all_frontiers
 from wattlens.catalog.grid import GridRule, get_region, regions
-from wattlens.durations import format_duration
-from wattlens.physics.units import (
+from wattlens.core.durations import format_duration
+from wattlens.core.units import (
     GRAMS_PER_KG,
     JOULES_PER_KWH,
     MG_PER_GRAM,

@@ -11,9 +11,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from wattlens.durations import format_duration, parse_duration
-from wattlens.errors import InputError
-from wattlens.physics.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+from wattlens.core.durations import format_duration, parse_duration
+from wattlens.core.errors import InputError
+from wattlens.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from wattlens.store.series import METRICS
 
 # DNS-1123 subdomain: what Kubernetes accepts for namespace, workload and container names.

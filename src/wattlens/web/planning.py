@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wattlens.catalog import get_gpu, get_model
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 from wattlens.web.errors import InfeasibleError
 from wattlens.web.params import check_catalog_name
 

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from wattlens.catalog.constants import constant
-from wattlens.errors import NotFoundError
-from wattlens.fleet.views import iso
-from wattlens.physics.units import GRAMS_PER_KG, MG_PER_GRAM, SECONDS_PER_HOUR, co2_grams_per_hour
+from wattlens.core.durations import iso
+from wattlens.core.errors import NotFoundError
+from wattlens.core.units import GRAMS_PER_KG, MG_PER_GRAM, SECONDS_PER_HOUR, co2_grams_per_hour
 from wattlens.web.params import METRIC_UNITS, TimeRange
 
 

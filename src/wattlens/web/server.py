@@ -7,11 +7,12 @@ failure is raised in the caller as a `ConfigError` naming the address.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 
-from wattlens.errors import ConfigError
+from wattlens.core.errors import ConfigError
 
 STARTUP_TIMEOUT_S = 30.0
 
@@ -91,4 +92,15 @@ def serve_in_thread(
     return ServerHandle(server, thread, host, bound)
 
 
-__all__ = ["ServerHandle", "serve_in_thread"]
+def web_starter(host: str, port: int) -> Callable[[Any, Any], ServerHandle]:
+    """A `(store, config) -> running app` callable for the app layer's long-running jobs."""
+
+    def start(store: Any, config: Any) -> ServerHandle:
+        from wattlens.web.app import create_app  # the app imports this module's neighbours
+
+        return serve_in_thread(create_app(store=store, config=config), host, port)
+
+    return start
+
+
+__all__ = ["ServerHandle", "serve_in_thread", "web_starter"]

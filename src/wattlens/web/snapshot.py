@@ -14,14 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wattlens.fleet.collector import (
+from wattlens.app.collector import (
     META_LAST_ERROR,
     META_LAST_ERROR_AT,
     META_LAST_SUCCESS,
     META_SOURCE,
 )
-from wattlens.fleet.views import snapshot_rows
-from wattlens.physics.units import MG_PER_GRAM, SECONDS_PER_DAY, SECONDS_PER_HOUR
+from wattlens.app.views import snapshot_rows
+from wattlens.core.units import MG_PER_GRAM, SECONDS_PER_DAY, SECONDS_PER_HOUR
 from wattlens.store import Aggregate, StoredDeployment
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,9 @@ from typing import Any
 from wattlens.catalog.constants import constant
 from wattlens.catalog.frontier import get_frontier
 from wattlens.catalog.grid import get_region
-from wattlens.errors import CatalogError, NotFoundError
-from wattlens.fleet.views import identity, iso
+from wattlens.core.durations import iso
+from wattlens.core.errors import CatalogError, NotFoundError
+from wattlens.core.records import identity
 from wattlens.web.snapshot import Freshness, Snapshot, active_averages
 
 HOURS_PER_DAY = 24.0

@@ -3,36 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-from wattlens.fleet.rates import co2_kg, derive_rates, energy_kwh
-
-
-def iso(ts_s: float | None) -> str | None:
-    """UTC epoch seconds -> ISO 8601 (Z)."""
-    if ts_s is None:
-        return None
-    return datetime.fromtimestamp(ts_s, tz=UTC).isoformat().replace("+00:00", "Z")
-
-
-def identity(info: Any, *, mig: bool = False) -> dict[str, Any]:
-    """A deployment's attributes as the JSON views name them (`mig` after gpu_count if asked)."""
-    row = {
-        "deployment": info.deployment_id,
-        "namespace": info.namespace,
-        "workload": info.workload,
-        "model_name": info.model_name,
-        "container": info.container,
-        "gpu_type": info.gpu_type,
-        "gpu_hardware": info.gpu_hardware,
-        "gpu_count": info.gpu_count,
-    }
-    if mig:
-        row["mig"] = info.mig
-    row["node"] = info.node
-    row["grid_region"] = info.grid_region
-    return row
+from wattlens.core.durations import iso
+from wattlens.core.metrics import co2_kg, derive_rates, energy_kwh
+from wattlens.core.records import identity
 
 
 def snapshot_rows(
@@ -128,4 +103,4 @@ def report_rows(
     return rows
 
 
-__all__ = ["identity", "iso", "report_rows", "snapshot_rows"]
+__all__ = ["report_rows", "snapshot_rows"]

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wattlens.errors import InputError
-from wattlens.fleet.carbon import CarbonModel
-from wattlens.fleet.derive import DeriveOptions, Deriver
-from wattlens.fleet.views import report_rows, snapshot_rows
+from wattlens.app.views import report_rows, snapshot_rows
+from wattlens.core.errors import InputError
+from wattlens.derive.carbon import CarbonModel
+from wattlens.derive.engine import DeriveOptions, Deriver
 
 _WRITE_CHUNK_ROWS = 50_000
 
@@ -107,7 +107,7 @@ def report(
 
 def parse_time(value: str, *, now_s: float, what: str) -> float:
     """ISO 8601 time, epoch seconds, or a duration meaning that long ago ("7d")."""
-    from wattlens.durations import parse_duration
+    from wattlens.core.durations import parse_duration
 
     text = value.strip()
     try:

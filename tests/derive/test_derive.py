@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wattlens.fleet.derive import DeriveOptions, Deriver
+from wattlens.derive.engine import DeriveOptions, Deriver
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
 
 STEP = 30.0

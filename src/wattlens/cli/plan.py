@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wattlens.errors import InputError
+from wattlens.core.errors import InputError
 
 plan_app = typer.Typer(
     no_args_is_help=True, help="Plan: tokens per watt, fleet sizing and routing, calibration."

@@ -58,10 +58,30 @@ class IntervalRecord:
         return asdict(self)
 
 
+def identity(info: Any, *, mig: bool = False) -> dict[str, Any]:
+    """A deployment's attributes as the JSON views name them (`mig` after gpu_count if asked)."""
+    row = {
+        "deployment": info.deployment_id,
+        "namespace": info.namespace,
+        "workload": info.workload,
+        "model_name": info.model_name,
+        "container": info.container,
+        "gpu_type": info.gpu_type,
+        "gpu_hardware": info.gpu_hardware,
+        "gpu_count": info.gpu_count,
+    }
+    if mig:
+        row["mig"] = info.mig
+    row["node"] = info.node
+    row["grid_region"] = info.grid_region
+    return row
+
+
 INTERVAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(IntervalRecord))
 DEPLOYMENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(DeploymentInfo))
 
 __all__ = [
+    "identity",
     "DEPLOYMENT_COLUMNS",
     "INTERVAL_COLUMNS",
     "DeploymentInfo",

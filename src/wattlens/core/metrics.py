@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattlens.physics.units import (
+from wattlens.core.units import (
     GRAMS_PER_KG,
     JOULES_PER_KWH,
     MG_PER_GRAM,

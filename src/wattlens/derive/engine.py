@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from wattlens.fleet import spread as sp
-from wattlens.fleet.buckets import BucketTable, pack, unpack
-from wattlens.fleet.records import DeploymentInfo, IntervalRecord
-from wattlens.fleet.resolve import Resolved, resolve_series
-from wattlens.physics.units import co2_grams, joules_from_millijoules
+from wattlens.core.records import DeploymentInfo, IntervalRecord
+from wattlens.core.units import co2_grams, joules_from_millijoules
+from wattlens.derive import spread as sp
+from wattlens.derive.buckets import BucketTable, pack, unpack
+from wattlens.derive.resolve import Resolved, resolve_series
 from wattlens.telemetry.metrics import PREFERRED_NAMES, Quantity
 from wattlens.telemetry.records import FlatSamples, SeriesKey, SeriesSet
 

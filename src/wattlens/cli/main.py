@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wattlens.errors import WattlensError
+from wattlens.core.errors import WattlensError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 config_app = typer.Typer(no_args_is_help=True, help="Check and explain the configuration.")
@@ -22,7 +22,7 @@ app.add_typer(config_app, name="config")
 
 
 def _mount_subapps() -> None:
-    from wattlens.plan.cli import plan_app
+    from wattlens.cli.plan import plan_app
 
     app.add_typer(plan_app, name="plan", help="Plan: tokens per watt, fleet sizing, calibration.")
 
@@ -70,9 +70,9 @@ def import_(
     config: ConfigOpt = None,
 ) -> None:
     """Import telemetry history from a file (idempotent: importing twice changes nothing)."""
-    from wattlens.cli_render import progress_samples
-    from wattlens.fleet.ops import import_file
-    from wattlens.settings import carbon_model, derive_options
+    from wattlens.app.ops import import_file
+    from wattlens.app.settings import carbon_model, derive_options
+    from wattlens.cli.render import progress_samples
     from wattlens.store import Store
 
     cfg = _config(config)
@@ -89,8 +89,8 @@ def import_(
 @app.command()
 def status(db: DbOpt = None, config: ConfigOpt = None, json_: JsonOpt = False) -> None:
     """The latest snapshot per deployment."""
-    from wattlens.cli_render import status_table
-    from wattlens.fleet.ops import status as fleet_status
+    from wattlens.app.ops import status as fleet_status
+    from wattlens.cli.render import status_table
     from wattlens.store import Store
 
     cfg = _config(config)
@@ -117,10 +117,10 @@ def report(
     json_: JsonOpt = False,
 ) -> None:
     """Energy, tokens and CO2 per deployment and for the fleet over a period (default: all)."""
-    from wattlens.cli_render import report_table
-    from wattlens.durations import parse_duration
-    from wattlens.fleet.ops import parse_time
-    from wattlens.fleet.ops import report as fleet_report
+    from wattlens.app.ops import parse_time
+    from wattlens.app.ops import report as fleet_report
+    from wattlens.cli.render import report_table
+    from wattlens.core.durations import parse_duration
     from wattlens.store import Store
 
     if range_ and since:
@@ -154,7 +154,7 @@ def export(
     until: Annotated[str | None, typer.Option(help="End time")] = None,
 ) -> None:
     """Export stored intervals to Parquet or CSV."""
-    from wattlens.fleet.ops import parse_time
+    from wattlens.app.ops import parse_time
     from wattlens.store import Store
 
     cfg = _config(config)
@@ -193,8 +193,8 @@ def collect(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per cycle.")] = False,
 ) -> None:
     """Collect telemetry continuously into the store (backfills gaps on start)."""
-    from wattlens.cli_render import cycle_line, progress_fraction
-    from wattlens.runner import run_collector
+    from wattlens.app.runner import run_collector
+    from wattlens.cli.render import cycle_line, progress_fraction
 
     cfg = _config(config)
     run_collector(
@@ -224,20 +224,20 @@ def demo(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
 ) -> None:
     """Run the demo fleet: emulator, collector, history and dashboard in one process."""
-    from wattlens.cli_render import console, progress_fraction
-    from wattlens.demo import run_demo
+    from wattlens.app.demo import run_demo
+    from wattlens.cli.render import console, progress_fraction
+    from wattlens.web.server import web_starter
 
     def ready(url: str) -> None:
         console.print(f"wattlens demo: dashboard at [bold]{url}/[/bold]  (Ctrl-C to stop)")
 
     with progress_fraction("generating demo history") as tick:
         run_demo(
-            port=port,
             seconds=seconds,
             db=db,
             scenario=scenario,
             history_days=history_days,
-            host=host,
+            start_web=web_starter(host, port),
             progress=tick,
             on_ready=ready,
         )
@@ -257,7 +257,7 @@ def analyze(
     from wattlens.analysis import AnalysisOptions
     from wattlens.analysis import analyze as run_analysis
     from wattlens.analysis.render import render_analysis
-    from wattlens.durations import parse_duration
+    from wattlens.core.durations import parse_duration
     from wattlens.store import Store
 
     cfg = _config(config)
@@ -286,8 +286,9 @@ def serve(
     seconds: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
 ) -> None:
     """Collector, store, JSON API and dashboard in one process."""
-    from wattlens.cli_render import console, progress_fraction
-    from wattlens.runner import run_service
+    from wattlens.app.runner import run_service
+    from wattlens.cli.render import console, progress_fraction
+    from wattlens.web.server import web_starter
 
     cfg = _config(config)
 
@@ -297,8 +298,7 @@ def serve(
     run_service(
         cfg,
         db=_db_path(cfg, db),
-        host=host or cfg.service.host,
-        port=cfg.service.port if port is None else port,
+        start_web=web_starter(host or cfg.service.host, cfg.service.port if port is None else port),
         prometheus=prometheus,
         scrape=scrape or [],
         sd=sd,
@@ -329,7 +329,7 @@ def docs_methodology(
 @config_app.command("check")
 def config_check(config: ConfigOpt = None) -> None:
     """Validate the configuration and show each value with where it came from."""
-    from wattlens.cli_render import config_table
+    from wattlens.cli.render import config_table
     from wattlens.config import config_error_lines, describe, load_config
 
     problems = config_error_lines(config)

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from wattlens.errors import ConfigError
+from wattlens.app.runner import StartWeb
+from wattlens.core.errors import ConfigError
 
 META_DEMO_START = "demo.scenario_start_s"
 META_DEMO_SCENARIO = "demo.scenario"
@@ -66,26 +67,25 @@ def seed_history(
 
 def run_demo(
     *,
-    port: int,
     seconds: float | None,
     db: Path,
     scenario: str,
     history_days: float,
-    host: str = "127.0.0.1",
+    start_web: StartWeb | None = None,
     config: Any | None = None,
     on_ready: Callable[[str], None] | None = None,
     progress: Callable[[float], None] | None = None,
     stop: threading.Event | None = None,
 ) -> None:
     """Run the demo until stopped (signal), or for `seconds`."""
+    from wattlens.app.collector import Collector
+    from wattlens.app.ops import make_deriver
+    from wattlens.app.runner import run_loop, scrape_source
+    from wattlens.app.settings import carbon_model, retention_policy
     from wattlens.config import load_config
+    from wattlens.derive.carbon import CarbonModel
+    from wattlens.derive.engine import DeriveOptions
     from wattlens.emulator import EmulatorServer, load_scenario
-    from wattlens.fleet.carbon import CarbonModel
-    from wattlens.fleet.collector import Collector
-    from wattlens.fleet.derive import DeriveOptions
-    from wattlens.fleet.ops import make_deriver
-    from wattlens.runner import run_loop, scrape_source
-    from wattlens.settings import carbon_model, retention_policy
     from wattlens.store import Store
 
     if history_days < 0:
@@ -117,7 +117,7 @@ def run_demo(
                 now_s=time.time(),
                 progress=progress,
             )
-            web = _start_web(store, cfg, host, port)
+            web = None if start_web is None else start_web(store, cfg)
             try:
                 if on_ready is not None:
                     on_ready(web.url if web else "")
@@ -125,13 +125,6 @@ def run_demo(
             finally:
                 if web is not None:
                     web.stop()
-
-
-def _start_web(store: Any, cfg: Any, host: str, port: int) -> Any:
-    from wattlens.web.app import create_app
-    from wattlens.web.server import serve_in_thread
-
-    return serve_in_thread(create_app(store=store, config=cfg), host, port)
 
 
 __all__ = ["check_scenario_against_catalog", "run_demo", "seed_history"]

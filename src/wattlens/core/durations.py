@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 
-from wattlens.errors import InputError
-from wattlens.physics.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+from wattlens.core.errors import InputError
+from wattlens.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 FOREVER = "forever"
 
@@ -88,4 +89,11 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds:g}s"
 
 
-__all__ = ["FOREVER", "duration_form", "format_duration", "parse_duration"]
+def iso(ts_s: float | None) -> str | None:
+    """UTC epoch seconds -> ISO 8601 (Z)."""
+    if ts_s is None:
+        return None
+    return datetime.fromtimestamp(ts_s, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+__all__ = ["iso", "FOREVER", "duration_form", "format_duration", "parse_duration"]

@@ -8,15 +8,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from wattlens.errors import ConfigError, InputError
-from wattlens.fleet.collector import (
+from wattlens.app.collector import (
     Collector,
     PrometheusSource,
     ScrapeSource,
     backfill_window,
 )
+from wattlens.core.errors import ConfigError, InputError
 
 
 def parse_scrape_arg(arg: str) -> Any:
@@ -139,8 +139,13 @@ def build_collector(
     Args:
         progress: makes a progress context (yielding `tick(fraction)`) shown during backfill.
     """
-    from wattlens.fleet.ops import make_deriver
-    from wattlens.settings import carbon_model, derive_options, prometheus_client, retention_policy
+    from wattlens.app.ops import make_deriver
+    from wattlens.app.settings import (
+        carbon_model,
+        derive_options,
+        prometheus_client,
+        retention_policy,
+    )
 
     url = prometheus or cfg.backend.prometheus_url
     targets = [] if url else scrape_targets(cfg, scrape)
@@ -198,8 +203,7 @@ def run_service(
     cfg: Any,
     *,
     db: Path,
-    host: str,
-    port: int,
+    start_web: StartWeb,
     prometheus: str | None,
     scrape: Sequence[str],
     sd: str | None,
@@ -207,21 +211,35 @@ def run_service(
     on_ready: Callable[[str], None] | None = None,
     progress: Callable[[], AbstractContextManager[Callable[[float], None]]] | None = None,
 ) -> None:
-    """`wattlens serve`: the web app over the store while the collector fills it."""
+    """`wattlens serve`: the web app (started by `start_web`) over the store while the collector
+    fills it."""
     from wattlens.store import Store
-    from wattlens.web import create_app, serve_in_thread
 
     with Store.open(db) as store:
         collector = build_collector(
             cfg, store, prometheus=prometheus, scrape=scrape, sd=sd, progress=progress
         )
-        web = serve_in_thread(create_app(store=store, config=cfg), host, port)
+        web = start_web(store, cfg)
         try:
             if on_ready is not None:
                 on_ready(web.url)
             run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds)
         finally:
             web.stop()
+
+
+class WebHandle(Protocol):
+    """A running web server: where it listens and how to stop it (the web layer provides it)."""
+
+    url: str
+
+    def stop(self) -> None:
+        """Stop serving."""
+
+
+StartWeb = Callable[
+    [Any, Any], WebHandle
+]  # (store, config) -> running web app; injected so app/ never imports web/
 
 
 def run_loop(
@@ -253,6 +271,8 @@ def run_loop(
 
 
 __all__ = [
+    "StartWeb",
+    "WebHandle",
     "backfill",
     "parse_scrape_arg",
     "run_collector",

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from wattlens.errors import BackendError, WattlensError
-from wattlens.fleet.derive import Deriver
+from wattlens.core.errors import BackendError, WattlensError
+from wattlens.derive.engine import Deriver
 from wattlens.telemetry.metrics import WANTED_METRICS
 from wattlens.telemetry.records import FlatSamples, SeriesSet
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattlens.fleet.carbon import CarbonModel
-from wattlens.fleet.derive import DeriveOptions
+from wattlens.derive.carbon import CarbonModel
+from wattlens.derive.engine import DeriveOptions
 
 
 def derive_options(cfg: Any) -> DeriveOptions:
