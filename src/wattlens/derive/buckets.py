@@ -12,12 +12,16 @@ _BUCKET_MASK = 0xFFFFFFFF
 
 
 class BucketTable:
-    """Rows of `ncols` floats keyed by int64 (deployment << 32 | bucket id)."""
+    """Rows of `ncols` floats and `nmasks` bit sets keyed by int64 (deployment << 32 | bucket id).
 
-    def __init__(self, ncols: int, nmasks: int) -> None:
+    Each bit set is `words` uint64 words (64 members each); `widen` adds words when a deployment
+    gets more members, so no two members ever share a bit.
+    """
+
+    def __init__(self, ncols: int, nmasks: int, words: int = 1) -> None:
         self.ncols = ncols
         self.mat = np.zeros((0, ncols))  # summed
-        self.masks = np.zeros((0, nmasks), dtype=np.int64)  # OR-combined bit sets
+        self.masks = np.zeros((0, nmasks, words), dtype=np.uint64)  # OR-combined bit sets
         self.keys = np.empty(0, dtype=np.int64)  # sorted
         self.key_rows = np.empty(0, dtype=np.int64)  # row of each key
         self.row_key = np.empty(0, dtype=np.int64)  # key of each row, -1 when free
@@ -26,6 +30,17 @@ class BucketTable:
     def __len__(self) -> int:
         return int(self.keys.size)
 
+    @property
+    def words(self) -> int:
+        """uint64 words per bit set."""
+        return int(self.masks.shape[2])
+
+    def widen(self, words: int) -> None:
+        """Make every bit set at least `words` words long (new high words start empty)."""
+        if words > self.words:
+            pad = np.zeros((*self.masks.shape[:2], words - self.words), dtype=np.uint64)
+            self.masks = np.concatenate([self.masks, pad], axis=2)
+
     def reserve(self, rows: int) -> None:
         """Make room for at least `rows` keys in total without regrowing later."""
         if rows > self.mat.shape[0]:
@@ -33,7 +48,8 @@ class BucketTable:
 
     def _grow(self, n: int) -> None:
         self.mat = np.vstack([self.mat, np.zeros((n, self.ncols))])
-        self.masks = np.vstack([self.masks, np.zeros((n, self.masks.shape[1]), dtype=np.int64)])
+        more = np.zeros((n, *self.masks.shape[1:]), dtype=np.uint64)
+        self.masks = np.concatenate([self.masks, more])
         self.row_key = np.concatenate([self.row_key, np.full(n, -1, dtype=np.int64)])
         self.dirty = np.concatenate([self.dirty, np.zeros(n, dtype=bool)])
 
@@ -45,7 +61,10 @@ class BucketTable:
         return free[:n]
 
     def add(self, keys: np.ndarray, values: np.ndarray, masks: np.ndarray) -> None:
-        """Accumulate `values` (summed) and `masks` (OR-ed), one row per unique sorted key."""
+        """Accumulate `values` (summed) and `masks` (OR-ed), one row per unique sorted key.
+
+        `masks` is (keys, nmasks, words) uint64 with `words` equal to the table's.
+        """
         pos = np.searchsorted(self.keys, keys)
         found = np.zeros(keys.size, dtype=bool)
         inside = pos < self.keys.size

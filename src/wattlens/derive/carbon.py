@@ -26,10 +26,9 @@ class CarbonModel:
         from wattlens.catalog import grid
 
         grid.get_region(self.default_region, self.vintage)  # fail fast on a bad region/vintage
-        if self.rules is None:
-            object.__setattr__(self, "rules", tuple(grid.default_rules()))
-        object.__setattr__(self, "rules", tuple(self.rules or ()))
-        for rule in self.rules:
+        rules = tuple(grid.default_rules() if self.rules is None else self.rules)
+        object.__setattr__(self, "rules", rules)
+        for rule in rules:
             grid.get_region(rule.region, self.vintage)
 
     def lookup(self, host: str | None, namespace: str | None) -> tuple[str | None, float]:

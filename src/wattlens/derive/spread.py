@@ -68,7 +68,8 @@ def group_sum(keys: I64, values: F64) -> tuple[I64, F64]:
     if keys.size == 0:
         return keys.astype(np.int64), values.astype(np.float64)
     uniq, inv = np.unique(keys, return_inverse=True)
-    return uniq, np.bincount(inv, weights=values, minlength=uniq.size)
+    sums = np.bincount(inv, weights=values, minlength=uniq.size)  # float64 with weights
+    return uniq, sums.astype(np.float64, copy=False)
 
 
 __all__ = ["bucket_id", "counter_increments", "group_sum", "spread"]

@@ -1,0 +1,191 @@
+"""Samples -> per-(deployment, bucket) contributions: counter increments, integrated power, gauges.
+
+`Streams` carries the last reading of every stream across batches, so the increment between the
+last sample of one batch and the first of the next is never lost. The functions here append
+(deployment, bucket, column, value) contributions; `merge` adds them to the `BucketTable`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wattlens.core.units import joules_from_millijoules
+from wattlens.derive import spread as sp
+from wattlens.derive.buckets import BucketTable, pack
+from wattlens.derive.layout import (
+    E_CTR,
+    E_GAUGE,
+    ENGINE,
+    HAS_CTR,
+    HAS_GAUGE,
+    M_GPU,
+    NF,
+    NM,
+    SAMPLES,
+    WORD_BITS,
+    Chunk,
+    DeploymentState,
+)
+from wattlens.derive.options import DeriveOptions
+
+Contributions = list[tuple[np.ndarray, ...]]
+"""(dep, bucket, column, value) arrays; for member sets (dep, bucket, set column, member)."""
+
+
+class Streams:
+    """The last reading (time, value) of every stream id; NaN time: none yet."""
+
+    def __init__(self) -> None:
+        self.last_t = np.empty(0)
+        self.last_v = np.empty(0)
+
+    def ensure(self, sid: int) -> None:
+        """Room for stream id `sid`."""
+        if sid >= self.last_t.size:
+            grow = max(1024, self.last_t.size)
+            self.last_t = np.concatenate([self.last_t, np.full(grow, np.nan)])
+            self.last_v = np.concatenate([self.last_v, np.zeros(grow)])
+
+    def with_prev(
+        self,
+        c: Chunk,
+        mask: np.ndarray,
+        *,
+        deps: list[DeploymentState] | None,
+        step_s: float,
+    ) -> tuple[np.ndarray, ...]:
+        """Samples selected by `mask`, sorted by (stream, t), each stream preceded by its carried
+        reading; samples at or before that reading (already seen) are dropped. With `deps`, an
+        engine stream first seen in a deployment already running starts from a virtual zero."""
+        idx = np.flatnonzero(mask)
+        idx = idx[~(c.t[idx] <= self.last_t[c.sid[idx]])]  # NaN (no state) compares False
+        idx = idx[np.lexsort((c.t[idx], c.sid[idx]))]
+        sid, dep, t, v = c.sid[idx], c.dep[idx], c.t[idx], c.v[idx]
+        col, share = c.ccol[idx], c.share[idx]
+        if sid.size == 0:
+            return sid, dep, t, v, col, share
+        first = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+        fs = sid[first]
+        pt, pv = self.last_t[fs], self.last_v[fs].copy()
+        if deps is not None:
+            # A new pod of a deployment already running: its counters started at 0.
+            fdep = dep[first]
+            seen = np.array([deps[d].first_seen_s if d >= 0 else np.inf for d in fdep])
+            new = np.isnan(pt) & ~c.is_gpu[idx[first]] & (fdep >= 0)
+            new &= seen < t[first] - step_s
+            pt = np.where(new, t[first] - step_s, pt)
+            pv = np.where(new, 0.0, pv)
+        has = ~np.isnan(pt)
+        ins = first[has]
+        return (
+            np.insert(sid, ins, fs[has]),
+            np.insert(dep, ins, dep[ins]),
+            np.insert(t, ins, pt[has]),
+            np.insert(v, ins, pv[has]),
+            np.insert(col, ins, col[ins]),
+            np.insert(share, ins, share[ins]),
+        )
+
+    def remember_last(self, sid: np.ndarray, t: np.ndarray, v: np.ndarray) -> None:
+        """Carry each stream's last sample of (stream-sorted) arrays to the next batch."""
+        if sid.size == 0:
+            return
+        last = np.flatnonzero(np.r_[sid[1:] != sid[:-1], True])
+        self.last_t[sid[last]] = t[last]
+        self.last_v[sid[last]] = v[last]
+
+
+def counters(
+    c: Chunk,
+    streams: Streams,
+    deps: list[DeploymentState],
+    options: DeriveOptions,
+    acc: Contributions,
+) -> None:
+    """Counter increments (resets handled), spread over the buckets they span."""
+    mask = c.ccol >= 0
+    if not mask.any():
+        return
+    step = options.step_s
+    sid, dep, t, v, col, w = streams.with_prev(c, mask, deps=deps, step_s=step)
+    same = sid[1:] == sid[:-1]
+    inc = sp.counter_increments(v[:-1], v[1:])[same]
+    start, end = t[:-1][same], t[1:][same]
+    owner, cc, ww = dep[1:][same], col[1:][same], w[1:][same]
+    ok = owner >= 0
+    amount = inc[ok] * ww[ok]
+    cc = cc[ok]
+    amount = np.where(cc == E_CTR, joules_from_millijoules(amount), amount)
+    key = owner[ok] * NF + cc
+    k, b, share = sp.spread(key, start[ok], end[ok], amount, step)
+    acc.append((k // NF, b, k % NF, share))
+    # Flags: which buckets got counter energy, and which got engine activity.
+    is_e = cc == E_CTR
+    for fmask, flag in ((is_e, HAS_CTR), (~is_e, ENGINE)):
+        fo, fb, _ = sp.spread(
+            owner[ok][fmask], start[ok][fmask], end[ok][fmask], np.ones(fmask.sum()), step
+        )
+        acc.append((fo, fb, np.full(fo.size, flag), np.ones(fo.size)))
+    streams.remember_last(sid, t, v)
+
+
+def power_gauge_energy(
+    c: Chunk, streams: Streams, options: DeriveOptions, acc: Contributions
+) -> None:
+    """Power gauges integrated over time (gaps capped at `max_gauge_gap_s`)."""
+    # Always integrated: whether a GPU also has an energy counter may only become known in a
+    # later part of an import, so the choice counter-vs-gauge is made per bucket at drain.
+    if not c.is_power.any():
+        return
+    sid, dep, t, v, _col, w = streams.with_prev(c, c.is_power, deps=None, step_s=options.step_s)
+    same = sid[1:] == sid[:-1]
+    dt = np.minimum(t[1:] - t[:-1], options.max_gauge_gap_s)[same]
+    end = t[1:][same]
+    owner = dep[1:][same]
+    ok = owner >= 0
+    amount = (v[1:][same] * w[1:][same] * dt)[ok]
+    o, b, share = sp.spread(owner[ok], end[ok] - dt[ok], end[ok], amount, options.step_s)
+    acc.append((o, b, np.full(o.size, E_GAUGE), share))
+    acc.append((o, b, np.full(o.size, HAS_GAUGE), np.ones(o.size)))
+    streams.remember_last(sid, t, v)
+
+
+def gauges(c: Chunk, step_s: float, acc: Contributions, macc: Contributions) -> None:
+    """Sample counts, gauge sums and counts, and which members reported, per bucket."""
+    ok = c.dep >= 0
+    dep, b = c.dep[ok], sp.bucket_id(c.t[ok], step_s)
+    n = dep.size
+    acc.append((dep, b, np.full(n, SAMPLES), np.ones(n)))
+    eng = ~c.is_gpu[ok]
+    acc.append((dep[eng], b[eng], np.full(int(eng.sum()), ENGINE), np.ones(int(eng.sum()))))
+    g = c.scol[ok] >= 0
+    acc.append((dep[g], b[g], c.scol[ok][g], (c.v * c.share)[ok][g]))
+    acc.append((dep[g], b[g], c.ncol[ok][g], np.ones(int(g.sum()))))
+    mm = c.mcol[ok] >= 0
+    macc.append((dep[mm], b[mm], c.mcol[ok][mm], c.stream_member[ok][mm]))
+    gg = c.is_gpu[ok]
+    macc.append((dep[gg], b[gg], np.full(int(gg.sum()), M_GPU), c.gpu_member[ok][gg]))
+
+
+def merge(table: BucketTable, acc: Contributions, macc: Contributions) -> None:
+    """Add summed contributions and OR member sets into `table`, one row per (dep, bucket)."""
+    dep = np.concatenate([a[0] for a in acc]).astype(np.int64)
+    bkt = np.concatenate([a[1] for a in acc]).astype(np.int64)
+    col = np.concatenate([a[2] for a in acc]).astype(np.int64)
+    val = np.concatenate([a[3] for a in acc]).astype(np.float64)
+    uk, inv = np.unique(pack(dep, bkt), return_inverse=True)
+    flat = np.bincount(inv.reshape(-1) * NF + col, weights=val, minlength=uk.size * NF)
+    masks = np.zeros((uk.size, NM, table.words), dtype=np.uint64)
+    if macc:
+        mkey = pack(np.concatenate([m[0] for m in macc]), np.concatenate([m[1] for m in macc]))
+        mcol = np.concatenate([m[2] for m in macc]).astype(np.int64)
+        member = np.concatenate([m[3] for m in macc]).astype(np.int64)
+        ok = member >= 0  # a sample that is no member of this set kind
+        mkey, mcol, member = mkey[ok], mcol[ok], member[ok]
+        bit = np.left_shift(np.uint64(1), (member % WORD_BITS).astype(np.uint64))
+        rows = np.searchsorted(uk, mkey)
+        np.bitwise_or.at(masks, (rows, mcol, member // WORD_BITS), bit)
+    table.add(uk, flat.reshape(uk.size, NF), masks)
+
+
+__all__ = ["Contributions", "Streams", "counters", "gauges", "merge", "power_gauge_energy"]
