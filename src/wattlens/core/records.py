@@ -58,9 +58,9 @@ class IntervalRecord:
         return asdict(self)
 
 
-def identity(info: Any, *, mig: bool = False) -> dict[str, Any]:
+def identity(info: DeploymentInfo, *, mig: bool = False) -> dict[str, Any]:
     """A deployment's attributes as the JSON views name them (`mig` after gpu_count if asked)."""
-    row = {
+    row: dict[str, Any] = {
         "deployment": info.deployment_id,
         "namespace": info.namespace,
         "workload": info.workload,
