@@ -25,10 +25,10 @@ from wattlens.store import export as _export
 from wattlens.store import queries, retention, series, writes
 from wattlens.store.aggregate import Aggregate
 from wattlens.store.queries import StoredDeployment
+from wattlens.store.reader import TierName, as_tier
 from wattlens.store.retention import RetentionPolicy
 from wattlens.store.schema import DEFAULT_DB_PATH, ensure_schema
 
-TierName = Literal["auto", "raw", "5m", "1h"]
 _T = TypeVar("_T")
 _Con = duckdb.DuckDBPyConnection
 
@@ -58,7 +58,10 @@ def _open_error(path: Path, e: duckdb.Error, read_only: bool) -> StoreError:
 
 
 class Store:
-    """The DuckDB store; open with `Store.open(path)` and close (or use as a context manager)."""
+    """The DuckDB store; open with `Store.open(path)` and close (or use as a context manager).
+
+    Its read methods make up `wattlens.store.StoreReader`; code that only reads takes that.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
         """Wrap an open connection; use `Store.open` instead."""
@@ -351,8 +354,7 @@ class Store:
 
 
 def _check_tier(tier: str) -> None:
-    if tier not in ("auto", "raw", "5m", "1h"):
-        raise InputError(f"tier {tier!r} is unknown; expected 'auto', 'raw', '5m' or '1h'")
+    as_tier(tier)
 
 
 __all__ = ["Store", "TierName"]

@@ -36,7 +36,7 @@ def _unmask(col: np.ndarray) -> np.ndarray:
     if not isinstance(col, np.ma.MaskedArray):
         return np.asarray(col)
     if col.dtype.kind in "fiub":
-        return col.astype(np.float64).filled(np.nan)
+        return np.ma.filled(col.astype(np.float64), np.nan)
     out = col.data.astype(object)
     out[np.ma.getmaskarray(col)] = None
     return out
