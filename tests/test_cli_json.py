@@ -18,7 +18,7 @@ from wattlens.telemetry.metrics import WANTED_METRICS
 
 STATUS_KEYS = {
     "deployment", "namespace", "model_name", "gpu_type", "gpu_count", "node", "power_watts",
-    "prompt_tokens_per_sec", "generation_tokens_per_sec", "joules_per_token",
+    "prompt_tokens_per_s", "generation_tokens_per_s", "joules_per_token",
     "co2_grams_per_hour", "co2_mg_per_token", "carbon_intensity_kg_per_kwh", "energy_source",
 }  # fmt: skip
 REPORT_KEYS = {
@@ -50,7 +50,8 @@ def test_report_json_totals_match_truth(imported: tuple[Path, dict, float, float
     root, want, _, _ = imported
     out = json.loads(cli("report", "--db", str(root / "w.duckdb"), "--json", cwd=root))
     rows = {r["deployment"]: r for r in out["deployments"]}
-    fleet = rows.pop("fleet")
+    fleet = out["fleet"]
+    assert "fleet" not in rows  # the fleet totals are not a row a client could double-count
     assert set(rows) == set(want)
     for key, t in want.items():
         r = rows[key]
@@ -62,6 +63,8 @@ def test_report_json_totals_match_truth(imported: tuple[Path, dict, float, float
     assert fleet["energy_kwh"] == pytest.approx(
         sum(t.energy_joules for t in want.values()) / 3.6e6, rel=0.01
     )
+    assert fleet["gpu_count"] == sum(t.gpu_count for t in want.values())
+    assert fleet["deployment_count"] == len(want)
     # gpt-oss-120b is busy all the time, so its active J/token is the window's energy / tokens.
     gpt = want["nrp-llm/gpt-oss-120b"]
     assert rows["nrp-llm/gpt-oss-120b"]["joules_per_token_active"] == pytest.approx(
@@ -80,7 +83,7 @@ def test_status_json_keys_and_arithmetic(imported: tuple[Path, dict, float, floa
             r["power_watts"] * r["carbon_intensity_kg_per_kwh"], rel=1e-9
         )  # W x kg/kWh = g/h at PUE 1 (carbon.md §1)
         if r["joules_per_token"] is not None:
-            tok = r["prompt_tokens_per_sec"] + r["generation_tokens_per_sec"]
+            tok = r["prompt_tokens_per_s"] + r["generation_tokens_per_s"]
             assert r["joules_per_token"] == pytest.approx(r["power_watts"] / tok, rel=1e-9)
             assert r["co2_mg_per_token"] == pytest.approx(
                 r["co2_grams_per_hour"] * 1000 / (tok * 3600), rel=1e-9

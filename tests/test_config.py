@@ -60,7 +60,7 @@ def test_defaults_without_a_file(empty_cwd: Path) -> None:
     s = c.store
     assert (s.path, s.raw_retention_s) == (Path("wattlens.duckdb"), 7 * DAY)
     assert (s.five_min_retention_s, s.hourly_retention_s) == (90 * DAY, None)
-    assert (c.thresholds.min_tokens_per_sec_for_ratio, c.thresholds.active_tokens_per_sec) == (
+    assert (c.thresholds.min_tokens_per_s_for_ratio, c.thresholds.active_tokens_per_s) == (
         5.0,
         0.1,
     )
@@ -99,8 +99,8 @@ raw_retention = "2d"
 five_min_retention = "30d"
 hourly_retention = "1y"
 [thresholds]
-min_tokens_per_sec_for_ratio = 2
-active_tokens_per_sec = 0.5
+min_tokens_per_s_for_ratio = 2
+active_tokens_per_s = 0.5
 [service]
 host = "0.0.0.0"
 port = 9090
@@ -139,8 +139,8 @@ def test_file_overrides_defaults(tmp_path: Path) -> None:
     assert c.store.path == Path("data/history.duckdb")
     assert (c.store.raw_retention_s, c.store.five_min_retention_s) == (2 * DAY, 30 * DAY)
     assert c.store.hourly_retention_s == 365 * DAY
-    assert c.thresholds.min_tokens_per_sec_for_ratio == 2.0
-    assert c.thresholds.active_tokens_per_sec == 0.5
+    assert c.thresholds.min_tokens_per_s_for_ratio == 2.0
+    assert c.thresholds.active_tokens_per_s == 0.5
     assert (c.service.host, c.service.port, c.service.refresh_s) == ("0.0.0.0", 9090, 60.0)
     assert (c.labels.deployment_label, c.labels.host_label) == ("app", "kubernetes_node")
     assert c.source_of("backend.timeout") == str(path)
@@ -272,8 +272,8 @@ FILE_MISTAKES = [
     ),  # fmt: skip
     ("store.path", '""', "''", "is not a file path"),
     ("store.raw_retention", '"7 days"', "'7 days'", "is not a duration"),
-    ("thresholds.min_tokens_per_sec_for_ratio", "-1", "-1", "a number from 0 up"),
-    ("thresholds.active_tokens_per_sec", '"0.1"', "'0.1'", "a number from 0 up"),
+    ("thresholds.min_tokens_per_s_for_ratio", "-1", "-1", "a number from 0 up"),
+    ("thresholds.active_tokens_per_s", '"0.1"', "'0.1'", "a number from 0 up"),
     ("service.host", '""', "''", "a host name or address"),
     ("service.port", "70000", "70000", "a whole number from 0 to 65535"),
     ("service.port", "8080.5", "8080.5", "a whole number from 0 to 65535"),

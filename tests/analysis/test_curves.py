@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from wattlens.analysis import AnalysisOptions, fit_efficiency_curve, joules_per_token
+from wattlens.analysis import AnalysisOptions, fit_efficiency_curve
 from wattlens.analysis.curves import bin_points, format_joules_per_token
+from wattlens.core.metrics import ratio_above
 
 OPTS = AnalysisOptions.default()
+NRP_CUTOFF = 5.0  # tokens/s: nrp-carbon-api intensity.go (2026)
 
 
 def _planted(x: np.ndarray, p_idle: float, p_sat: float, x0: float, seed: int) -> np.ndarray:
@@ -111,9 +113,9 @@ def test_bins_keep_zero_traffic_apart() -> None:
     ],
 )
 def test_joules_per_token_and_format(watts: float, rate: float, text: str) -> None:
-    assert format_joules_per_token(joules_per_token(watts, rate)) == text
+    assert format_joules_per_token(ratio_above(watts, rate, NRP_CUTOFF)) == text
 
 
 def test_ratio_threshold_is_exclusive() -> None:
-    assert joules_per_token(100.0, 5.0) is None  # the NRP code tests > 5.0
-    assert joules_per_token(100.0, 5.01) == pytest.approx(100 / 5.01)
+    assert ratio_above(100.0, 5.0, NRP_CUTOFF) is None  # the NRP code tests > 5.0
+    assert ratio_above(100.0, 5.01, NRP_CUTOFF) == pytest.approx(100 / 5.01)

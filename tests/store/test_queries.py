@@ -51,7 +51,7 @@ def test_latest_window(store: Store) -> None:
     v, w = np.array(waiting).T
     assert a.requests_waiting == pytest.approx(np.average(v, weights=w), rel=1e-12)
     assert agg["batch/embed"].prompt_tokens is None
-    assert agg["batch/embed"].tokens_per_sec is None
+    assert agg["batch/embed"].tokens_per_s is None
     assert store.latest(300.0, now_s=T0 - 1000) == {}
 
 

@@ -203,11 +203,11 @@ def live_expect(rs: list[IntervalRecord]) -> dict[str, float | None]:
     mg = g_per_h * 1000 / (tps * 3600) if tps is not None and tps > 5 else None
     return {
         "power_watts": watts,
-        "prompt_tokens_per_sec": sum(r.prompt_tokens or 0 for r in rs) / secs if engine else None,
-        "generation_tokens_per_sec": sum(r.generation_tokens or 0 for r in rs) / secs
+        "prompt_tokens_per_s": sum(r.prompt_tokens or 0 for r in rs) / secs if engine else None,
+        "generation_tokens_per_s": sum(r.generation_tokens or 0 for r in rs) / secs
         if engine
         else None,
-        "tokens_per_sec": tps,
+        "tokens_per_s": tps,
         "co2_grams_per_hour": g_per_h,
         "co2_mg_per_token": mg,
         "carbon_intensity_kg_per_kwh": ci,

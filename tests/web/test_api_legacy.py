@@ -47,8 +47,8 @@ def test_carbon_fields_and_live_values(served: Served) -> None:
         assert m["gpu_count"] == i.gpu_count and m["gpu_hardware"] == "NVIDIA RTX A6000"
         assert m["container"] == i.container and m["node"] == i.node
         assert m["power_watts"] == round(exp["power_watts"], 1)
-        assert m["tokens_per_sec"] == round(exp["tokens_per_sec"] or 0.0, 1)
-        assert m["prompt_tokens_per_sec"] == round(exp["prompt_tokens_per_sec"] or 0.0, 1)
+        assert m["tokens_per_sec"] == round(exp["tokens_per_s"] or 0.0, 1)
+        assert m["prompt_tokens_per_sec"] == round(exp["prompt_tokens_per_s"] or 0.0, 1)
         assert m["carbon_intensity_kg_per_kwh"] == pytest.approx(spec.intensity)
         # W x kg/kWh x PUE = g/h (carbon.md s1)
         assert m["co2_grams_per_hour"] == round(exp["power_watts"] * spec.intensity * spec.pue, 1)

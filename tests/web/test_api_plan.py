@@ -62,10 +62,14 @@ def test_physical_convention_is_one_tp_th_and_the_1_over_w_line(served: Served) 
 def test_several_models_and_gpus(served: Served) -> None:
     r = served.get("/api/v2/plan/tokw", params={"model": "llama-3.1-8b,qwen3-30b-a3b",
                    "gpu": "H100-SXM,B200,h100-sxm", "context": "4096,8192"})  # fmt: skip
-    pairs = [(x["model"], x["gpu"]) for x in r.json()["results"]]
+    results = r.json()["results"]
+    pairs = [(x["model"], x["gpu"]) for x in results]
     assert pairs == [
         (m, g) for m in ("llama-3.1-8b", "qwen3-30b-a3b") for g in ("H100-SXM", "B200")
     ]
+    notes = [n for x in results for n in x["notes"]]
+    assert any(n.startswith("tp not given") for n in notes)  # the parameter's name, no CLI flag
+    assert not any("--" in n for n in notes)
 
 
 def test_weights_that_do_not_fit_are_422_with_the_shortfall(served: Served) -> None:
@@ -74,7 +78,7 @@ def test_weights_that_do_not_fit_are_422_with_the_shortfall(served: Served) -> N
     msg = _shape(r, 422)
     # 405e9 params x 2 bytes / 8 GPUs = 101 GB per GPU against 0.9 x 80 GiB = 77.3 GB usable
     assert "101.2 GB of weights per GPU" in msg and "short by 24.4 GB" in msg
-    assert "--" not in msg  # CLI flag names become the query parameter names
+    assert "try dtype fp8" in msg and "--" not in msg  # the planner never names CLI flags
 
 
 def test_unknown_names_are_404_with_suggestions(served: Served) -> None:
@@ -116,6 +120,21 @@ def test_fleet_that_cannot_hold_the_long_window_is_422(served: Served) -> None:
     # computed profile, TP 2 (smallest that fits 70B bf16): a 64K-token sequence finds no KV room
     msg = _shape(served.get("/api/v2/plan/fleet?model=llama-3.1-70b&gpu=H100-SXM&rate=10"), 422)
     assert "not one sequence fits" in msg
+
+
+@pytest.mark.parametrize(
+    ("change", "start"),
+    [
+        ({"topology": "pool", "split": "100000"}, "split 100000 exceeds the long window 65536"),
+        ({"topology": "homo", "slo_ttft_ms": "0.001"}, "slo_ttft_ms 0.001: the mean prefill"),
+    ],
+)
+def test_infeasible_fleets_are_422_naming_the_query_parameter(
+    served: Served, change: dict[str, str], start: str
+) -> None:
+    q = {"model": "llama-3.1-70b", "gpu": "H100-SXM", "rate": "100", "profile": "paper", **change}
+    msg = _shape(served.get("/api/v2/plan/fleet", params=q), 422)
+    assert msg.startswith(start) and "--" not in msg
 
 
 def test_catalog_lists(served: Served) -> None:

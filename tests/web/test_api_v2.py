@@ -55,7 +55,7 @@ def test_deployment_24h_active_only_average(served: Served) -> None:
     assert avg["joules_per_token"] == pytest.approx(
         sum(r.energy_joules for r in act) / sum(tokens(r) for r in act)
     )
-    assert avg["decode_tokens_per_sec"] == pytest.approx(
+    assert avg["decode_tokens_per_s"] == pytest.approx(
         sum(r.generation_tokens for r in rs) / sum(r.itl_seconds_sum for r in rs)
     )
     prompt = sum(r.prompt_tokens for r in rs)
@@ -93,7 +93,7 @@ def test_fleet_tiles(served: Served) -> None:
         exp = live_expect(window(served.fleet.of(spec.info.deployment_id), END_S - 300, END_S))
         power += exp["power_watts"]
         co2 += exp["power_watts"] * spec.intensity * spec.pue
-        if (exp["tokens_per_sec"] or 0) > 0.1:
+        if (exp["tokens_per_s"] or 0) > 0.1:
             active_gpus += spec.info.gpu_count
             active += 1
     assert f["total_power_watts"] == pytest.approx(power)
@@ -129,7 +129,7 @@ def test_config_is_public_with_secrets_masked(tmp_path) -> None:
         r = s.get("/api/v2/config")
         assert r.status_code == 200
         assert "s3cr3t-token-value" not in r.text
-        assert r.json()["thresholds"]["min_tokens_per_sec_for_ratio"] == 5.0
+        assert r.json()["thresholds"]["min_tokens_per_s_for_ratio"] == 5.0
     finally:
         s.close()
 

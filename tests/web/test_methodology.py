@@ -43,7 +43,7 @@ def test_no_number_typed_in_methodology_code_or_template() -> None:
 def test_page_shows_catalog_grid_table_and_config_values(tmp_path) -> None:
     cfg = make_config(
         tmp_path,
-        "[thresholds]\nmin_tokens_per_sec_for_ratio = 7.25\n[carbon]\npue = 1.35\n"
+        "[thresholds]\nmin_tokens_per_s_for_ratio = 7.25\n[carbon]\npue = 1.35\n"
         'grid_vintage = "egrid2023"\n',
     )
     store, _ = plant(tmp_path / "w.duckdb", days=0.01)

@@ -12,7 +12,6 @@ from wattlens.analysis.curves import (
     EfficiencyCurve,
     fit_efficiency_curve,
     format_joules_per_token,
-    joules_per_token,
 )
 from wattlens.analysis.frontier import compare_to_frontier, resolve_frontier
 from wattlens.analysis.idle import IdlePower, attribute_idle, learn_idle_power
@@ -31,7 +30,6 @@ __all__ = [
     "compare_to_frontier",
     "fit_efficiency_curve",
     "format_joules_per_token",
-    "joules_per_token",
     "learn_idle_power",
     "min_gpus",
     "resolve_frontier",

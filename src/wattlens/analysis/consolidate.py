@@ -122,12 +122,16 @@ def _pack(items: list[Candidate], gpu: GpuSpec, options: AnalysisOptions) -> dic
     mig_bins: list[list[int]] = []  # [compute used, eighths used]
     ts_bins: list[float] = []  # memory used
     assign: list[dict[str, Any]] = []
-    mig_items, ts_items = [], []
+    mig_items: list[tuple[Candidate, tuple[str, int, int]]] = []  # (candidate, MIG profile)
+    ts_items: list[Candidate] = []  # time-sliced: no MIG profile fits
     for c in items:
         prof = None
         if c.min_gpus == 1:
             prof = mig_profile(gpu, c.memory_per_gpu_bytes or 0.0, options.gpu_memory_utilization)
-        (mig_items if prof else ts_items).append((c, prof))
+        if prof:
+            mig_items.append((c, prof))
+        else:
+            ts_items.append(c)
     mig_items.sort(key=lambda cp: (-cp[1][2], -cp[1][1]))
     for c, (name, compute, eighths) in mig_items:
         fits = [i for i, b in enumerate(mig_bins)
@@ -138,8 +142,8 @@ def _pack(items: list[Candidate], gpu: GpuSpec, options: AnalysisOptions) -> dic
         mig_bins[i][0] += compute
         mig_bins[i][1] += eighths
         assign.append({"deployment_id": c.deployment_id, "gpus": [f"mig-{i}"], "profile": name})
-    ts_items.sort(key=lambda cp: -(cp[0].min_gpus or 1) * (cp[0].memory_per_gpu_bytes or 0.0))
-    for c, _ in ts_items:
+    ts_items.sort(key=lambda c: -(c.min_gpus or 1) * (c.memory_per_gpu_bytes or 0.0))
+    for c in ts_items:
         need, n = c.memory_per_gpu_bytes or 0.0, c.min_gpus or 1
         chosen = [i for i, used in enumerate(ts_bins) if used + need <= cap][:n]
         while len(chosen) < n:

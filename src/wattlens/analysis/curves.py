@@ -34,20 +34,10 @@ from numpy.typing import NDArray
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from wattlens.analysis.options import AnalysisOptions
+from wattlens.core.metrics import ratio_above
 
 F64 = NDArray[np.float64]
 CurveModel = Literal["saturating", "linear", "none"]
-
-
-def joules_per_token(
-    power_watts: float, tokens_per_s: float, min_tokens_per_s: float = 5.0
-) -> float | None:
-    """J/token = W / (tok/s), or None at or below `min_tokens_per_s` (not meaningful there)."""
-    if not (math.isfinite(power_watts) and math.isfinite(tokens_per_s)):
-        return None
-    if tokens_per_s <= min_tokens_per_s:
-        return None
-    return power_watts / tokens_per_s
 
 
 def format_joules_per_token(value: float | None) -> str:
@@ -314,9 +304,7 @@ def _current(x: F64, p: F64, ts: F64, dt: F64, options: AnalysisOptions) -> dict
         return {}
     power = float(np.sum(p[e_ok] * dt[e_ok]) / np.sum(dt[e_ok]))
     rate = float(np.sum(x[t_ok] * dt[t_ok]) / np.sum(dt[t_ok])) if t_ok.any() else None
-    jpt = (
-        None if rate is None else joules_per_token(power, rate, options.min_tokens_per_s_for_ratio)
-    )
+    jpt = None if rate is None else ratio_above(power, rate, options.min_tokens_per_s_for_ratio)
     return {
         "current_power_watts": power,
         "current_tokens_per_s": rate,
@@ -371,5 +359,4 @@ __all__ = [
     "bin_points",
     "fit_efficiency_curve",
     "format_joules_per_token",
-    "joules_per_token",
 ]

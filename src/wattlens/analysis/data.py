@@ -7,12 +7,12 @@ Tokens are NaN where the engine reported nothing (unknown, not zero).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from wattlens.core.errors import InputError
+from wattlens.store import StoreReader, TierName, as_tier
 
 F64 = NDArray[np.float64]
 # Resolution by range, as a dashboard picks its step: raw intervals up to 3 days, 5-minute
@@ -68,7 +68,7 @@ class Series:
         return int(self.ts_end_s.size)
 
 
-def tier_for_range(range_s: float) -> str:
+def tier_for_range(range_s: float) -> TierName:
     """Store tier read for a range: "auto" (raw first) up to 3 days, "5m" to 14 days, "1h"."""
     if range_s <= RAW_MAX_RANGE_S:
         return "auto"
@@ -102,13 +102,14 @@ def split_columns(cols: dict[str, np.ndarray]) -> dict[str, Series]:
 
 
 def load_series(
-    store: Any, start_s: float, end_s: float, tier: str | None = None
-) -> tuple[dict[str, Series], str]:
+    store: StoreReader, start_s: float, end_s: float, tier: str | None = None
+) -> tuple[dict[str, Series], TierName]:
     """Read (start_s, end_s] once and split it; returns (series by deployment, tier read).
 
     A coarse tier that holds nothing for the range (never rolled up) falls back to "auto".
+    InputError names the choices when `tier` is not a store tier.
     """
-    chosen = tier or tier_for_range(end_s - start_s)
+    chosen = as_tier(tier) if tier else tier_for_range(end_s - start_s)
     cols = store.intervals(None, start_s, end_s, tier=chosen)
     if chosen != "auto" and len(cols.get("ts_end_s", ())) == 0:
         chosen = "auto"

@@ -111,10 +111,10 @@ def learn_idle_power(
             continue
         values, weights, deps, count = [], [], [], 0
         for dep, curve in curves.items():
-            s = series.get(dep)
-            if gpu_types.get(dep) != gt or s is None or not _near_floor(curve, options):
+            dep_series = series.get(dep)
+            if gpu_types.get(dep) != gt or dep_series is None or not _near_floor(curve, options):
                 continue
-            n_gpu = float(np.nanmean(s.gpu_count))
+            n_gpu = float(np.nanmean(dep_series.gpu_count))
             se = max(float(curve.p_idle_se_watts or 0.0), 1e-6) / n_gpu
             values.append(float(curve.p_idle_watts or 0.0) / n_gpu)
             weights.append(1.0 / se**2)

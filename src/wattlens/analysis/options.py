@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 from wattlens.catalog import constant
+from wattlens.config import Config
 from wattlens.core.errors import ConfigError
 
 
@@ -99,6 +100,16 @@ class AnalysisOptions:
             prefill_utilisation=float(_d("frontier", "prefill_utilisation")),
             decode_batch=float(_d("frontier", "decode_batch")),
             bandwidth_efficiency=float(_d("frontier", "bandwidth_efficiency")),
+        )
+
+    @classmethod
+    def from_config(cls, config: Config) -> AnalysisOptions:
+        """The defaults, with the thresholds the config sets (`[thresholds]`), so `analyze`,
+        `status` and the dashboard apply the same cut-offs."""
+        t = config.thresholds
+        return cls.default().with_(
+            min_tokens_per_s_for_ratio=t.min_tokens_per_s_for_ratio,
+            active_tokens_per_s=t.active_tokens_per_s,
         )
 
     def with_(self, **changes: Any) -> AnalysisOptions:

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from wattlens.analysis import consolidate as cons
-from wattlens.analysis.curves import EfficiencyCurve, fit_efficiency_curve, joules_per_token
-from wattlens.analysis.data import Series, load_series
+from wattlens.analysis.curves import EfficiencyCurve, fit_efficiency_curve
+from wattlens.analysis.data import F64, Series, load_series
 from wattlens.analysis.frontier import compare_to_frontier
 from wattlens.analysis.idle import IdlePower, attribute_idle, fleet_idle_totals, learn_idle_power
 from wattlens.analysis.options import AnalysisOptions
@@ -24,6 +24,7 @@ from wattlens.catalog import find_model, get_gpu
 from wattlens.catalog.specs import ModelSpec
 from wattlens.core.durations import iso
 from wattlens.core.errors import CatalogError, InputError
+from wattlens.core.metrics import Totals, compute
 from wattlens.core.records import DeploymentInfo
 from wattlens.core.units import kwh_from_joules
 from wattlens.physics.kv import dtype_bytes
@@ -46,33 +47,52 @@ def clean(obj: Any) -> Any:
     return obj
 
 
+def _sum(x: F64, mask: F64) -> float | None:
+    """Sum of the known values under `mask`; None when none is known."""
+    ok = mask & np.isfinite(x)
+    return float(x[ok].sum()) if ok.any() else None
+
+
 def _rates(s: Series, options: AnalysisOptions) -> dict[str, Any]:
-    """Range means (over intervals with tokens) and active-only means for the frontier."""
-    t_ok = np.isfinite(s.tokens) & np.isfinite(s.energy_joules)
-    dt = float(s.interval_s[t_ok].sum())
-    out: dict[str, Any] = {"prompt_tokens_per_s": None, "generation_tokens_per_s": None,
-                           "tokens_per_s": None, "active": None}  # fmt: skip
-    if dt <= 0:
-        return out
-    prompt = float(s.prompt_tokens[t_ok].sum()) / dt
-    gen = float(s.generation_tokens[t_ok].sum()) / dt
-    power = float(s.energy_joules[t_ok].sum()) / dt
-    act = t_ok & (s.tokens / s.interval_s > options.min_tokens_per_s_for_ratio)
-    adt = float(s.interval_s[act].sum())
-    out.update(
-        prompt_tokens_per_s=prompt,
-        generation_tokens_per_s=gen,
-        tokens_per_s=prompt + gen,
-        joules_per_token=joules_per_token(power, prompt + gen, options.min_tokens_per_s_for_ratio),
-        joules_per_output_token=joules_per_token(power, gen, options.min_tokens_per_s_for_ratio),
-        active=prompt + gen > options.active_tokens_per_s,
-        active_time_fraction=adt / dt,
+    """The vocabulary's rates over the range's totals, and active-only means for the frontier."""
+    every = np.ones(len(s), dtype=bool)
+    with_tokens = np.isfinite(s.prompt_tokens) | np.isfinite(s.generation_tokens)
+    totals = Totals(
+        seconds=float(s.interval_s.sum()),
+        energy_joules=_sum(s.energy_joules, every),
+        prompt_tokens=_sum(s.prompt_tokens, every),
+        generation_tokens=_sum(s.generation_tokens, every),
+        co2_grams=_sum(s.co2_grams, every),
+        token_energy_joules=_sum(s.energy_joules, with_tokens),
+        token_co2_grams=_sum(s.co2_grams, with_tokens),
     )
+    out: dict[str, Any] = dict.fromkeys(_RATE_KEYS)
+    out["active"] = None
+    if totals.seconds <= 0 or not with_tokens.any():
+        return out
+    out.update(compute(totals, min_tokens_per_s=options.min_tokens_per_s_for_ratio,
+                       names=_RATE_KEYS))  # fmt: skip
+    tps = out["tokens_per_s"] or 0.0
+    t_ok = with_tokens & np.isfinite(s.energy_joules)
+    act = t_ok & (np.nan_to_num(s.tokens) / s.interval_s > options.min_tokens_per_s_for_ratio)
+    adt = float(s.interval_s[act].sum())
+    out.update(active=tps > options.active_tokens_per_s, active_time_fraction=adt / totals.seconds)
     if adt > 0:
-        out["active_prompt_tokens_per_s"] = float(s.prompt_tokens[act].sum()) / adt
-        out["active_generation_tokens_per_s"] = float(s.generation_tokens[act].sum()) / adt
+        out["active_prompt_tokens_per_s"] = float(np.nansum(s.prompt_tokens[act])) / adt
+        out["active_generation_tokens_per_s"] = float(np.nansum(s.generation_tokens[act])) / adt
         out["active_power_watts"] = float(s.energy_joules[act].sum()) / adt
     return out
+
+
+_RATE_KEYS = (
+    "prompt_tokens_per_s",
+    "generation_tokens_per_s",
+    "tokens_per_s",
+    "joules_per_token",
+    "joules_per_output_token",
+    "co2_grams_per_hour",
+    "co2_mg_per_token",
+)
 
 
 def _model_for(info: DeploymentInfo) -> ModelSpec | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -157,6 +157,27 @@ class RightSizing:
         return asdict(self)
 
 
+class _Common(TypedDict):
+    """The `RightSizing` fields every verdict sets from the measurement."""
+
+    gpu_type: str
+    current_gpu_count: int
+    current_power_watts: float | None
+    current_joules_per_token: float | None
+    assumptions: dict[str, Any]
+
+
+class _Nulls(TypedDict):
+    """The `RightSizing` fields an idle or does-not-fit verdict leaves unknown."""
+
+    saving_watts: None
+    saving_fraction: None
+    saving_kwh_per_day: None
+    saving_kg_co2_per_year: None
+    projected_power_watts: None
+    projected_joules_per_token: None
+
+
 def _dtype_that_fits(
     model: ModelSpec, gpu: GpuSpec, n_now: int, dtype: str, conc: int, options: AnalysisOptions
 ) -> tuple[str, bool]:
@@ -197,7 +218,7 @@ def right_size(
         dtype_src = f"inferred: the catalog dtype does not fit {n_now} GPUs, {dtype} does"
     need = min_gpus(model, gpu, dtype, conc, options)
     mem = memory_per_gpu_bytes(model, need or n_now or 1, dtype, conc, options)
-    assumptions = {
+    assumptions: dict[str, Any] = {
         "dtype": dtype,
         "dtype_source": dtype_src,
         "weights_bytes": model.total_params * dtype_bytes(dtype),
@@ -215,11 +236,11 @@ def right_size(
         "marginal_power": "unchanged: the same tokens on fewer GPUs",
     }
     jpt_now = power / rate if power and rate > options.min_tokens_per_s_for_ratio else None
-    common = dict(gpu_type=gpu.id, current_gpu_count=n_now, current_power_watts=power,
-                  current_joules_per_token=jpt_now, assumptions=assumptions)  # fmt: skip
-    nulls = dict(saving_watts=None, saving_fraction=None, saving_kwh_per_day=None,
-                 saving_kg_co2_per_year=None, projected_power_watts=None,
-                 projected_joules_per_token=None)  # fmt: skip
+    common = _Common(gpu_type=gpu.id, current_gpu_count=n_now, current_power_watts=power,
+                     current_joules_per_token=jpt_now, assumptions=assumptions)  # fmt: skip
+    nulls = _Nulls(saving_watts=None, saving_fraction=None, saving_kwh_per_day=None,
+                   saving_kg_co2_per_year=None, projected_power_watts=None,
+                   projected_joules_per_token=None)  # fmt: skip
     if rate <= options.active_tokens_per_s:
         reason = f"idle: {rate:.2f} tok/s over the range; scale to zero or co-locate"
         return RightSizing("idle", False, recommended_gpu_count=0, reason=reason, **common, **nulls)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from wattlens.app.views import report_rows, snapshot_rows
-from wattlens.core.errors import InputError
+from wattlens.core.durations import parse_time  # the one time parser; re-exported for callers
 from wattlens.derive.carbon import CarbonModel
 from wattlens.derive.engine import DeriveOptions, Deriver
 
@@ -84,12 +83,12 @@ def import_file(
     )
 
 
-def status(store: Any, *, window_s: float, min_tokens_per_sec: float) -> list[dict[str, Any]]:
+def status(store: Any, *, window_s: float, min_tokens_per_s: float) -> list[dict[str, Any]]:
     """Latest snapshot per deployment: rates over the last `window_s` of stored intervals."""
     return snapshot_rows(
         [d.info for d in store.deployments()],
         store.latest(window_s),
-        min_tokens_per_sec=min_tokens_per_sec,
+        min_tokens_per_s=min_tokens_per_s,
     )
 
 
@@ -98,37 +97,13 @@ def report(
     *,
     since_s: float | None,
     until_s: float | None,
-    active_min_tokens_per_sec: float,
-) -> list[dict[str, Any]]:
-    """Totals per deployment and for the fleet over (since, until]; None bounds = everything."""
-    totals = store.totals(since_s, until_s, active_min_tokens_per_s=active_min_tokens_per_sec)
-    return report_rows([d.info for d in store.deployments()], totals)
-
-
-def parse_time(value: str, *, now_s: float, what: str) -> float:
-    """ISO 8601 time, epoch seconds, or a duration meaning that long ago ("7d")."""
-    from wattlens.core.durations import parse_duration
-
-    text = value.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=UTC)
-        return dt.timestamp()
-    except ValueError:
-        pass
-    try:
-        ago = parse_duration(text)
-    except InputError:
-        raise InputError(
-            f"{what} {value!r} is not a time; use ISO 8601 (2026-11-20T00:00Z), epoch seconds, "
-            "or a duration ago (7d)"
-        ) from None
-    return now_s - float(ago or 0.0)
+    min_tokens_per_s: float,
+) -> dict[str, Any]:
+    """`{"deployments", "fleet"}` totals over (since, until]; None bounds = everything."""
+    totals = store.totals(since_s, until_s, active_min_tokens_per_s=min_tokens_per_s)
+    return report_rows(
+        [d.info for d in store.deployments()], totals, min_tokens_per_s=min_tokens_per_s
+    )
 
 
 __all__ = ["ImportStats", "import_file", "make_deriver", "parse_time", "report", "status"]

@@ -1,17 +1,26 @@
-"""JSON views over the store: the live snapshot per deployment and period reports."""
+"""JSON views over the store: the live snapshot per deployment and period reports.
+
+Every rate and ratio comes from the metric vocabulary (`core.metrics.compute`) over the window's
+totals, so `status`, `report`, the APIs and the exporter agree by construction.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from wattlens.core.durations import iso
-from wattlens.core.metrics import co2_kg, derive_rates, energy_kwh
-from wattlens.core.records import identity
+from wattlens.core.metrics import Totals, co2_kg, compute, energy_kwh
+from wattlens.core.records import DeploymentInfo, identity
+from wattlens.store.aggregate import Aggregate, row_totals
 
 
 def snapshot_rows(
-    deployments: Sequence[Any], aggregates: dict[str, Any], *, min_tokens_per_sec: float
+    deployments: Sequence[DeploymentInfo],
+    aggregates: dict[str, Aggregate],
+    *,
+    min_tokens_per_s: float,
 ) -> list[dict[str, Any]]:
     """One row per deployment with live rates over the aggregate window (None when no data)."""
     rows = []
@@ -22,21 +31,11 @@ def snapshot_rows(
             row.update({"power_watts": None, "energy_source": "none", "window_s": 0.0})
             rows.append(row)
             continue
-        row.update(
-            derive_rates(
-                seconds=agg.interval_s,
-                energy_joules=agg.energy_joules,
-                prompt_tokens=agg.prompt_tokens,
-                generation_tokens=agg.generation_tokens,
-                itl_seconds_sum=agg.itl_seconds_sum,
-                requests_finished=agg.requests_finished,
-                carbon_intensity_kg_per_kwh=agg.carbon_intensity_kg_per_kwh,
-                pue=agg.pue,
-                min_tokens_per_sec_for_ratio=min_tokens_per_sec,
-            )
-        )
+        row.update(compute(agg.totals(), min_tokens_per_s=min_tokens_per_s))
         row.update(
             {
+                "carbon_intensity_kg_per_kwh": agg.carbon_intensity_kg_per_kwh,
+                "pue": agg.pue,
                 "energy_source": agg.energy_source,
                 "requests_running": agg.requests_running,
                 "requests_waiting": agg.requests_waiting,
@@ -53,27 +52,73 @@ def snapshot_rows(
     return rows
 
 
+def _period_fields(total: Totals, active: Totals, min_tokens_per_s: float) -> dict[str, Any]:
+    """Energy, CO2 and tokens over a period, with the vocabulary's rates over the same totals."""
+    rates = compute(total, min_tokens_per_s=min_tokens_per_s)
+    active_jpt = compute(active, min_tokens_per_s=min_tokens_per_s, names=("joules_per_token",))
+    return {
+        "energy_kwh": energy_kwh(total.energy_joules),
+        "prompt_tokens": _count(total.prompt_tokens),
+        "generation_tokens": _count(total.generation_tokens),
+        "co2_kg": co2_kg(total.co2_grams),
+        "power_watts": rates["power_watts"],
+        "tokens_per_s": rates["tokens_per_s"],
+        "joules_per_token": rates["joules_per_token"],
+        "joules_per_output_token": rates["joules_per_output_token"],
+        "co2_grams_per_hour": rates["co2_grams_per_hour"],
+        "co2_mg_per_token": rates["co2_mg_per_token"],
+        "joules_per_token_active": active_jpt["joules_per_token"],
+    }
+
+
+def _count(tokens: float | None) -> int | None:
+    """Token totals are counts: integers in JSON (counter increments are whole numbers)."""
+    return None if tokens is None else round(tokens)
+
+
+def _add(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else a + b
+
+
+def _sum(totals: Sequence[Totals]) -> Totals:
+    out = Totals(seconds=0.0)
+    for t in totals:
+        out = Totals(
+            seconds=out.seconds + t.seconds,
+            energy_joules=_add(out.energy_joules, t.energy_joules),
+            prompt_tokens=_add(out.prompt_tokens, t.prompt_tokens),
+            generation_tokens=_add(out.generation_tokens, t.generation_tokens),
+            co2_grams=_add(out.co2_grams, t.co2_grams),
+            token_energy_joules=_add(out.token_energy_joules, t.token_energy_joules),
+            token_co2_grams=_add(out.token_co2_grams, t.token_co2_grams),
+        )
+    return out
+
+
 def report_rows(
-    deployments: Sequence[Any], totals: Sequence[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Totals per deployment over a period, plus a fleet row (`deployment` = "fleet")."""
+    deployments: Sequence[DeploymentInfo],
+    totals: Sequence[dict[str, Any]],
+    *,
+    min_tokens_per_s: float,
+) -> dict[str, Any]:
+    """`{"deployments": [...], "fleet": {...}}`: totals per deployment and for the fleet.
+
+    Fleet rates treat the deployments as running side by side: the fleet's seconds are the
+    period covered (the longest deployment coverage), so fleet power is the sum of powers.
+    """
     by_id = {d.deployment_id: d for d in deployments}
-    rows = []
-    fleet = {"energy_joules": 0.0, "prompt": 0.0, "gen": 0.0, "co2": 0.0, "ae": 0.0, "at": 0.0}
+    rows: list[dict[str, Any]] = []
+    whole: list[Totals] = []
+    active: list[Totals] = []
     for t in sorted(totals, key=lambda x: x["deployment_id"]):
         info = by_id.get(t["deployment_id"])
         if info is None:
             continue
-        a_tok = (t.get("active_prompt_tokens") or 0.0) + (t.get("active_generation_tokens") or 0.0)
-        a_e = t.get("active_energy_joules")
+        total, act = row_totals(t), row_totals(t, active=True)
         row = identity(info)
+        row.update(_period_fields(total, act, min_tokens_per_s))
         row.update(
             {
-                "energy_kwh": energy_kwh(t["energy_joules"]),
-                "prompt_tokens": t["prompt_tokens"],
-                "generation_tokens": t["generation_tokens"],
-                "co2_kg": co2_kg(t["co2_grams"]),
-                "joules_per_token_active": (a_e / a_tok) if (a_e and a_tok > 0) else None,
                 "energy_source": t["energy_source"],
                 "covered_s": t["covered_s"],
                 "first_interval_end": iso(t["first_ts_end_s"]),
@@ -81,26 +126,14 @@ def report_rows(
             }
         )
         rows.append(row)
-        fleet["energy_joules"] += t["energy_joules"] or 0.0
-        fleet["prompt"] += t["prompt_tokens"] or 0.0
-        fleet["gen"] += t["generation_tokens"] or 0.0
-        fleet["co2"] += t["co2_grams"] or 0.0
-        fleet["ae"] += a_e or 0.0
-        fleet["at"] += a_tok
-    rows.append(
-        {
-            "deployment": "fleet",
-            "energy_kwh": energy_kwh(fleet["energy_joules"]),
-            "prompt_tokens": fleet["prompt"],
-            "generation_tokens": fleet["gen"],
-            "co2_kg": co2_kg(fleet["co2"]),
-            "joules_per_token_active": fleet["ae"] / fleet["at"] if fleet["at"] > 0 else None,
-            "gpu_count": sum(
-                by_id[t["deployment_id"]].gpu_count for t in totals if t["deployment_id"] in by_id
-            ),
-        }
-    )
-    return rows
+        whole.append(total)
+        active.append(act)
+    # the fleet's seconds: the period covered (deployments run side by side, powers add up)
+    span = max((t.seconds for t in whole), default=0.0)
+    fleet = _period_fields(replace(_sum(whole), seconds=span), _sum(active), min_tokens_per_s)
+    fleet["deployment_count"] = len(rows)
+    fleet["gpu_count"] = sum(by_id[r["deployment"]].gpu_count for r in rows)
+    return {"deployments": rows, "fleet": fleet}
 
 
 __all__ = ["report_rows", "snapshot_rows"]

@@ -98,7 +98,7 @@ def status(db: DbOpt = None, config: ConfigOpt = None, json_: JsonOpt = False) -
         rows = fleet_status(
             store,
             window_s=cfg.collect.live_window_s,
-            min_tokens_per_sec=cfg.thresholds.min_tokens_per_sec_for_ratio,
+            min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio,
         )
     _print_json({"deployments": rows}) if json_ else status_table(rows)
 
@@ -117,10 +117,9 @@ def report(
     json_: JsonOpt = False,
 ) -> None:
     """Energy, tokens and CO2 per deployment and for the fleet over a period (default: all)."""
-    from wattlens.app.ops import parse_time
     from wattlens.app.ops import report as fleet_report
     from wattlens.cli.render import report_table
-    from wattlens.core.durations import parse_duration
+    from wattlens.core.durations import parse_duration, parse_time
     from wattlens.store import Store
 
     if range_ and since:
@@ -130,17 +129,15 @@ def report(
     since_s = parse_time(since, now_s=now, what="--since") if since else None
     until_s = parse_time(until, now_s=now, what="--until") if until else None
     if range_:
-        since_s = (until_s or now) - float(parse_duration(range_) or 0.0)
+        since_s = (until_s or now) - float(parse_duration(range_, what="--range") or 0.0)
     with Store.open(_db_path(cfg, db), read_only=True) as store:
-        rows = fleet_report(
+        body = fleet_report(
             store,
             since_s=since_s,
             until_s=until_s,
-            active_min_tokens_per_sec=cfg.thresholds.min_tokens_per_sec_for_ratio,
+            min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio,
         )
-    _print_json({"since": since_s, "until": until_s, "deployments": rows}) if json_ else (
-        report_table(rows)
-    )
+    _print_json({"since": since_s, "until": until_s, **body}) if json_ else report_table(body)
 
 
 @app.command()
@@ -154,7 +151,7 @@ def export(
     until: Annotated[str | None, typer.Option(help="End time")] = None,
 ) -> None:
     """Export stored intervals to Parquet or CSV."""
-    from wattlens.app.ops import parse_time
+    from wattlens.core.durations import parse_time
     from wattlens.store import Store
 
     cfg = _config(config)
@@ -261,13 +258,14 @@ def analyze(
     from wattlens.store import Store
 
     cfg = _config(config)
-    opts = AnalysisOptions.default()
+    opts = AnalysisOptions.from_config(cfg)
     if frontier:
         from wattlens.catalog.frontier import get_frontier
 
         opts = opts.with_(frontier_spec=get_frontier(frontier).id)
     with Store.open(_db_path(cfg, db), read_only=True) as store:
-        result = run_analysis(store, range_s=float(parse_duration(range_) or 0.0), options=opts)
+        range_s = float(parse_duration(range_, what="--range") or 0.0)
+        result = run_analysis(store, range_s=range_s, options=opts)
     if json_:
         _print_json(result)
     else:

@@ -49,8 +49,8 @@ def status_table(rows: Sequence[dict[str, Any]]) -> None:
             r.get("model_name") or "—",
             f"{r.get('gpu_count') or 0}× {r.get('gpu_type') or r.get('gpu_hardware') or '?'}",
             _fmt(r.get("power_watts")),
-            _fmt(r.get("prompt_tokens_per_sec")),
-            _fmt(r.get("generation_tokens_per_sec")),
+            _fmt(r.get("prompt_tokens_per_s")),
+            _fmt(r.get("generation_tokens_per_s")),
             _fmt(r.get("joules_per_token"), 2),
             _fmt(r.get("co2_grams_per_hour")),
             _fmt(r.get("co2_mg_per_token"), 3),
@@ -60,13 +60,14 @@ def status_table(rows: Sequence[dict[str, Any]]) -> None:
     console.print(t)
 
 
-def report_table(rows: Sequence[dict[str, Any]]) -> None:
-    """Period totals table."""
+def report_table(body: dict[str, Any]) -> None:
+    """Period totals table: one row per deployment, then the fleet totals."""
     t = _deployment_table(
         "wattlens report",
-        ("kWh", "prompt tok", "output tok", "kg CO2", "J/token (active)"),
+        ("kWh", "prompt tok", "output tok", "kg CO2", "J/token", "J/token (active)"),
     )
-    for r in rows:
+    fleet = {"deployment": "fleet", **body["fleet"]}
+    for r in [*body["deployments"], fleet]:
         t.add_row(
             r["deployment"],
             r.get("model_name") or "",
@@ -75,6 +76,7 @@ def report_table(rows: Sequence[dict[str, Any]]) -> None:
             _fmt(r.get("prompt_tokens"), 0),
             _fmt(r.get("generation_tokens"), 0),
             _fmt(r.get("co2_kg"), 3),
+            _fmt(r.get("joules_per_token"), 3),
             _fmt(r.get("joules_per_token_active"), 3),
         )
     console.print(t)

@@ -144,10 +144,10 @@ class StoreConfig:
 class ThresholdsConfig:
     """[thresholds]: traffic below which ratios are not reported."""
 
-    min_tokens_per_sec_for_ratio: float = _key(
+    min_tokens_per_s_for_ratio: float = _key(
         5.0, p.number(0.0, "5.0"), "No J/token or mg/token below this many tokens/s."
     )
-    active_tokens_per_sec: float = _key(0.1, p.number(0.0, "0.1"), "Active above this tokens/s.")
+    active_tokens_per_s: float = _key(0.1, p.number(0.0, "0.1"), "Active above this tokens/s.")
 
 
 @dataclass(frozen=True, slots=True)

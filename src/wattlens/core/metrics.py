@@ -1,72 +1,181 @@
-"""Rates derived on read from interval totals: W, tok/s, J/token, decode speed, CO2."""
+"""The one vocabulary of derived metrics: name, unit, formula on totals, cut-off rule.
+
+Every output (CLI, API v1 and v2, dashboard, `/metrics` exporter, analysis, time series) turns
+additive totals over a window into rates through `compute` (scalars) or `compute_arrays`
+(numpy columns, one value per bucket). The formulas are homogeneous in time, so a caller that
+holds rates (totals per second, e.g. fleet sums of per-deployment rates) passes `seconds=1`.
+
+Cut-off rule: a per-token ratio (J/token, J/output-token, mg CO2/token) is reported only when
+the window's total tokens/s exceeds `min_tokens_per_s` (config `thresholds.
+min_tokens_per_sec_for_ratio`, default from the catalog). Below it the ratio is dominated by
+idle power and not meaningful; it is None (NaN in arrays), never 0.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-from wattlens.core.units import (
-    GRAMS_PER_KG,
-    JOULES_PER_KWH,
-    MG_PER_GRAM,
-    SECONDS_PER_HOUR,
-    co2_grams_per_hour,
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from wattlens.core.units import GRAMS_PER_KG, JOULES_PER_KWH, MG_PER_GRAM, SECONDS_PER_HOUR
+
+F64 = NDArray[np.float64]
+
+# The totals a window is described by (NaN in arrays / None in `Totals`: not measured).
+TOTAL_FIELDS: tuple[str, ...] = (
+    "seconds",
+    "energy_joules",
+    "token_energy_joules",
+    "prompt_tokens",
+    "generation_tokens",
+    "co2_grams",
+    "token_co2_grams",
+    "requests_finished",
+    "itl_seconds_sum",
 )
 
 
-def _div(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b <= 0:
-        return None
-    return a / b
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Additive sums over a window that covers `seconds` of measured time.
 
-
-def derive_rates(
-    *,
-    seconds: float,
-    energy_joules: float | None,
-    prompt_tokens: float | None,
-    generation_tokens: float | None,
-    itl_seconds_sum: float | None,
-    requests_finished: float | None,
-    carbon_intensity_kg_per_kwh: float,
-    pue: float,
-    min_tokens_per_sec_for_ratio: float,
-) -> dict[str, Any]:
-    """Rates over a window of `seconds`; per-token ratios are None below the traffic threshold.
-
-    J/token uses prompt + generation tokens (the old dashboard's denominator; agentic traffic is
-    mostly input); J/output-token uses generation tokens only, as ML.ENERGY reports it.
+    `token_energy_joules` / `token_co2_grams` are the energy and CO2 of the part of the window
+    whose token counts are known (the numerators of per-token ratios); they default to the
+    whole-window values, which is right for one deployment with engine metrics.
     """
-    power = _div(energy_joules, seconds)
-    prompt_rate = _div(prompt_tokens, seconds)
-    gen_rate = _div(generation_tokens, seconds)
-    known = prompt_tokens is not None or generation_tokens is not None
-    total_rate = (prompt_rate or 0.0) + (gen_rate or 0.0) if known else None
-    busy = total_rate is not None and total_rate > min_tokens_per_sec_for_ratio
-    busy_out = gen_rate is not None and gen_rate > min_tokens_per_sec_for_ratio
-    g_per_h = (
-        co2_grams_per_hour(power, carbon_intensity_kg_per_kwh, pue) if power is not None else None
-    )
-    return {
-        "power_watts": power,
-        "prompt_tokens_per_sec": prompt_rate,
-        "generation_tokens_per_sec": gen_rate,
-        "tokens_per_sec": total_rate,
-        "joules_per_token": _div(energy_joules, (prompt_tokens or 0) + (generation_tokens or 0))
-        if busy
-        else None,
-        "joules_per_output_token": _div(energy_joules, generation_tokens) if busy_out else None,
-        # Tokens per second of time spent generating: not diluted by idle gaps; MTP-correct.
-        "decode_tokens_per_sec": _div(generation_tokens, itl_seconds_sum),
-        "requests_per_hour": _div(requests_finished, seconds / SECONDS_PER_HOUR)
-        if requests_finished is not None
-        else None,
-        "co2_grams_per_hour": g_per_h,
-        "co2_mg_per_token": g_per_h * MG_PER_GRAM / (total_rate * SECONDS_PER_HOUR)
-        if (busy and g_per_h is not None and total_rate)
-        else None,
-        "carbon_intensity_kg_per_kwh": carbon_intensity_kg_per_kwh,
-        "pue": pue,
-    }
+
+    seconds: float
+    energy_joules: float | None = None
+    prompt_tokens: float | None = None
+    generation_tokens: float | None = None
+    co2_grams: float | None = None
+    requests_finished: float | None = None
+    itl_seconds_sum: float | None = None
+    token_energy_joules: float | None = None
+    token_co2_grams: float | None = None
+
+    def columns(self) -> dict[str, F64]:
+        """The totals as 0-d float arrays (NaN for None), the input of `compute_arrays`."""
+        cols = {name: _nan_if_none(getattr(self, name)) for name in TOTAL_FIELDS}
+        return cols
+
+
+def _nan_if_none(value: float | None) -> F64:
+    return np.asarray(np.nan if value is None else value, dtype=np.float64)
+
+
+def _div(num: F64, den: F64) -> F64:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / den, np.nan)
+
+
+def _tokens(t: Mapping[str, F64]) -> F64:
+    """prompt + generation; NaN only when both are unknown (one missing counts as 0)."""
+    p, g = t["prompt_tokens"], t["generation_tokens"]
+    both_nan = np.isnan(p) & np.isnan(g)
+    return np.where(both_nan, np.nan, np.nan_to_num(p) + np.nan_to_num(g))
+
+
+def _or(primary: F64, fallback: F64) -> F64:
+    return np.where(np.isnan(primary), fallback, primary)
+
+
+_TOKENS = ("prompt_tokens", "generation_tokens")
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One derived metric: JSON name, unit, formula on totals, and whether the cut-off applies."""
+
+    name: str
+    unit: str
+    formula: str
+    per_token: bool
+    inputs: tuple[str, ...]  # the totals the formula reads (besides `seconds`)
+    fn: Callable[[Mapping[str, F64]], F64]
+    legacy_name: str | None = None  # the old v1 API's field name, where it differs
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("power_watts", "W", "energy_joules / seconds", False,
+           ("energy_joules",), lambda t: _div(t["energy_joules"], t["seconds"])),
+    Metric("prompt_tokens_per_s", "tokens/s", "prompt_tokens / seconds", False,
+           ("prompt_tokens",), lambda t: _div(t["prompt_tokens"], t["seconds"]),
+           "prompt_tokens_per_sec"),
+    Metric("generation_tokens_per_s", "tokens/s", "generation_tokens / seconds", False,
+           ("generation_tokens",), lambda t: _div(t["generation_tokens"], t["seconds"]),
+           "generation_tokens_per_sec"),
+    Metric("tokens_per_s", "tokens/s", "(prompt_tokens + generation_tokens) / seconds", False,
+           _TOKENS, lambda t: _div(_tokens(t), t["seconds"]), "tokens_per_sec"),
+    Metric("requests_per_s", "requests/s", "requests_finished / seconds", False,
+           ("requests_finished",), lambda t: _div(t["requests_finished"], t["seconds"])),
+    Metric("decode_tokens_per_s", "tokens/s",
+           "generation_tokens / itl_seconds_sum (per request, while decoding)", False,
+           ("generation_tokens", "itl_seconds_sum"),
+           lambda t: _div(t["generation_tokens"], t["itl_seconds_sum"])),
+    Metric("joules_per_token", "J/token",
+           "token_energy_joules / (prompt_tokens + generation_tokens)", True,
+           ("energy_joules", "token_energy_joules", *_TOKENS),
+           lambda t: _div(_or(t["token_energy_joules"], t["energy_joules"]), _tokens(t))),
+    Metric("joules_per_output_token", "J/token", "token_energy_joules / generation_tokens", True,
+           ("energy_joules", "token_energy_joules", *_TOKENS),
+           lambda t: _div(_or(t["token_energy_joules"], t["energy_joules"]),
+                          t["generation_tokens"])),
+    Metric("co2_grams_per_hour", "g/h", "co2_grams / seconds x 3600 (PUE and grid included)",
+           False, ("co2_grams",), lambda t: _div(t["co2_grams"], t["seconds"]) * SECONDS_PER_HOUR),
+    Metric("co2_mg_per_token", "mg/token",
+           "token_co2_grams x 1000 / (prompt_tokens + generation_tokens)", True,
+           ("co2_grams", "token_co2_grams", *_TOKENS),
+           lambda t: _div(_or(t["token_co2_grams"], t["co2_grams"]), _tokens(t)) * MG_PER_GRAM),
+)  # fmt: skip
+
+BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+NAMES: tuple[str, ...] = tuple(BY_NAME)
+LEGACY_NAMES: dict[str, str] = {m.name: m.legacy_name for m in METRICS if m.legacy_name}
+
+
+def _metric(name: str) -> Metric:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}; expected one of {list(NAMES)}") from None
+
+
+def compute_arrays(
+    totals: Mapping[str, ArrayLike],
+    *,
+    min_tokens_per_s: float,
+    names: Sequence[str] = NAMES,
+) -> dict[str, F64]:
+    """Metrics per element of the total columns (missing columns count as unknown: NaN)."""
+    cols = {k: np.asarray(totals[k], dtype=np.float64) for k in TOTAL_FIELDS if k in totals}
+    shape = np.broadcast_shapes(*(v.shape for v in cols.values())) if cols else ()
+    t = {k: cols.get(k, np.full(shape, np.nan)) for k in TOTAL_FIELDS}
+    with np.errstate(invalid="ignore"):
+        busy = _div(_tokens(t), t["seconds"]) > min_tokens_per_s
+    out: dict[str, F64] = {}
+    for name in names:
+        m = _metric(name)
+        value = np.asarray(m.fn(t), dtype=np.float64)
+        out[name] = np.where(busy, value, np.nan) if m.per_token else value
+    return out
+
+
+def compute(
+    totals: Totals, *, min_tokens_per_s: float, names: Sequence[str] = NAMES
+) -> dict[str, float | None]:
+    """Metrics over one window (None: not measured, or a ratio under the cut-off)."""
+    arrays = compute_arrays(totals.columns(), min_tokens_per_s=min_tokens_per_s, names=names)
+    return {k: (None if np.isnan(v) else float(v)) for k, v in arrays.items()}
+
+
+def ratio_above(numerator: float, tokens_per_s: float, min_tokens_per_s: float) -> float | None:
+    """A per-token ratio from rates (e.g. W / tok/s = J/token) under the same cut-off rule."""
+    if not (np.isfinite(numerator) and np.isfinite(tokens_per_s)):
+        return None
+    return numerator / tokens_per_s if tokens_per_s > min_tokens_per_s else None
 
 
 def energy_kwh(energy_joules: float | None) -> float | None:
@@ -79,4 +188,17 @@ def co2_kg(co2_grams: float | None) -> float | None:
     return None if co2_grams is None else co2_grams / GRAMS_PER_KG
 
 
-__all__ = ["co2_kg", "derive_rates", "energy_kwh"]
+__all__ = [
+    "BY_NAME",
+    "LEGACY_NAMES",
+    "METRICS",
+    "NAMES",
+    "TOTAL_FIELDS",
+    "Metric",
+    "Totals",
+    "co2_kg",
+    "compute",
+    "compute_arrays",
+    "energy_kwh",
+    "ratio_above",
+]

@@ -7,7 +7,9 @@ interval_s over the rows where they are known; energy_source is the best source 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from wattlens.core.metrics import Totals
 from wattlens.core.records import EnergySource
 
 ADDITIVE = (
@@ -68,6 +70,22 @@ class Aggregate:
     pue: float
     co2_grams: float | None
     sample_count: int
+    token_energy_joules: float | None = None  # over the rows with token counts
+    token_co2_grams: float | None = None
+
+    def totals(self) -> Totals:
+        """The window's additive totals, the input of the metric vocabulary."""
+        return Totals(
+            seconds=self.interval_s,
+            energy_joules=self.energy_joules,
+            prompt_tokens=self.prompt_tokens,
+            generation_tokens=self.generation_tokens,
+            co2_grams=self.co2_grams,
+            requests_finished=self.requests_finished,
+            itl_seconds_sum=self.itl_seconds_sum,
+            token_energy_joules=self.token_energy_joules,
+            token_co2_grams=self.token_co2_grams,
+        )
 
     @property
     def power_watts(self) -> float | None:
@@ -77,11 +95,29 @@ class Aggregate:
         return self.energy_joules / self.interval_s
 
     @property
-    def tokens_per_sec(self) -> float | None:
+    def tokens_per_s(self) -> float | None:
         """Prompt plus generated tokens per covered second; None without engine metrics."""
         if (self.prompt_tokens is None and self.generation_tokens is None) or self.interval_s <= 0:
             return None
         return ((self.prompt_tokens or 0.0) + (self.generation_tokens or 0.0)) / self.interval_s
 
 
-__all__ = ["ADDITIVE", "FACTORS", "GAUGES", "Aggregate", "aggregate_exprs"]
+TOKENS_KNOWN = "(prompt_tokens IS NOT NULL OR generation_tokens IS NOT NULL)"
+
+
+def row_totals(row: dict[str, Any], *, active: bool = False) -> Totals:
+    """Totals of one `Store.totals()` row: the whole range, or its active rows (`active_*`)."""
+    pre = "active_" if active else ""
+    return Totals(
+        seconds=float(row.get(f"{pre}covered_s") or 0.0),
+        energy_joules=row.get(f"{pre}energy_joules"),
+        prompt_tokens=row.get(f"{pre}prompt_tokens"),
+        generation_tokens=row.get(f"{pre}generation_tokens"),
+        co2_grams=row.get(f"{pre}co2_grams"),
+        requests_finished=None if active else row.get("requests_finished"),
+        token_energy_joules=row.get(f"{pre}energy_joules" if active else "token_energy_joules"),
+        token_co2_grams=row.get(f"{pre}co2_grams" if active else "token_co2_grams"),
+    )
+
+
+__all__ = ["ADDITIVE", "FACTORS", "GAUGES", "Aggregate", "TOKENS_KNOWN", "aggregate_exprs", "row_totals"]

@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 import duckdb
 import numpy as np
 
+from wattlens.catalog.constants import constant
 from wattlens.core.errors import InputError, StoreError
 from wattlens.core.records import DeploymentInfo, IntervalRecord
 from wattlens.store import export as _export
@@ -55,6 +56,13 @@ def _open_error(path: Path, e: duckdb.Error, read_only: bool) -> StoreError:
         f"cannot open store {path} ({text.splitlines()[0]}); "
         "check the directory exists and is writable"
     )
+
+
+def _cutoff(min_tokens_per_s: float | None) -> float:
+    """The ratio cut-off in tokens/s: the caller's (from the config), else the catalog's."""
+    if min_tokens_per_s is not None:
+        return float(min_tokens_per_s)
+    return float(constant("min_tokens_per_s_for_ratio").value)
 
 
 class Store:
@@ -265,25 +273,27 @@ class Store:
         start_s: float | None = None,
         end_s: float | None = None,
         *,
-        active_min_tokens_per_s: float = 5.0,
+        active_min_tokens_per_s: float | None = None,
     ) -> list[dict[str, Any]]:
         """Per-deployment sums over (start_s, end_s]; see `queries.totals` for the keys."""
         return self._read(
-            lambda c: queries.totals(c, start_s, end_s, active_min_tokens_per_s), "reading totals"
+            lambda c: queries.totals(c, start_s, end_s, _cutoff(active_min_tokens_per_s)),
+            "reading totals",
         )
 
     def series(
         self,
         metric: str,
-        deployment_id: str | None,
+        deployment_id: str | Sequence[str] | None,
         start_s: float | None,
         end_s: float | None,
         step_s: float,
         *,
         tier: TierName = "auto",
-        active_min_tokens_per_s: float = 5.0,
+        min_tokens_per_s: float | None = None,
     ) -> dict[str, np.ndarray]:
-        """Bucketed rate series (fleet-wide when deployment_id is None); see `series.METRICS`."""
+        """Bucketed rate series (fleet-wide when deployment_id is None, summed over several ids
+        when it is a sequence); see `series.METRICS`."""
         _check_tier(tier)
         return self._read(
             lambda c: series.series(
@@ -294,7 +304,7 @@ class Store:
                 end_s,
                 step_s,
                 tier=tier,
-                active_min_tokens_per_s=active_min_tokens_per_s,
+                min_tokens_per_s=_cutoff(min_tokens_per_s),
             ),
             f"reading series {metric!r}",
         )
@@ -302,13 +312,13 @@ class Store:
     def series_many(
         self,
         metrics: Sequence[str],
-        deployment_id: str | None,
+        deployment_id: str | Sequence[str] | None,
         start_s: float | None,
         end_s: float | None,
         step_s: float,
         *,
         tier: TierName = "auto",
-        active_min_tokens_per_s: float = 5.0,
+        min_tokens_per_s: float | None = None,
     ) -> dict[str, np.ndarray]:
         """Several series over one read: ts_end_s, covered_s, sample_count and one column each."""
         _check_tier(tier)
@@ -321,7 +331,7 @@ class Store:
                 end_s,
                 step_s,
                 tier=tier,
-                active_min_tokens_per_s=active_min_tokens_per_s,
+                min_tokens_per_s=_cutoff(min_tokens_per_s),
             ),
             f"reading series {list(metrics)!r}",
         )

@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 
 from wattlens.core.records import DEPLOYMENT_COLUMNS, DeploymentInfo
-from wattlens.store.aggregate import Aggregate, aggregate_exprs
+from wattlens.store.aggregate import TOKENS_KNOWN, Aggregate, aggregate_exprs
 from wattlens.store.schema import TIER_TABLES
 from wattlens.store.tiers import order_for, source_sql
 
@@ -99,6 +99,8 @@ def latest(
         "interval_count": "count(*)",
         "first_ts_end_s": "min(ts_end_s)",
         "last_ts_end_s": "max(ts_end_s)",
+        "token_energy_joules": f"sum(energy_joules) FILTER (WHERE {TOKENS_KNOWN})",
+        "token_co2_grams": f"sum(co2_grams) FILTER (WHERE {TOKENS_KNOWN})",
     }
     select = ", ".join(f"{extra.get(n) or exprs[n]} AS {n}" for n in names)
     rows = con.execute(
@@ -119,30 +121,31 @@ _TOTAL_SUMS = (
 
 def totals(
     con: duckdb.DuckDBPyConnection,
-    start_s: float | None = None,
-    end_s: float | None = None,
-    active_min_tokens_per_s: float = 5.0,
+    start_s: float | None,
+    end_s: float | None,
+    active_min_tokens_per_s: float,
 ) -> list[dict[str, Any]]:
     """Per-deployment sums over the range, plus the same over active rows only.
 
     A row is active when (prompt + generation tokens) / interval_s exceeds the threshold; the
     active_* sums are the inputs to a J/token that ignores idle time. Keys: deployment_id,
     energy_joules, prompt_tokens, generation_tokens, requests_finished, co2_grams, sample_count,
-    covered_s, interval_count, first_ts_end_s, last_ts_end_s, energy_source, active_energy_joules,
+    covered_s, interval_count, first_ts_end_s, last_ts_end_s, energy_source, token_energy_joules,
+    token_co2_grams (over rows with token counts), active_energy_joules,
     active_co2_grams, active_prompt_tokens, active_generation_tokens, active_covered_s.
     """
     sql, params = source_sql(con, order_for("auto"), start_s, end_s)
     tok = "(coalesce(prompt_tokens, 0) + coalesce(generation_tokens, 0))"
-    active = (
-        f"(prompt_tokens IS NOT NULL OR generation_tokens IS NOT NULL) "
-        f"AND {tok} / nullif(interval_s, 0) > ?"
-    )
+    known = TOKENS_KNOWN
+    active = f"{known} AND {tok} / nullif(interval_s, 0) > ?"
     select = [f"sum({c}) AS {c}" for c in _TOTAL_SUMS] + [
         "sum(interval_s) AS covered_s",
         "count(*) AS interval_count",
         "min(ts_end_s) AS first_ts_end_s",
         "max(ts_end_s) AS last_ts_end_s",
         f"{aggregate_exprs()['energy_source']} AS energy_source",
+        f"sum(energy_joules) FILTER (WHERE {known}) AS token_energy_joules",
+        f"sum(co2_grams) FILTER (WHERE {known}) AS token_co2_grams",
         f"sum(energy_joules) FILTER (WHERE {active}) AS active_energy_joules",
         f"sum(co2_grams) FILTER (WHERE {active}) AS active_co2_grams",
         f"sum(prompt_tokens) FILTER (WHERE {active}) AS active_prompt_tokens",

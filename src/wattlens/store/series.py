@@ -2,8 +2,9 @@
 
 Rows are grouped per deployment into buckets ending at ceil(ts_end_s / step_s) * step_s; rates
 divide by the seconds the rows cover (a gap lowers coverage, not the rate). Fleet-wide series
-(deployment_id None) sum per-deployment rates; ratios (J/token, mg/token) use only deployments
-with token metrics and are NaN when their tokens/s is at or below the activity threshold.
+(deployment_id None) sum per-deployment rates; the rate metrics are the vocabulary's
+(`core.metrics`) over those sums, so ratios (J/token, mg/token) use only deployments with token
+metrics and are NaN when their tokens/s is at or below the cut-off.
 
 `series_many` answers several metrics over one read. The SQL is one small GROUP BY over only
 the columns those metrics need; the second level (a few hundred per-deployment buckets into
@@ -20,8 +21,8 @@ from collections.abc import Callable, Sequence
 import duckdb
 import numpy as np
 
+from wattlens.core import metrics as vocabulary
 from wattlens.core.errors import InputError
-from wattlens.core.units import MG_PER_GRAM, SECONDS_PER_HOUR
 from wattlens.store.queries import to_numpy
 from wattlens.store.tiers import order_for, source_sql
 
@@ -78,18 +79,19 @@ def _has(x: _Arr) -> _Arr:
 
 
 _Fleet = Callable[[_Buckets, dict[str, _Arr]], _Arr]
-# fleet columns from the per-deployment buckets `d`: name -> (d columns used, function)
+# fleet columns from the per-deployment buckets `d`: name -> (d columns used, function).
+# Additive totals become fleet rates (sums of per-deployment totals per covered second), fed to
+# the metric vocabulary with seconds = 1; the `token_*` ones count deployments with tokens only.
 _FLEET: dict[str, tuple[tuple[str, ...], _Fleet]] = {
-    "energy_joules": (("e",), lambda g, d: g.sum(d["e"])),
-    "co2_grams": (("co2",), lambda g, d: g.sum(d["co2"])),
-    "power_watts": (("e",), lambda g, d: g.sum(d["e"] / d["s"])),
-    "power_tok_watts": (("e", "tok"), lambda g, d: g.sum(d["e"] / d["s"], _has(d["tok"]))),
-    "co2_tok_g_per_s": (("co2", "tok"), lambda g, d: g.sum(d["co2"] / d["s"], _has(d["tok"]))),
-    "co2_g_per_s": (("co2",), lambda g, d: g.sum(d["co2"] / d["s"])),
-    "ptps": (("ptok",), lambda g, d: g.sum(d["ptok"] / d["s"])),
-    "gtps": (("gtok",), lambda g, d: g.sum(d["gtok"] / d["s"])),
-    "tps": (("tok",), lambda g, d: g.sum(d["tok"] / d["s"])),
-    "rps": (("fin",), lambda g, d: g.sum(d["fin"] / d["s"])),
+    "energy_joules": (("e",), lambda g, d: g.sum(d["e"] / d["s"])),
+    "token_energy_joules": (("e", "tok"), lambda g, d: g.sum(d["e"] / d["s"], _has(d["tok"]))),
+    "co2_grams": (("co2",), lambda g, d: g.sum(d["co2"] / d["s"])),
+    "token_co2_grams": (("co2", "tok"), lambda g, d: g.sum(d["co2"] / d["s"], _has(d["tok"]))),
+    "prompt_tokens": (("ptok",), lambda g, d: g.sum(d["ptok"] / d["s"])),
+    "generation_tokens": (("gtok",), lambda g, d: g.sum(d["gtok"] / d["s"])),
+    "requests_finished": (("fin",), lambda g, d: g.sum(d["fin"] / d["s"])),
+    "sum_energy_joules": (("e",), lambda g, d: g.sum(d["e"])),
+    "sum_co2_grams": (("co2",), lambda g, d: g.sum(d["co2"])),
     "requests_running": (("running",), lambda g, d: g.sum(d["running"])),
     "requests_waiting": (("waiting",), lambda g, d: g.sum(d["waiting"])),
     "kv_cache_usage_ratio": (
@@ -106,72 +108,35 @@ _FLEET: dict[str, tuple[tuple[str, ...], _Fleet]] = {
     "gpu_count": (("gpus",), lambda g, d: g.sum(d["gpus"])),
 }
 
+# Series that are not rates: metric -> (description, the fleet column it is)
+_PLAIN: dict[str, tuple[str, str]] = {
+    "energy_joules": ("sum of energy_joules", "sum_energy_joules"),
+    "co2_grams": ("sum of co2_grams", "sum_co2_grams"),
+    "requests_running": ("sum of time-weighted means", "requests_running"),
+    "requests_waiting": ("sum of time-weighted means", "requests_waiting"),
+    "kv_cache_usage_ratio": ("time-weighted mean", "kv_cache_usage_ratio"),
+    "gpu_util_percent": ("GPU- and time-weighted mean", "gpu_util_percent"),
+    "gpu_count": ("sum of GPU counts", "gpu_count"),
+}
+# The rate metrics come from the vocabulary (decode speed needs ITL sums: not a series here).
+_RATES = tuple(m for m in vocabulary.METRICS if m.name != "decode_tokens_per_s")
 
-def _above(tps: _Arr, thr: float, value: _Arr) -> _Arr:
-    with np.errstate(invalid="ignore"):
-        return np.where(tps > thr, value, np.nan)
-
-
-_Metric = Callable[[dict[str, _Arr], float], _Arr]
-# metric -> (formula, fleet columns used, function of the fleet columns and the threshold)
-_METRIC_FNS: dict[str, tuple[str, tuple[str, ...], _Metric]] = {
-    "power_watts": ("power_watts", ("power_watts",), lambda f, t: f["power_watts"]),
-    "energy_joules": ("energy_joules", ("energy_joules",), lambda f, t: f["energy_joules"]),
-    "prompt_tokens_per_sec": ("ptps", ("ptps",), lambda f, t: f["ptps"]),
-    "generation_tokens_per_sec": ("gtps", ("gtps",), lambda f, t: f["gtps"]),
-    "tokens_per_sec": ("tps", ("tps",), lambda f, t: f["tps"]),
-    "requests_per_sec": ("rps", ("rps",), lambda f, t: f["rps"]),
-    "joules_per_token": (
-        "power_tok_watts / tps above the threshold",
-        ("tps", "power_tok_watts"),
-        lambda f, t: _above(f["tps"], t, f["power_tok_watts"] / f["tps"]),
-    ),
-    "joules_per_output_token": (
-        "power_tok_watts / gtps where tps is above the threshold",
-        ("tps", "gtps", "power_tok_watts"),
-        lambda f, t: _above(f["tps"], t, f["power_tok_watts"] / _nullif0(f["gtps"])),
-    ),
-    "co2_grams": ("co2_grams", ("co2_grams",), lambda f, t: f["co2_grams"]),
-    "co2_grams_per_hour": (
-        "co2_g_per_s x 3600",
-        ("co2_g_per_s",),
-        lambda f, t: f["co2_g_per_s"] * SECONDS_PER_HOUR,
-    ),
-    "co2_mg_per_token": (
-        "co2_tok_g_per_s x 1000 / tps above the threshold",
-        ("tps", "co2_tok_g_per_s"),
-        lambda f, t: _above(f["tps"], t, f["co2_tok_g_per_s"] * MG_PER_GRAM / f["tps"]),
-    ),
-    "requests_running": (
-        "requests_running",
-        ("requests_running",),
-        lambda f, t: f["requests_running"],
-    ),  # fmt: skip
-    "requests_waiting": (
-        "requests_waiting",
-        ("requests_waiting",),
-        lambda f, t: f["requests_waiting"],
-    ),  # fmt: skip
-    "kv_cache_usage_ratio": (
-        "kv_cache_usage_ratio",
-        ("kv_cache_usage_ratio",),
-        lambda f, t: f["kv_cache_usage_ratio"],
-    ),  # fmt: skip
-    "gpu_util_percent": (
-        "gpu_util_percent",
-        ("gpu_util_percent",),
-        lambda f, t: f["gpu_util_percent"],
-    ),  # fmt: skip
-    "gpu_count": ("gpu_count", ("gpu_count",), lambda f, t: f["gpu_count"]),
+# metric name -> how it is computed (documentation; keys are the API)
+METRICS: dict[str, str] = {
+    **{m.name: f"{m.formula}, on fleet sums of per-deployment rates" for m in _RATES},
+    **{name: spec[0] for name, spec in _PLAIN.items()},
 }
 
-# metric name -> how it is computed from the fleet columns (documentation; keys are the API)
-METRICS: dict[str, str] = {name: spec[0] for name, spec in _METRIC_FNS.items()}
+
+def _fleet_columns(metric: str) -> tuple[str, ...]:
+    if metric in _PLAIN:
+        return (_PLAIN[metric][1],)
+    return vocabulary.BY_NAME[metric].inputs
 
 
 def _plan(metrics: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     """(fleet columns, per-deployment columns, source columns) the metrics need."""
-    fleet = list(dict.fromkeys(f for m in metrics for f in _METRIC_FNS[m][1]))
+    fleet = list(dict.fromkeys(f for m in metrics for f in _fleet_columns(m)))
     per_dep = list(dict.fromkeys(["s", "n", *(c for f in fleet for c in _FLEET[f][0])]))
     source = list(dict.fromkeys(["deployment_id", "ts_end_s",
                                  *(c for d in per_dep for c in _PER_DEP[d][1])]))  # fmt: skip
@@ -193,13 +158,13 @@ def _check(metrics: Sequence[str], step_s: float) -> None:
 def series_many(
     con: duckdb.DuckDBPyConnection,
     metrics: Sequence[str],
-    deployment_id: str | None,
+    deployment_id: str | Sequence[str] | None,
     start_s: float | None,
     end_s: float | None,
     step_s: float,
     *,
     tier: str = "auto",
-    active_min_tokens_per_s: float = 5.0,
+    min_tokens_per_s: float,
 ) -> dict[str, np.ndarray]:
     """Buckets with data, oldest first: ts_end_s, covered_s, sample_count, one column per metric.
 
@@ -223,10 +188,19 @@ def series_many(
     g = _Buckets(inverse.ravel(), int(buckets.size))
     with np.errstate(divide="ignore", invalid="ignore"):
         fleet = {c: _FLEET[c][1](g, d) for c in fleet_cols}
-        out: dict[str, np.ndarray] = {"ts_end_s": buckets}
-        thr = float(active_min_tokens_per_s)
-        for m in metrics:
-            out[m] = np.asarray(_METRIC_FNS[m][2](fleet, thr), dtype=np.float64)
+    out: dict[str, np.ndarray] = {"ts_end_s": buckets}
+    rates = [m for m in metrics if m not in _PLAIN]
+    if rates:
+        out.update(
+            vocabulary.compute_arrays(
+                {**fleet, "seconds": np.ones(buckets.size)},
+                min_tokens_per_s=float(min_tokens_per_s),
+                names=rates,
+            )
+        )
+    for m in metrics:
+        if m in _PLAIN:
+            out[m] = np.asarray(fleet[_PLAIN[m][1]], dtype=np.float64)
     out["covered_s"] = g.sum(d["s"])
     out["sample_count"] = g.sum(d["n"])
     return out
@@ -235,13 +209,13 @@ def series_many(
 def series(
     con: duckdb.DuckDBPyConnection,
     metric: str,
-    deployment_id: str | None,
+    deployment_id: str | Sequence[str] | None,
     start_s: float | None,
     end_s: float | None,
     step_s: float,
     *,
     tier: str = "auto",
-    active_min_tokens_per_s: float = 5.0,
+    min_tokens_per_s: float,
 ) -> dict[str, np.ndarray]:
     """Buckets with data, oldest first: ts_end_s, value (NaN where undefined), covered_s.
 
@@ -251,7 +225,7 @@ def series(
     """
     out = series_many(
         con, [metric], deployment_id, start_s, end_s, step_s, tier=tier,
-        active_min_tokens_per_s=active_min_tokens_per_s,
+        min_tokens_per_s=min_tokens_per_s,
     )  # fmt: skip
     out["value"] = out.pop(metric)
     return out

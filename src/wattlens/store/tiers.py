@@ -75,7 +75,7 @@ def source_sql(
     order: Sequence[str],
     start_s: float | None,
     end_s: float | None,
-    deployment_id: str | None = None,
+    deployment_id: str | Sequence[str] | None = None,
     columns: Sequence[str] = INTERVAL_COLUMNS,
 ) -> tuple[str, list[Any]]:
     """SQL (UNION ALL of tier reads, with a `tier` column) and its parameters."""
@@ -96,9 +96,13 @@ def source_sql(
         if hi < INF:
             where.append("ts_end_s <= ?")
             params.append(hi)
-        if deployment_id is not None:
+        if isinstance(deployment_id, str):
             where.append("deployment_id = ?")
             params.append(deployment_id)
+        elif deployment_id is not None:  # several deployments, summed like the fleet
+            ids = list(deployment_id) or [""]
+            where.append(f"deployment_id IN ({', '.join('?' * len(ids))})")
+            params.extend(ids)
         parts.append(
             f"SELECT {cols}, '{tier}' AS tier FROM {TIER_TABLES[tier]} WHERE {' AND '.join(where)}"
         )

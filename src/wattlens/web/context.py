@@ -84,7 +84,7 @@ class WebContext:
         from wattlens.catalog import get_frontier
         from wattlens.web.params import check_catalog_name
 
-        opts = AnalysisOptions.default()
+        opts = AnalysisOptions.from_config(self.config)
         if frontier is not None and frontier.strip():
             spec = get_frontier(
                 check_catalog_name(frontier.strip(), "frontier", "/api/v2/catalog/frontiers")

@@ -37,7 +37,7 @@ GAUGES: tuple[tuple[str, str, str], ...] = (
         "CO2 per prompt+generation token (mg); absent at low traffic.",
         "co2_mg_per_token",
     ),
-    ("wattlens_tokens_per_second", "Prompt+generation tokens per second.", "tokens_per_sec"),
+    ("wattlens_tokens_per_second", "Prompt+generation tokens per second.", "tokens_per_s"),
 )
 
 

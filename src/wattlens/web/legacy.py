@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from wattlens.core.durations import iso
-from wattlens.core.units import MG_PER_GRAM
-from wattlens.web.snapshot import Snapshot, active_co2_grams
+from wattlens.core.metrics import LEGACY_NAMES
+from wattlens.web.snapshot import Snapshot, active_averages
 from wattlens.web.views import intensity_of
 
 
@@ -20,21 +20,20 @@ def _r(value: float | None, digits: int) -> float:
     return 0.0 if value is None else round(float(value), digits)
 
 
-def _avg_mg_per_token(t: dict[str, Any] | None) -> float | None:
+_LEGACY_RATES = ("prompt_tokens_per_s", "generation_tokens_per_s", "tokens_per_s")
+
+
+def _active_mg_per_token(totals: dict[str, Any], info: Any, thr: float) -> float | None:
     """Token-weighted mean mg/token over active rows: active CO2 / active tokens."""
-    if t is None:
-        return None
-    tokens = (t.get("active_prompt_tokens") or 0.0) + (t.get("active_generation_tokens") or 0.0)
-    co2 = active_co2_grams(t)
-    if co2 is None or tokens <= 0:
-        return None
-    return co2 * MG_PER_GRAM / tokens
+    row = totals.get(info.deployment_id)
+    return None if row is None else active_averages(row, thr)["co2_mg_per_token"]
 
 
 def model_metrics(dep: Any, snap: Snapshot, config: Any, updated_at: str | None) -> dict[str, Any]:
     """One ModelMetrics object as the old Go struct serialised it."""
     info = dep.info
     live = snap.live.get(info.deployment_id) or {}
+    thr = config.thresholds.min_tokens_per_s_for_ratio
     out: dict[str, Any] = {
         "model_name": info.model_name or "",
         "namespace": info.namespace,
@@ -43,16 +42,14 @@ def model_metrics(dep: Any, snap: Snapshot, config: Any, updated_at: str | None)
         "node": info.node or "",
         "gpu_count": info.gpu_count,
         "power_watts": _r(live.get("power_watts"), 1),
-        "prompt_tokens_per_sec": _r(live.get("prompt_tokens_per_sec"), 1),
-        "generation_tokens_per_sec": _r(live.get("generation_tokens_per_sec"), 1),
-        "tokens_per_sec": _r(live.get("tokens_per_sec"), 1),
+        **{LEGACY_NAMES[k]: _r(live.get(k), 1) for k in _LEGACY_RATES},
         "carbon_intensity_kg_per_kwh": _r(intensity_of(info, snap, config), 4),
         "co2_grams_per_hour": _r(live.get("co2_grams_per_hour"), 1),
     }
     for key, value in (
         ("co2_mg_per_token", live.get("co2_mg_per_token")),
-        ("co2_mg_per_token_avg_24h", _avg_mg_per_token(snap.day_totals.get(info.deployment_id))),
-        ("co2_mg_per_token_avg_7d", _avg_mg_per_token(snap.week_totals.get(info.deployment_id))),
+        ("co2_mg_per_token_avg_24h", _active_mg_per_token(snap.day_totals, info, thr)),
+        ("co2_mg_per_token_avg_7d", _active_mg_per_token(snap.week_totals, info, thr)),
     ):
         rounded = _r(value, 3)
         if rounded != 0.0:

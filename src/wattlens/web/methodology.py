@@ -134,9 +134,9 @@ def _formulas(config: Any) -> Section:
 def _thresholds(config: Any) -> Section:
     t = config.thresholds
     rows = (
-        ("Per-token ratios reported above", f"{_g(t.min_tokens_per_sec_for_ratio)} tokens/s",
+        ("Per-token ratios reported above", f"{_g(t.min_tokens_per_s_for_ratio)} tokens/s",
          _cite("min_tokens_per_s_for_ratio")),
-        ("Deployment counts as active above", f"{_g(t.active_tokens_per_sec)} tokens/s",
+        ("Deployment counts as active above", f"{_g(t.active_tokens_per_s)} tokens/s",
          _cite("active_tokens_per_s")),
         ("Live window", format_duration(config.collect.live_window_s),
          "config: collect.live_window"),

@@ -33,10 +33,10 @@ LEGACY_METRICS = ("power_watts", "co2_grams_per_hour", "co2_mg_per_token")
 METRIC_UNITS: dict[str, str] = {
     "power_watts": "W",
     "energy_joules": "J",
-    "prompt_tokens_per_sec": "tokens/s",
-    "generation_tokens_per_sec": "tokens/s",
-    "tokens_per_sec": "tokens/s",
-    "requests_per_sec": "requests/s",
+    "prompt_tokens_per_s": "tokens/s",
+    "generation_tokens_per_s": "tokens/s",
+    "tokens_per_s": "tokens/s",
+    "requests_per_s": "requests/s",
     "joules_per_token": "J/token",
     "joules_per_output_token": "J/output token",
     "co2_grams": "g CO2",
@@ -89,13 +89,7 @@ def legacy_step_s(range_s: float) -> float:
 def parse_range(value: str | None, *, default: str = "24h") -> TimeRange:
     """Validate `range`: 24h, 7d, 30d or any duration up to 90d; step from the old rule."""
     text = (default if value is None else value).strip()
-    try:
-        seconds = parse_duration(text)
-    except InputError:
-        raise InputError(
-            f"range {text!r} is not a duration; use 24h, 7d or 30d (or e.g. 6h, 14d, up to "
-            f"{format_duration(MAX_RANGE_S)})"
-        ) from None
+    seconds = parse_duration(text, what="range")
     assert seconds is not None  # forever is not allowed here
     if not seconds > 0:
         raise InputError(f"range {text!r} must be longer than zero; use e.g. 24h")
@@ -111,12 +105,7 @@ def parse_step(value: str | None, rng: TimeRange, *, min_step_s: float) -> TimeR
     """Apply an optional `step` to a range: at least `min_step_s`, at most MAX_POINTS points."""
     if value is None or value.strip() == "":
         return rng
-    try:
-        step = parse_duration(value.strip())
-    except InputError:
-        raise InputError(
-            f"step {value!r} is not a duration; use e.g. 30s, 5m or 1h (or leave it out)"
-        ) from None
+    step = parse_duration(value.strip(), what="step")
     assert step is not None
     if not (math.isfinite(step) and step >= min_step_s):
         raise InputError(

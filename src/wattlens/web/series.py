@@ -17,7 +17,7 @@ import numpy as np
 from wattlens.catalog.constants import constant
 from wattlens.core.durations import iso
 from wattlens.core.errors import NotFoundError
-from wattlens.core.units import GRAMS_PER_KG, MG_PER_GRAM, SECONDS_PER_HOUR, co2_grams_per_hour
+from wattlens.core.units import GRAMS_PER_KG, co2_grams_per_hour
 from wattlens.web.params import METRIC_UNITS, TimeRange
 
 
@@ -32,10 +32,10 @@ def _by_bucket(res: dict[str, np.ndarray]) -> dict[float, float]:
 
 def legacy_timeseries(store: Any, config: Any, rng: TimeRange, now_s: float) -> dict[str, Any]:
     """Fleet power, CO2 g/h and mg/token per step bucket (old field names, unix-second `t`)."""
-    thr = config.thresholds.min_tokens_per_sec_for_ratio
+    thr = config.thresholds.min_tokens_per_s_for_ratio
     metrics = ("power_watts", "co2_grams_per_hour", "co2_mg_per_token")
     res = store.series_many(  # one small query over the coarsest tier that fits the step
-        metrics, None, now_s - rng.seconds, now_s, rng.step_s, active_min_tokens_per_s=thr
+        metrics, None, now_s - rng.seconds, now_s, rng.step_s, min_tokens_per_s=thr
     )
     cols = [res["ts_end_s"].tolist(), *(res[m].tolist() for m in metrics)]
     points = [
@@ -62,8 +62,9 @@ def legacy_key_series(
 ) -> dict[str, Any]:
     """Series for the deployments whose container (or workload) is `container`, summed.
 
-    Power and g/h add up; mg/token is summed g/h over summed tokens/s of the deployments with
-    token metrics, reported only above the ratio threshold (as the store does per deployment).
+    Summed like the fleet series (`Store.series` over several ids): power and g/h add up;
+    mg/token is the vocabulary's ratio over the deployments with token metrics, reported only
+    above the cut-off.
     """
     ids = [
         d.info.deployment_id
@@ -75,38 +76,20 @@ def legacy_key_series(
             f"no deployment in namespace {namespace!r} has container or workload "
             f"{container!r}; list them at /api/v2/deployments"
         )
-    start = now_s - rng.seconds
-    sums: dict[float, list[float]] = {}  # bucket -> [W or g/h, g/h with tokens, tokens/s]
-    for dep_id in ids:
-        if metric == "co2_mg_per_token":
-            res = store.series_many(
-                ("co2_grams_per_hour", "tokens_per_sec"), dep_id, start, now_s, rng.step_s
-            )
-            for t, g, tok in zip(
-                res["ts_end_s"].tolist(),
-                res["co2_grams_per_hour"].tolist(),
-                res["tokens_per_sec"].tolist(),
-                strict=True,
-            ):
-                acc = sums.setdefault(t, [0.0, 0.0, 0.0])
-                if math.isfinite(tok) and math.isfinite(g):
-                    acc[1] += g
-                    acc[2] += tok
-        else:
-            for t, v in _by_bucket(store.series(metric, dep_id, start, now_s, rng.step_s)).items():
-                acc = sums.setdefault(t, [0.0, 0.0, 0.0])
-                acc[0] += v if math.isfinite(v) else 0.0
-    thr = config.thresholds.min_tokens_per_sec_for_ratio
-    series: list[list[float | None]] = []
-    for t in sorted(sums):
-        acc = sums[t]
-        if metric == "co2_mg_per_token":
-            if acc[2] <= thr:
-                continue  # no ratio at low traffic; the old ring buffer skipped these too
-            value = acc[1] * MG_PER_GRAM / (acc[2] * SECONDS_PER_HOUR)
-        else:
-            value = acc[0]
-        series.append([int(t), _num(value)])
+    res = store.series(
+        metric,
+        ids,
+        now_s - rng.seconds,
+        now_s,
+        rng.step_s,
+        min_tokens_per_s=config.thresholds.min_tokens_per_s_for_ratio,
+    )
+    # no ratio at low traffic: the old ring buffer skipped those buckets too
+    series = [
+        [int(t), _num(v)]
+        for t, v in _by_bucket(res).items()
+        if math.isfinite(v) or metric != "co2_mg_per_token"
+    ]
     return {
         "namespace": namespace,
         "container": container,
@@ -126,7 +109,7 @@ def deployment_series(
         now_s - rng.seconds,
         now_s,
         rng.step_s,
-        active_min_tokens_per_s=config.thresholds.min_tokens_per_sec_for_ratio,
+        min_tokens_per_s=config.thresholds.min_tokens_per_s_for_ratio,
     )
     points = [
         {"time": iso(t), "value": _num(v)}

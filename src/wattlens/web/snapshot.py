@@ -21,8 +21,10 @@ from wattlens.app.collector import (
     META_SOURCE,
 )
 from wattlens.app.views import snapshot_rows
-from wattlens.core.units import MG_PER_GRAM, SECONDS_PER_DAY, SECONDS_PER_HOUR
+from wattlens.core.metrics import compute
+from wattlens.core.units import SECONDS_PER_DAY
 from wattlens.store import Aggregate, StoredDeployment
+from wattlens.store.aggregate import row_totals
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +48,10 @@ class Snapshot:
 
 def build_snapshot(store: Any, config: Any, now_s: float) -> Snapshot:
     """Read deployments, live aggregates and 24 h / 7 d totals as of `now_s`."""
-    thr = config.thresholds.min_tokens_per_sec_for_ratio
+    thr = config.thresholds.min_tokens_per_s_for_ratio
     deps = store.deployments()
     live_aggs = store.latest(config.collect.live_window_s, now_s)
-    rows = snapshot_rows([d.info for d in deps], live_aggs, min_tokens_per_sec=thr)
+    rows = snapshot_rows([d.info for d in deps], live_aggs, min_tokens_per_s=thr)
     day = store.latest(DAY_S, now_s)
     day_t = store.totals(now_s - DAY_S, now_s, active_min_tokens_per_s=thr)
     week_t = store.totals(now_s - WEEK_S, now_s, active_min_tokens_per_s=thr)
@@ -137,50 +139,24 @@ class TTLCache:
         threading.Thread(target=run, name=f"wattlens-cache-{key}", daemon=True).start()
 
 
-def active_co2_grams(t: dict[str, Any]) -> float | None:
-    """CO2 of the active rows: the store's own sum (`totals()["active_co2_grams"]`), exact
-    even when the grid intensity or PUE changed inside the window; None without active rows."""
-    value = t.get("active_co2_grams")
-    return None if value is None else float(value)
-
-
-def active_averages(t: dict[str, Any] | None) -> dict[str, Any]:
-    """Active-only means over a totals row: time-weighted rates, token-weighted ratios."""
+def active_averages(t: dict[str, Any] | None, min_tokens_per_s: float) -> dict[str, Any]:
+    """The vocabulary's metrics over a totals row's active rows (time-weighted rates,
+    token-weighted ratios), plus `active_s`, the seconds they cover."""
     keys = (
         "power_watts",
-        "prompt_tokens_per_sec",
-        "generation_tokens_per_sec",
-        "tokens_per_sec",
+        "prompt_tokens_per_s",
+        "generation_tokens_per_s",
+        "tokens_per_s",
         "joules_per_token",
         "joules_per_output_token",
         "co2_grams_per_hour",
         "co2_mg_per_token",
     )
-    out: dict[str, Any] = dict.fromkeys(keys)
-    out["active_s"] = 0.0
-    if t is None:
-        return out
-    cov = float(t.get("active_covered_s") or 0.0)
-    out["active_s"] = cov
-    if cov <= 0:
-        return out
-    energy = t.get("active_energy_joules")
-    prompt = float(t.get("active_prompt_tokens") or 0.0)
-    gen = float(t.get("active_generation_tokens") or 0.0)
-    tokens = prompt + gen
-    co2 = active_co2_grams(t)
-    out.update(
-        {
-            "power_watts": None if energy is None else energy / cov,
-            "prompt_tokens_per_sec": prompt / cov,
-            "generation_tokens_per_sec": gen / cov,
-            "tokens_per_sec": tokens / cov,
-            "joules_per_token": energy / tokens if energy is not None and tokens > 0 else None,
-            "joules_per_output_token": energy / gen if energy is not None and gen > 0 else None,
-            "co2_grams_per_hour": None if co2 is None else co2 / cov * SECONDS_PER_HOUR,
-            "co2_mg_per_token": co2 * MG_PER_GRAM / tokens if co2 is not None and tokens else None,
-        }
-    )
+    totals = row_totals(t or {}, active=True)
+    out: dict[str, Any] = {"active_s": totals.seconds}
+    if totals.seconds <= 0:
+        return {**dict.fromkeys(keys), **out}
+    out.update(compute(totals, min_tokens_per_s=min_tokens_per_s, names=keys))
     return out
 
 
@@ -244,7 +220,6 @@ __all__ = [
     "Snapshot",
     "TTLCache",
     "active_averages",
-    "active_co2_grams",
     "build_snapshot",
     "read_freshness",
 ]

@@ -14,7 +14,9 @@ from wattlens.catalog.frontier import get_frontier
 from wattlens.catalog.grid import get_region
 from wattlens.core.durations import iso
 from wattlens.core.errors import CatalogError, NotFoundError
+from wattlens.core.metrics import compute
 from wattlens.core.records import identity
+from wattlens.core.units import SECONDS_PER_HOUR
 from wattlens.web.snapshot import Freshness, Snapshot, active_averages
 
 HOURS_PER_DAY = 24.0
@@ -22,9 +24,9 @@ FRONTIER_SPEC = "nrp-2026"  # the only spec with fixed marginal energies (the ol
 
 _LIVE_KEYS = (
     "power_watts",
-    "prompt_tokens_per_sec",
-    "generation_tokens_per_sec",
-    "tokens_per_sec",
+    "prompt_tokens_per_s",
+    "generation_tokens_per_s",
+    "tokens_per_s",
     "joules_per_token",
     "joules_per_output_token",
     "co2_grams_per_hour",
@@ -40,8 +42,7 @@ _ACTIVITY_KEYS = (
     "requests_waiting",
     "kv_cache_usage_percent",
     "gpu_util_percent",
-    "requests_per_hour",
-    "decode_tokens_per_sec",
+    "decode_tokens_per_s",
 )
 
 
@@ -78,20 +79,24 @@ def intensity_of(info: Any, snap: Snapshot, config: Any) -> float | None:
 
 def is_active(live: dict[str, Any], config: Any) -> bool:
     """Active: live total tokens/s above the activity threshold (the old dashboard's 0.1)."""
-    tps = live.get("tokens_per_sec")
-    return tps is not None and tps > config.thresholds.active_tokens_per_sec
+    tps = live.get("tokens_per_s")
+    return tps is not None and tps > config.thresholds.active_tokens_per_s
+
+
+def _per_hour(rate_per_s: float | None) -> float | None:
+    return None if rate_per_s is None else rate_per_s * SECONDS_PER_HOUR
 
 
 def frontier_ratio(avg: dict[str, Any]) -> float | None:
     """Frontier-estimate power for the same token rates / measured power (active-only means)."""
     power = avg.get("power_watts")
-    if not power or avg.get("prompt_tokens_per_sec") is None:
+    if not power or avg.get("prompt_tokens_per_s") is None:
         return None
     spec = get_frontier(FRONTIER_SPEC)
     watts = (
         spec.idle_floor_watts
-        + avg["prompt_tokens_per_sec"] * (spec.prompt_joules_per_token or 0.0)
-        + avg["generation_tokens_per_sec"] * (spec.generation_joules_per_token or 0.0)
+        + avg["prompt_tokens_per_s"] * (spec.prompt_joules_per_token or 0.0)
+        + avg["generation_tokens_per_s"] * (spec.generation_joules_per_token or 0.0)
     )
     return watts / power
 
@@ -113,11 +118,14 @@ def deployment_view(dep: Any, snap: Snapshot, config: Any) -> dict[str, Any]:
     live = snap.live.get(info.deployment_id) or {}
     day_agg = snap.day.get(info.deployment_id)
     day_t = snap.day_totals.get(info.deployment_id)
-    avg = active_averages(day_t)
-    avg["decode_tokens_per_sec"] = (
-        day_agg.generation_tokens / day_agg.itl_seconds_sum
-        if day_agg and day_agg.generation_tokens is not None and day_agg.itl_seconds_sum
-        else None
+    thr = config.thresholds.min_tokens_per_s_for_ratio
+    avg = active_averages(day_t, thr)
+    avg["decode_tokens_per_s"] = (
+        None
+        if day_agg is None
+        else compute(day_agg.totals(), min_tokens_per_s=thr, names=("decode_tokens_per_s",))[
+            "decode_tokens_per_s"
+        ]
     )
     avg["frontier_power_ratio"] = frontier_ratio(avg)
     avg["frontier_verdict"] = frontier_verdict(avg["frontier_power_ratio"])
@@ -138,7 +146,7 @@ def deployment_view(dep: Any, snap: Snapshot, config: Any) -> dict[str, Any]:
     elif not has_data:
         state = "no_data"
     else:  # GPU series without engine metrics: busy or not, we cannot tell
-        state = "idle" if live.get("tokens_per_sec") is not None else "gpu_only"
+        state = "idle" if live.get("tokens_per_s") is not None else "gpu_only"
     return {
         **identity(info, mig=True),
         "grid_region_name": region,
@@ -151,7 +159,10 @@ def deployment_view(dep: Any, snap: Snapshot, config: Any) -> dict[str, Any]:
             "updated_at": live.get("updated_at"),
         },
         "avg_24h": {"active_only": True, **{k: clean(v) for k, v in avg.items()}},
-        "activity": {k: clean(live.get(k)) for k in _ACTIVITY_KEYS},
+        "activity": {
+            **{k: clean(live.get(k)) for k in _ACTIVITY_KEYS},
+            "requests_per_hour": _per_hour(live.get("requests_per_s")),
+        },
         "tokens_24h": {
             "prompt_tokens": prompt,
             "generation_tokens": gen,
@@ -165,8 +176,8 @@ def deployments_view(snap: Snapshot, config: Any) -> dict[str, Any]:
     return {
         "generated_at": iso(snap.now_s),
         "live_window_s": config.collect.live_window_s,
-        "min_tokens_per_sec_for_ratio": config.thresholds.min_tokens_per_sec_for_ratio,
-        "active_tokens_per_sec": config.thresholds.active_tokens_per_sec,
+        "min_tokens_per_s_for_ratio": config.thresholds.min_tokens_per_s_for_ratio,
+        "active_tokens_per_s": config.thresholds.active_tokens_per_s,
         "deployments": [deployment_view(d, snap, config) for d in snap.deployments],
     }
 

@@ -158,8 +158,8 @@
       ["CO\u2082", withUnit(L.co2_grams_per_hour, 1, "g/h"), "live.co2_grams_per_hour"],
       ["CO\u2082/token", withUnit(L.co2_mg_per_token, 3, "mg"), "live.co2_mg_per_token"],
       ["Energy/token", withUnit(L.joules_per_token, 2, "J"), "live.joules_per_token"],
-      ["Input", withUnit(L.prompt_tokens_per_sec, 1, "tok/s"), "live.prompt_tokens_per_sec"],
-      ["Output", withUnit(L.generation_tokens_per_sec, 1, "tok/s"), "live.generation_tokens_per_sec"]
+      ["Input", withUnit(L.prompt_tokens_per_s, 1, "tok/s"), "live.prompt_tokens_per_s"],
+      ["Output", withUnit(L.generation_tokens_per_s, 1, "tok/s"), "live.generation_tokens_per_s"]
     ]));
     secs.appendChild(live);
     var avg = el("section");
@@ -170,8 +170,8 @@
       ["CO\u2082", withUnit(A.co2_grams_per_hour, 1, "g/h"), "avg_24h.co2_grams_per_hour"],
       ["CO\u2082/token", withUnit(A.co2_mg_per_token, 3, "mg"), "avg_24h.co2_mg_per_token"],
       ["Energy/token", withUnit(A.joules_per_token, 2, "J"), "avg_24h.joules_per_token"],
-      ["Input", withUnit(A.prompt_tokens_per_sec, 1, "tok/s"), "avg_24h.prompt_tokens_per_sec"],
-      ["Decode", withUnit(A.decode_tokens_per_sec, 1, "tok/s"), "avg_24h.decode_tokens_per_sec"]
+      ["Input", withUnit(A.prompt_tokens_per_s, 1, "tok/s"), "avg_24h.prompt_tokens_per_s"],
+      ["Decode", withUnit(A.decode_tokens_per_s, 1, "tok/s"), "avg_24h.decode_tokens_per_s"]
     ]));
     secs.appendChild(avg);
     var act = el("section");
@@ -183,7 +183,7 @@
       ["KV cache", withUnit(X.kv_cache_usage_percent, 1, "%"), "activity.kv_cache_usage_percent"],
       ["GPU util", withUnit(X.gpu_util_percent, 1, "%"), "activity.gpu_util_percent"],
       ["Requests/h", num(X.requests_per_hour, 0), "activity.requests_per_hour"],
-      ["Decode", withUnit(X.decode_tokens_per_sec, 1, "tok/s"), "activity.decode_tokens_per_sec"]
+      ["Decode", withUnit(X.decode_tokens_per_s, 1, "tok/s"), "activity.decode_tokens_per_s"]
     ]));
     secs.appendChild(act);
     c.appendChild(secs);
@@ -224,7 +224,7 @@
     rows.sort(function (a, b) { return a.live.joules_per_token - b.live.joules_per_token; });
     var box = document.getElementById("jpt-bars");
     document.getElementById("jpt-note").textContent = "J per input+output token over the live " +
-      "window; only deployments above " + body.min_tokens_per_sec_for_ratio + " tokens/s.";
+      "window; only deployments above " + body.min_tokens_per_s_for_ratio + " tokens/s.";
     var max = rows.reduce(function (m, d) { return Math.max(m, d.live.joules_per_token); }, 0);
     var frag = document.createDocumentFragment();
     rows.forEach(function (d) {
