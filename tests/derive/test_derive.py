@@ -257,3 +257,21 @@ def test_time_sliced_gpu_charges_each_deployment_the_whole_gpu():
     got = totals(d.drain()[1])
     assert got["nrp-llm/chat"]["energy"] == pytest.approx(200.0 * 600.0)
     assert got["nrp-llm/embed"]["energy"] == pytest.approx(200.0 * 600.0)
+
+
+def test_pue_comes_from_the_carbon_model_alone():
+    """CO2 = energy x PUE x intensity, with PUE taken from the one carbon model (hand-computed)."""
+    from wattlens.derive.carbon import CarbonModel
+
+    t = np.arange(1000.0, 2200.0 + 1, 15.0)
+    ss = SeriesSet()
+    key = SeriesKey("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", gpu_labels(POD_A, "0"))
+    ss.add(key, t, energy_series(t, 400.0))
+    model = CarbonModel(pue=1.5, intensity_override_kg_per_kwh=0.2)
+    d = Deriver(DeriveOptions(step_s=STEP), carbon=model)
+    d.feed(ss)
+    _, records = d.drain()
+    mid = [r for r in records if r.ts_end_s == 1500.0][0]
+    # 400 W x 30 s = 12 kJ = 1/300 kWh; x 1.5 x 0.2 kg/kWh = 1 g
+    assert mid.pue == 1.5
+    assert mid.co2_grams == pytest.approx(400.0 * 30.0 / 3.6e6 * 1.5 * 0.2 * 1000.0, rel=1e-12)

@@ -103,7 +103,7 @@ def run_demo(
             store.set_meta(META_DEMO_START, repr(scenario_start))
             store.set_meta(META_DEMO_SCENARIO, sc.name)
         carbon: CarbonModel = carbon_model(cfg)
-        deriver = make_deriver(DeriveOptions(step_s=DEMO_STEP_S, pue=carbon.pue), carbon)
+        deriver = make_deriver(DeriveOptions(step_s=DEMO_STEP_S), carbon)
         with EmulatorServer(sc, host="127.0.0.1", port=0, start_s=scenario_start) as emu:
             last = store.last_ts()
             start = scenario_start if last is None else max(scenario_start, last - 2 * DEMO_STEP_S)

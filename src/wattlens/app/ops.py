@@ -33,8 +33,7 @@ def make_deriver(options: DeriveOptions, carbon: CarbonModel | None = None) -> D
     """A Deriver wired to the catalog (GPU names) and a carbon model."""
     from wattlens.catalog import gpu_id_for_dcgm_name
 
-    model = carbon or CarbonModel(pue=options.pue)
-    return Deriver(options, carbon=model.lookup, gpu_type_of=gpu_id_for_dcgm_name)
+    return Deriver(options, carbon=carbon or CarbonModel(), gpu_type_of=gpu_id_for_dcgm_name)
 
 
 def import_file(

@@ -14,7 +14,6 @@ def derive_options(cfg: Any) -> DeriveOptions:
         step_s=cfg.collect.step_s,
         namespaces=frozenset(cfg.backend.namespaces) or None,
         deployment_label=cfg.labels.deployment_label or None,
-        pue=cfg.carbon.pue,
     )
 
 

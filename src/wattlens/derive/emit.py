@@ -80,6 +80,7 @@ def interval_columns(
     deps: list[DeploymentState],
     options: DeriveOptions,
     carbon: CarbonLookup,
+    pue: float,
 ) -> dict[str, np.ndarray]:
     """IntervalRecord columns for packed (deployment, bucket) keys and their accumulators."""
     n = keys.size
@@ -93,7 +94,6 @@ def interval_columns(
     source = np.where(has_ctr, "counter", np.where(has_gauge, "gauge", "none")).astype(object)
     energy = np.where(has_ctr, a[:, E_CTR], a[:, E_GAUGE])
     energy = np.where(has_ctr | has_gauge, energy, np.nan)
-    pue = options.pue
 
     def tokens(col: int) -> np.ndarray:
         return np.where(engine, a[:, col], np.nan)

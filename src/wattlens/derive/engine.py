@@ -19,6 +19,7 @@ import numpy as np
 from wattlens.core.records import DeploymentInfo, IntervalRecord
 from wattlens.derive import accumulate as ac
 from wattlens.derive.buckets import BucketTable
+from wattlens.derive.carbon import CarbonModel
 from wattlens.derive.emit import deployment_info, interval_columns, nan_to_none
 from wattlens.derive.layout import (
     COUNTER_COL,
@@ -46,11 +47,13 @@ class Deriver:
         self,
         options: DeriveOptions | None = None,
         *,
-        carbon: CarbonLookup | None = None,
+        carbon: CarbonModel | None = None,
         gpu_type_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.options = options or DeriveOptions()
-        self._carbon: CarbonLookup = carbon or (lambda host, ns: (None, 0.0))
+        model = carbon or CarbonModel()
+        self._carbon: CarbonLookup = model.lookup
+        self._pue = model.pue  # the one home of PUE is the carbon model (config carbon.pue)
         self._gpu_type_of: Callable[[str], str | None] = gpu_type_of or (lambda name: None)
         self._meta: dict[SeriesKey, Meta | None] = {}
         self._stream_ids: dict[tuple[str, ...], int] = {}
@@ -117,7 +120,9 @@ class Deriver:
         step = self.options.step_s
         last = math.floor(watermark_s / step + 1e-9) if math.isfinite(watermark_s) else math.inf
         keys, values, masks = self._table.take_dirty(last)
-        cols = interval_columns(keys, values, masks, self._deps, self.options, self._carbon)
+        cols = interval_columns(
+            keys, values, masks, self._deps, self.options, self._carbon, self._pue
+        )
         if math.isfinite(watermark_s):
             self._table.evict_clean(math.floor((watermark_s - self.options.keep_recent_s) / step))
         else:

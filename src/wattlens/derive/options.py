@@ -18,7 +18,6 @@ class DeriveOptions:
     deployment_label: str | None = None
     max_gauge_gap_s: float = 300.0  # power-gauge integration never bridges a longer gap
     keep_recent_s: float = 6 * 3600.0  # late data can still update buckets this old
-    pue: float = 1.0
 
 
 __all__ = ["CarbonLookup", "DeriveOptions"]
