@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import duckdb
 import numpy as np
@@ -26,7 +26,7 @@ from wattlens.store import export as _export
 from wattlens.store import queries, retention, series, writes
 from wattlens.store.aggregate import Aggregate
 from wattlens.store.queries import StoredDeployment
-from wattlens.store.reader import TierName, as_tier
+from wattlens.store.reader import StoreReader, TierName, as_tier
 from wattlens.store.retention import RetentionPolicy
 from wattlens.store.schema import DEFAULT_DB_PATH, ensure_schema
 
@@ -365,6 +365,13 @@ class Store:
 
 def _check_tier(tier: str) -> None:
     as_tier(tier)
+
+
+if TYPE_CHECKING:
+
+    def _reads(store: Store) -> StoreReader:
+        """Never called: mypy checks here that `Store` still satisfies `StoreReader`."""
+        return store
 
 
 __all__ = ["Store", "TierName"]
