@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from wattlens.cli.plan import plan_app
-from wattlens.core.errors import WattlensError
+from wattlens.cli.plan import FLAGS, plan_app
+from wattlens.core.errors import InfeasibleError, InputError, WattlensError
 
 root = typer.Typer()
 root.add_typer(plan_app, name="plan")
@@ -61,6 +61,43 @@ def test_errors_stay_wattlens_errors() -> None:
     res = runner.invoke(root, ["plan", "tokw", "--model", "llama-3.1-8b", "--gpu", "H100-SXM",
                                "--context", "2k"])  # fmt: skip
     assert isinstance(res.exception, WattlensError)
+
+
+FLEET = ["plan", "fleet", "--model", "llama-3.1-70b", "--gpu", "H100-SXM", "--profile", "paper"]
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "start"),
+    [
+        (["--rate", "0", "--topology", "homo"], InputError, "--rate 0.0: expected a positive"),
+        (["--rate", "100", "--topology", "homo", "--slo-ttft-ms", "0.001"], InfeasibleError,
+         "--slo-ttft-ms 0.001: the mean prefill alone"),
+        (["--rate", "100", "--topology", "pool", "--split", "100000"], InfeasibleError,
+         "--split 100000 exceeds the long window"),
+        (["--rate", "100", "--topology", "ring"], InputError, "--topology 'ring': expected"),
+    ],
+)  # fmt: skip
+def test_errors_name_the_flags_the_user_typed(args: list[str], error: type, start: str) -> None:
+    res = runner.invoke(root, [*FLEET, *args])
+    assert type(res.exception) is error and str(res.exception).startswith(start)
+
+
+def test_every_error_field_maps_to_a_flag_of_a_plan_command() -> None:
+    commands = typer.main.get_group(plan_app).commands
+    flags = {
+        opt
+        for cmd in commands.values()
+        for param in cmd.params
+        for opt in getattr(param, "opts", [])
+    }
+    assert set(FLAGS.values()) <= flags
+
+
+def test_choices_are_checked_by_the_cli() -> None:
+    res = runner.invoke(root, ["plan", "tokw", "--model", "llama-3.1-8b", "--gpu", "H100-SXM",
+                               "--convention", "mine"])  # fmt: skip
+    text = " ".join(res.output.replace("│", " ").split())  # rich boxes and wraps the message
+    assert res.exit_code == 2 and "'mine' is not one of 'physical', 'paper'" in text
 
 
 def test_calibrate_from_a_store(tmp_path: Path) -> None:

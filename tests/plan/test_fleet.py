@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from wattlens.core.errors import InputError
+from wattlens.core.errors import InfeasibleError, InputError
 from wattlens.plan import compare_fleets, plan_fleet
-from wattlens.plan.fleet import erlang_c, kimura_p99_wait_s
+from wattlens.plan.pools import erlang_c, kimura_p99_wait_s
 
 TABLE3_AZURE_H100 = {  # topology: (instances, kW, tok/W)
     "homo": (141, 58.3, 5.58),
@@ -99,20 +99,38 @@ def test_kimura_p99() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("kwargs", "field", "value"),
     [
-        (dict(rate_rps=0), "--rate"),
-        (dict(max_util=1.5), "--max-util"),
-        (dict(trace="nope"), "--trace"),
-        (dict(topology="ring"), "--topology"),
-        (dict(topology="fleetopt", split_tokens=4096, gamma=0.5), "--gamma"),
-        (dict(slo_ttft_ms=0.001), "--slo-ttft-ms"),
+        (dict(rate_rps=0), "rate_rps", "0"),
+        (dict(max_util=1.5), "max_util", "1.5"),
+        (dict(trace="nope"), "trace", "'nope'"),
+        (dict(topology="ring"), "topology", "'ring'"),
+        (dict(topology="fleetopt", split_tokens=4096, gamma=0.5), "gamma", "0.5"),
     ],
 )
-def test_bad_fleet_inputs(kwargs: dict, match: str) -> None:
+def test_bad_fleet_inputs_name_the_field_and_value(kwargs: dict, field: str, value: str) -> None:
     args = dict(rate_rps=100, trace="azure", topology="homo", profile="paper") | kwargs
-    with pytest.raises(InputError, match=match):
+    with pytest.raises(InputError) as e:
         plan_fleet("llama-3.1-70b", "H100-SXM", **args)  # type: ignore[arg-type]
+    assert not isinstance(e.value, InfeasibleError) and e.value.status == 400
+    assert e.value.field == field and str(e.value).startswith(f"{field} {value}: ")
+    assert "--" not in str(e.value)  # the library names fields; the CLI maps them to flags
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "fragment"),
+    [
+        (dict(slo_ttft_ms=0.001), "slo_ttft_ms", "slo_ttft_ms 0.001: the mean prefill alone"),
+        (dict(topology="pool", split_tokens=100_000), "split_tokens", "exceeds the long window"),
+        (dict(topology="fleetopt", split_tokens=40_000, gamma=2.0), "split_tokens",
+         "split_tokens 40000 x gamma 2 = 80000 exceeds the long window 65536"),
+    ],
+)  # fmt: skip
+def test_requests_no_fleet_can_meet_are_infeasible(kwargs: dict, field: str, fragment: str) -> None:
+    args = dict(rate_rps=100, trace="azure", topology="homo", profile="paper") | kwargs
+    with pytest.raises(InfeasibleError, match=fragment) as e:
+        plan_fleet("llama-3.1-70b", "H100-SXM", **args)  # type: ignore[arg-type]
+    assert e.value.field == field and e.value.status == 422
 
 
 def test_trace_file(tmp_path) -> None:  # noqa: ANN001

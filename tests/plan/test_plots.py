@@ -26,7 +26,7 @@ def test_tokw_png_and_html(tmp_path: Path, results: list) -> None:
     page = plot_tokw(results, tmp_path / "sub" / "t.html").read_text()
     assert page.count("<svg") == 1 and "1/W reference" in page
     assert re.search(r"https?://", page) is None and "<script" not in page
-    with pytest.raises(InputError, match="--plot"):
+    with pytest.raises(InputError, match="^plot '.*t.pdf': expected"):
         plot_tokw(results, tmp_path / "t.pdf")
 
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from wattlens.core.errors import InputError, WattlensError
+from wattlens.core.errors import InfeasibleError, WattlensError
 from wattlens.plan import plan_tokw
 
 CONTEXTS = [2048, 4096, 8192, 16384, 32768, 65536, 131072]
@@ -95,9 +95,10 @@ def test_moe_streams_active_weights_and_states_the_dispatch_assumption() -> None
 
 def test_model_that_does_not_fit_says_by_how_much() -> None:
     # 405B fp16 = 810 GB; /8 = 101.25 GB per GPU against 80 GiB x 0.9 - 392 MiB NCCL = 76.90 GB.
-    with pytest.raises(InputError, match=r"needs 101\.2 GB of weights per GPU at TP 8") as e:
+    with pytest.raises(InfeasibleError, match=r"needs 101\.2 GB of weights per GPU at TP 8") as e:
         plan_tokw("llama-3.1-405b", "H100-SXM", tp=8, dtype="fp16")
-    assert "short by 24.4 GB" in str(e.value) and "--dtype fp8" in str(e.value)
+    assert "short by 24.4 GB" in str(e.value) and "try dtype fp8" in str(e.value)
+    assert e.value.status == 422 and "--" not in str(e.value)
 
 
 def test_long_context_that_does_not_fit_is_a_note_not_a_crash() -> None:
@@ -111,9 +112,9 @@ def test_long_context_that_does_not_fit_is_a_note_not_a_crash() -> None:
     [
         (dict(model="llama-3.1-8b", gpu="H100-SXM", profile="paper"), "calibrated for Llama"),
         (dict(model="llama-3.1-70b", gpu="A100-80GB", profile="paper"), "H100-SXM"),
-        (dict(model="llama-3.1-70b", gpu="H100-SXM", convention="mine"), "--convention"),
-        (dict(model="llama-3.1-8b", gpu="H100-SXM", contexts=[0]), "--context"),
-        (dict(model="llama-3.1-8b", gpu="H100-SXM", tp=3.5), "--tp"),
+        (dict(model="llama-3.1-70b", gpu="H100-SXM", convention="mine"), "^convention 'mine': "),
+        (dict(model="llama-3.1-8b", gpu="H100-SXM", contexts=[0]), r"^contexts \[0\]: "),
+        (dict(model="llama-3.1-8b", gpu="H100-SXM", tp=3.5), "^tp 3.5: "),
         (dict(model="no-such-model", gpu="H100-SXM"), "unknown model"),
     ],
 )

@@ -1,18 +1,25 @@
 """`wattlens plan ...`: a typer sub-app (mount with `app.add_typer(plan_app, name="plan")`).
 
 Thin commands: parse options, call one `wattlens.plan` function, render with rich or `--json`.
-Library errors are `WattlensError`s; the root app's `main()` turns them into one line, exit 2.
+Library errors are `WattlensError`s naming fields (`slo_ttft_ms`); each command shows them with
+the flag the user typed (`--slo-ttft-ms`, see FLAGS), and the root app's `main()` turns them into
+one line, exit 2. `wattlens.plan` modules are imported inside the commands so that `--help` does
+not load numpy and the catalog; `wattlens.plan.options` is light.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec
 
 import typer
 
-from wattlens.core.errors import InputError
+from wattlens.core.errors import InputError, WattlensError
+from wattlens.plan.options import Convention, ProfileName, Variant, parse_topology
 
 plan_app = typer.Typer(
     no_args_is_help=True, help="Plan: tokens per watt, fleet sizing and routing, calibration."
@@ -20,20 +27,64 @@ plan_app = typer.Typer(
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ProfileOpt = Annotated[
-    str, typer.Option("--profile", help="computed (from catalog specs) or paper (published).")
+    ProfileName,
+    typer.Option("--profile", help="computed (from catalog specs) or paper (published)."),
 ]
 ConventionOpt = Annotated[
-    str,
+    Convention,
     typer.Option("--convention", help="physical (whole instance's power) or paper (one GPU's)."),
 ]
 VariantOpt = Annotated[
-    str, typer.Option("--variant", help="consistent (default) or published (the paper's method).")
+    Variant,
+    typer.Option("--variant", help="consistent (default) or published (the paper's method)."),
 ]
 TpOpt = Annotated[int | None, typer.Option("--tp", help="Tensor parallelism (default: fits).")]
 DtypeOpt = Annotated[
     str | None, typer.Option("--dtype", help="fp16, bf16, fp8, mxfp4, int4 (default: model's).")
 ]
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write a chart: out.png|out.html.")]
+
+
+# The library's error fields and the flags that set them (the one field-to-flag mapping).
+FLAGS = {
+    "batch": "--batch",
+    "contexts": "--context",
+    "convention": "--convention",
+    "deployment_id": "--deployment",
+    "gamma": "--gamma",
+    "gpus": "--gpu",
+    "max_util": "--max-util",
+    "out": "--out",
+    "plot": "--plot",
+    "power_profile": "--power-profile",
+    "profile": "--profile",
+    "rate_rps": "--rate",
+    "slo_ttft_ms": "--slo-ttft-ms",
+    "split_tokens": "--split",
+    "topologies": "--topology",
+    "topology": "--topology",
+    "tp": "--tp",
+    "trace": "--trace",
+    "variant": "--variant",
+}
+
+P = ParamSpec("P")
+
+
+def _flag_names(command: Callable[P, None]) -> Callable[P, None]:
+    """`command` with library errors that name a field re-raised naming its flag (FLAGS)."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except WattlensError as e:
+            renamed = e.renamed(FLAGS)
+            if renamed is e:
+                raise
+            raise renamed from e
+
+    return run
 
 
 def _split(text: str) -> list[str]:
@@ -91,6 +142,7 @@ TOKW_COLUMNS = [
 
 
 @plan_app.command()
+@_flag_names
 def tokw(
     model: Annotated[str, typer.Option("--model", help="Catalog model(s), comma-separated.")],
     gpu: Annotated[str, typer.Option("--gpu", help="Catalog GPU(s), comma-separated.")],
@@ -127,10 +179,10 @@ def tokw(
             contexts=contexts,
             batch=batch,
             at_limit=at_limit and batch is None,
-            profile=profile,  # type: ignore[arg-type]
+            profile=profile,
             convention=convention,
             variant=variant,
-            power_profile=power,  # type: ignore[arg-type]
+            power_profile=power,
         )  # fmt: skip
         for m in _split(model)
         for g in _split(gpu)
@@ -179,6 +231,7 @@ COMPARE_COLUMNS = [
 
 
 @plan_app.command()
+@_flag_names
 def fleet(
     model: Annotated[str, typer.Option("--model", help="Catalog model.")],
     gpu: Annotated[str, typer.Option("--gpu", help="GPU; several (comma) compare generations.")],
@@ -206,17 +259,15 @@ def fleet(
     json_: JsonOpt = False,
 ) -> None:
     """Size a fleet for a workload (M/G/c, Kimura P99) and its tok/W; compare GPUs/topologies."""
-    from wattlens.plan.fleet import plan_fleet
-    from wattlens.plan.optimize import compare_fleets
+    from wattlens.plan.fleet import compare_fleets, plan_fleet
 
     gpus, topologies = _split(gpu), _split(topology)
-    common = dict(
-        rate_rps=rate, trace=trace, split_tokens=split, gamma=gamma, slo_ttft_ms=slo_ttft_ms,
-        max_util=max_util, profile=profile, convention=convention, variant=variant, tp=tp,
-        dtype=dtype,
-    )  # fmt: skip
-    if len(gpus) > 1 or len(topologies) > 1 or plot is not None:
-        comparison = compare_fleets(model, gpus, topologies=topologies, **common)  # type: ignore[arg-type]
+    if len(gpus) != 1 or len(topologies) != 1 or plot is not None:
+        comparison = compare_fleets(
+            model, gpus, rate_rps=rate, trace=trace, topologies=topologies, split_tokens=split,
+            gamma=gamma, slo_ttft_ms=slo_ttft_ms, max_util=max_util, profile=profile,
+            convention=convention, variant=variant, tp=tp, dtype=dtype,
+        )  # fmt: skip
         if plot is not None:
             from wattlens.plan.plots import plot_fleet
 
@@ -229,7 +280,11 @@ def fleet(
         if plot is not None:
             typer.echo(f"chart written to {plot}")
         return
-    r = plan_fleet(model, gpus[0], topology=topologies[0], **common)  # type: ignore[arg-type]
+    r = plan_fleet(
+        model, gpus[0], rate_rps=rate, trace=trace, topology=parse_topology(topologies[0]),
+        split_tokens=split, gamma=gamma, slo_ttft_ms=slo_ttft_ms, max_util=max_util,
+        profile=profile, convention=convention, variant=variant, tp=tp, dtype=dtype,
+    )  # fmt: skip
     if json_:
         _echo_json(r.as_dict())
         return
@@ -240,6 +295,7 @@ def fleet(
 
 
 @plan_app.command()
+@_flag_names
 def calibrate(
     deployment: Annotated[str, typer.Option("--deployment", help="Deployment id (ns/workload).")],
     db: Annotated[
@@ -252,8 +308,6 @@ def calibrate(
     json_: JsonOpt = False,
 ) -> None:
     """Fit the logistic power curve P(requests running) to a deployment's stored history."""
-    from dataclasses import asdict
-
     from wattlens.config import load_config
     from wattlens.plan.calibrate import calibrate_from_store, save_power_profile
     from wattlens.store import Store

@@ -13,17 +13,16 @@ import math
 import tomllib
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 from wattlens.catalog import get_gpu, get_model, model_arch, paper_params
 from wattlens.catalog.specs import GpuSpec, ModelSpec
-from wattlens.core.errors import InputError
+from wattlens.core.errors import InfeasibleError, InputError
 from wattlens.physics.concurrency import kv_budget_bytes
 from wattlens.physics.kv import default_kv_dtype, dtype_bytes, kv_bytes_per_token
+from wattlens.plan.options import MoeStreaming, Variant
 from wattlens.plan.profiles import DecodeProfile, UtilisationPower
 
-Variant = Literal["consistent", "published"]
-MoeStreaming = Literal["touched", "active"]
 _GB = 1e9
 _GIB = 2.0**30
 
@@ -46,9 +45,10 @@ def resolve(model: str | ModelSpec, gpu: str | GpuSpec) -> tuple[ModelSpec, GpuS
     return m, g
 
 
-def _check_tp(tp: int) -> int:
+def check_tp(tp: int) -> int:
+    """`tp` as an int; InputError (field `tp`) unless it is a positive whole number."""
     if not isinstance(tp, int | float) or int(tp) != tp or tp < 1:
-        raise InputError(f"--tp {tp!r}: expected a positive integer such as 1, 2, 4 or 8")
+        raise InputError(f"tp {tp!r}: expected a positive integer such as 1, 2, 4 or 8", field="tp")
     return int(tp)
 
 
@@ -58,7 +58,7 @@ def runtime_overhead_bytes(tp: int) -> float:
 
 
 def check_fits(model: ModelSpec, gpu: GpuSpec, tp: int, dtype: str, mem_util: float) -> float:
-    """Per-GPU KV budget in bytes; InputError saying by how much the weights do not fit."""
+    """Per-GPU KV budget in bytes; InfeasibleError saying by how much the weights do not fit."""
     weights = model.total_params * dtype_bytes(dtype)
     overhead = runtime_overhead_bytes(tp)
     budget = float(
@@ -70,9 +70,9 @@ def check_fits(model: ModelSpec, gpu: GpuSpec, tp: int, dtype: str, mem_util: fl
     if budget <= 0:
         usable = mem_util * gpu.memory_bytes - overhead
         smaller = [d for d in ("fp8", "mxfp4") if dtype_bytes(d) < dtype_bytes(dtype)]
-        tries = [f"--dtype {smaller[0]}"] if smaller else []
-        tries.append("a larger --tp" if tp < 8 else "a GPU with more memory (e.g. H200, B200)")
-        raise InputError(
+        tries = [f"dtype {smaller[0]}"] if smaller else []
+        tries.append("a larger tp" if tp < 8 else "a GPU with more memory (e.g. H200, B200)")
+        raise InfeasibleError(
             f"{model.id} {dtype} needs {weights / tp / _GB:.1f} GB of weights per GPU at TP {tp}; "
             f"{gpu.id} has {gpu.memory_bytes / _GB:.1f} GB ({gpu.memory_bytes / _GIB:.0f} GiB), "
             f"{usable / _GB:.1f} GB usable at memory utilisation {mem_util:.2f}: short by "
@@ -81,7 +81,7 @@ def check_fits(model: ModelSpec, gpu: GpuSpec, tp: int, dtype: str, mem_util: fl
     return budget
 
 
-def _kv_parts(model: ModelSpec, kv_bytes: float, tp: int) -> tuple[float, float, float, int]:
+def kv_parts(model: ModelSpec, kv_bytes: float, tp: int) -> tuple[float, float, float, int]:
     """(full KV bytes/token per GPU, instance total, sliding-window bytes/token per GPU, window)."""
     if model.attention_type == "MLA":
         per_gpu = float(
@@ -115,7 +115,7 @@ def _in_catalog(model: ModelSpec) -> bool:
         return False
 
 
-def _moe_split(model: ModelSpec) -> tuple[float, float]:
+def moe_split(model: ModelSpec) -> tuple[float, float]:
     """(non-expert params, routed expert params) from the shapes, bounded by the totals."""
     if not model.is_moe:
         return model.total_params, 0.0
@@ -158,11 +158,13 @@ def computed_profile(
 ) -> DecodeProfile:
     """First-principles profile from catalog specs (roofline step, utilisation power)."""
     if variant == "published":
-        return _published_computed(model, gpu, tp=tp, dtype=dtype)
+        return published_computed_profile(model, gpu, tp=tp, dtype=dtype)
     if variant != "consistent":
-        raise InputError(f"variant {variant!r}: expected 'consistent' or 'published'")
+        raise InputError(
+            f"variant {variant!r}: expected 'consistent' or 'published'", field="variant"
+        )
     m, g = resolve(model, gpu)
-    tp = _check_tp(tp)
+    tp = check_tp(tp)
     dtype = dtype or m.default_dtype
     wb = dtype_bytes(dtype)
     kvb = dtype_bytes(kv_dtype or default_kv_dtype(dtype))
@@ -171,12 +173,12 @@ def computed_profile(
     budget = check_fits(m, g, tp, dtype, util)
     eff_bw = cp["bandwidth_efficiency"] * g.memory_bandwidth_bytes_per_s
     layer_s = m.layers * cp["per_layer_overhead_us"] * 1e-6
-    non_expert, routed = _moe_split(m)
+    non_expert, routed = moe_split(m)
     if m.is_moe and moe_streaming == "touched":
         fixed, experts = non_expert, routed
     else:  # dense, or MoE streaming exactly the active weights every step
         fixed, experts = (m.active_params if m.is_moe else m.total_params), 0.0
-    full_gpu, full_total, window_gpu, window = _kv_parts(m, kvb, tp)
+    full_gpu, full_total, window_gpu, window = kv_parts(m, kvb, tp)
     consts = plan_constants()["computed"]
     notes = []
     if m.is_moe:
@@ -241,12 +243,12 @@ def published_params(model: ModelSpec) -> tuple[float, float]:
     return float(total), float(active)
 
 
-def _published_computed(
+def published_computed_profile(
     model: str | ModelSpec, gpu: str | GpuSpec, *, tp: int, dtype: str | None
 ) -> DecodeProfile:
     """The paper's ComputedProfile, caveats and all (papers.md 4.1 and 4.4)."""
     m, g = resolve(model, gpu)
-    tp = _check_tp(tp)
+    tp = check_tp(tp)
     dtype = dtype or m.default_dtype
     b = dtype_bytes(dtype)
     cp = _paper()["computed_profile"]
@@ -323,8 +325,12 @@ __all__ = [
     "MoeStreaming",
     "Variant",
     "check_fits",
+    "check_tp",
     "computed_profile",
+    "kv_parts",
+    "moe_split",
     "plan_constants",
+    "published_computed_profile",
     "published_params",
     "resolve",
     "runtime_overhead_bytes",

@@ -103,8 +103,9 @@ def calibrate_from_store(
     n = len(cols.get("interval_s", ()))
     if n == 0:
         raise InputError(
-            f"--deployment {deployment_id!r}: no stored intervals in that range; check the name "
-            "with `wattlens status` and that history was collected"
+            f"deployment_id {deployment_id!r}: no stored intervals in that range; check the "
+            "name against the stored deployments and that history was collected",
+            field="deployment_id",
         )
     running = np.asarray(cols["requests_running"], dtype=np.float64)
     energy = np.asarray(cols["energy_joules"], dtype=np.float64)
@@ -115,8 +116,9 @@ def calibrate_from_store(
     ok = np.isfinite(running) & np.isfinite(power) & (running >= min_running) & (dt > 0)
     if not np.any(np.isfinite(running)):
         raise InputError(
-            f"--deployment {deployment_id!r}: no engine metrics (requests running unknown); "
-            "calibration needs vLLM metrics next to the GPU power"
+            f"deployment_id {deployment_id!r}: no engine metrics (requests running unknown); "
+            "calibration needs vLLM metrics next to the GPU power",
+            field="deployment_id",
         )
     return fit_power_curve(
         running[ok], power[ok], source=f"fitted to {int(ok.sum())} intervals of {deployment_id}"
@@ -132,7 +134,9 @@ def save_power_profile(profile: PowerProfile, path: str | Path) -> Path:
     elif out.suffix == ".toml":
         out.write_text(_to_toml(data))
     else:
-        raise InputError(f"{str(out)!r}: expected a .json or .toml file name for the profile")
+        raise InputError(
+            f"out {str(out)!r}: expected a .json or .toml file name for the profile", field="out"
+        )
     return out
 
 
@@ -167,14 +171,21 @@ def load_power_profile(path: str | Path) -> PowerProfile:
         text = src.read_text()
         data = json.loads(text) if src.suffix == ".json" else tomllib.loads(text)
     except (OSError, ValueError) as e:
-        raise InputError(f"power profile {str(src)!r}: cannot read it ({e})") from e
+        raise InputError(
+            f"power_profile {str(src)!r}: cannot read it ({e})", field="power_profile"
+        ) from e
     missing = [n for n in _NAMES if n not in data]
     if missing:
-        raise InputError(f"power profile {str(src)!r}: missing {', '.join(missing)}")
+        raise InputError(
+            f"power_profile {str(src)!r}: missing {', '.join(missing)}", field="power_profile"
+        )
     allowed = set(PowerProfile.__dataclass_fields__)
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise InputError(f"power profile {str(src)!r}: unknown key(s) {', '.join(unknown)}")
+        raise InputError(
+            f"power_profile {str(src)!r}: unknown key(s) {', '.join(unknown)}",
+            field="power_profile",
+        )
     return PowerProfile(**data)
 
 

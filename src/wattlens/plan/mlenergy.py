@@ -28,7 +28,7 @@ from wattlens.catalog import find_model, get_gpu, get_model
 from wattlens.catalog.specs import GpuSpec, ModelSpec
 from wattlens.physics.kv import dtype_bytes
 from wattlens.physics.roofline import moe_expert_fraction
-from wattlens.plan.build import _kv_parts, _moe_split
+from wattlens.plan.build import kv_parts, moe_split
 
 F64 = NDArray[np.float64]
 CITATION = (
@@ -79,8 +79,8 @@ class Points:
 
 def _point(m: ModelSpec, g: GpuSpec, tp: int, dtype: str, **kw: float) -> dict[str, float]:
     wb = dtype_bytes(dtype)
-    full, _, win, w = _kv_parts(m, 2.0, tp)  # vLLM keeps the KV cache in bf16 by default
-    non_expert, routed = _moe_split(m)
+    full, _, win, w = kv_parts(m, 2.0, tp)  # vLLM keeps the KV cache in bf16 by default
+    non_expert, routed = moe_split(m)
     return {
         "tp": tp, "w_fixed_bytes": non_expert * wb / tp, "w_expert_bytes": routed * wb / tp,
         "experts": m.moe_experts, "top_k": m.moe_top_k, "kv_full": full, "kv_window": win,
@@ -93,12 +93,11 @@ def _point(m: ModelSpec, g: GpuSpec, tp: int, dtype: str, **kw: float) -> dict[s
 
 
 def _stack(rows: list[dict[str, float]]) -> Points:
-    cols = {k: np.asarray([r[k] for r in rows]) for k in Points.__dataclass_fields__}
-    cols["task"] = cols["task"].astype(np.int64)
-    cols["moe"] = cols["moe"].astype(bool)
-    return Points(
-        **{k: (v if k in ("task", "moe") else v.astype(np.float64)) for k, v in cols.items()}
-    )
+    def col(k: str) -> F64:
+        return np.asarray([r[k] for r in rows], dtype=np.float64)
+
+    floats = {k: col(k) for k in Points.__dataclass_fields__ if k not in ("task", "moe")}
+    return Points(task=col("task").astype(np.int64), moe=col("moe").astype(bool), **floats)
 
 
 def predict(x: Any, p: Points) -> tuple[F64, F64]:

@@ -5,13 +5,28 @@ studies/.../scripts/profiles.py). Both are calibrated for Llama-3.1-70B at TP 8 
 
 from __future__ import annotations
 
+from typing import Literal, TypedDict
+
 from wattlens.catalog import get_gpu, paper_params
 from wattlens.catalog.specs import GpuSpec, ModelSpec
-from wattlens.core.errors import InputError
+from wattlens.core.errors import InfeasibleError
 from wattlens.physics.kv import dtype_bytes, kv_bytes_per_token
 from wattlens.physics.power import logistic_x0
-from wattlens.plan.build import _check_tp, _published_computed, resolve
+from wattlens.plan.build import check_tp, published_computed_profile, resolve
 from wattlens.plan.profiles import DecodeProfile, PowerProfile
+
+
+class _Shared(TypedDict):
+    """The `DecodeProfile` fields the H100 profile and the B200 projection share."""
+
+    kind: Literal["paper"]
+    tp: int
+    kv_units_per_token: float
+    block_tokens: int
+    calib_context_tokens: int
+    prefill_kind: Literal["decode_steps"]
+    kv_bytes_per_token: float
+    kv_bytes_per_token_per_gpu: float
 
 
 def _paper() -> dict:
@@ -21,9 +36,10 @@ def _paper() -> dict:
 def _check_paper_case(m: ModelSpec, tp: int, dtype: str) -> None:
     llama70 = m.layers == 80 and m.hidden_size == 8192 and m.kv_heads == 8
     if not (llama70 and tp == 8 and dtype_bytes(dtype) == 2.0):
-        raise InputError(
-            f"--profile paper: the published profiles are calibrated for Llama-3.1-70B at TP 8 in "
-            f"fp16/bf16, not {m.id} at TP {tp} in {dtype}; use --profile computed"
+        raise InfeasibleError(
+            f"profile 'paper': the published profiles are calibrated for Llama-3.1-70B at TP 8 in "
+            f"fp16/bf16, not {m.id} at TP {tp} in {dtype}; use profile 'computed'",
+            field="profile",
         )
 
 
@@ -32,15 +48,15 @@ def paper_profile(
 ) -> DecodeProfile:
     """The 1/W paper's empirical H100 ManualProfile, or its B200 projection from it."""
     m, g = resolve(model, gpu)
-    _check_paper_case(m, _check_tp(tp), dtype)
+    _check_paper_case(m, check_tp(tp), dtype)
     p = _paper()
     h100 = p["h100_manual_profile"]
-    base = dict(
+    kappa_gpu = float(kv_bytes_per_token(m.layers, m.kv_heads, m.head_dim, 2.0, tp=8, per_gpu=True))
+    shared = _Shared(
         kind="paper", tp=8, kv_units_per_token=1.0, block_tokens=int(h100["block_tokens"]),
         calib_context_tokens=int(h100["calib_context_tokens"]), prefill_kind="decode_steps",
+        kv_bytes_per_token=kappa_gpu * 8, kv_bytes_per_token_per_gpu=kappa_gpu,
     )  # fmt: skip
-    kappa_gpu = float(kv_bytes_per_token(m.layers, m.kv_heads, m.head_dim, 2.0, tp=8, per_gpu=True))
-    info = dict(kv_bytes_per_token=kappa_gpu * 8, kv_bytes_per_token_per_gpu=kappa_gpu)
     if g.id == "H100-SXM":
         power = PowerProfile(
             h100["p_idle_watts"], h100["p_nominal_watts"], h100["x0"], h100["k"], h100["source"]
@@ -55,24 +71,24 @@ def paper_profile(
             kv_budget=float(h100["total_kv_blocks"] * h100["block_tokens"]),
             max_slots_at_calib=int(h100["max_slots"]),
             chunk_tokens=int(h100["chunk_tokens"]),
-            **base,
-            **info,
+            **shared,
         )
     if g.id == "B200":
-        return _b200_projection(m, g, h100, p["b200_projection"], base, info)
-    raise InputError(
-        f"--profile paper has published profiles for H100-SXM (empirical) and B200 (projected), "
-        f"not {g.id}; use --profile computed"
+        return _b200_projection(m, g, h100, p["b200_projection"], shared)
+    raise InfeasibleError(
+        f"profile 'paper' has published profiles for H100-SXM (empirical) and B200 (projected), "
+        f"not {g.id}; use profile 'computed'",
+        field="profile",
     )
 
 
 def _b200_projection(
-    m: ModelSpec, g: GpuSpec, h100: dict, proj: dict, base: dict, info: dict
+    m: ModelSpec, g: GpuSpec, h100: dict, proj: dict, shared: _Shared
 ) -> DecodeProfile:
     ref = get_gpu("H100-SXM")
     cp_h, cp_b = (
-        _published_computed(m, ref, tp=8, dtype="fp16"),
-        _published_computed(m, g, tp=8, dtype="fp16"),
+        published_computed_profile(m, ref, tp=8, dtype="fp16"),
+        published_computed_profile(m, g, tp=8, dtype="fp16"),
     )
     ratio = cp_b.kv_budget / cp_h.kv_budget  # ComputedProfile KV-block ratio (~2.62)
     w_s = cp_b.weight_stream_s
@@ -99,8 +115,7 @@ def _b200_projection(
         kv_budget=float(int(h100["total_kv_blocks"] * ratio) * h100["block_tokens"]),
         max_slots_at_calib=int(h100["max_slots"] * ratio),
         chunk_tokens=int(proj["chunk_tokens"]),
-        **base,
-        **info,
+        **shared,
     )
 
 

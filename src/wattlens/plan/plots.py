@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from wattlens.core.errors import InputError
-from wattlens.plan.optimize import Comparison
+from wattlens.plan.fleet import Comparison
 from wattlens.plan.tokw import TokwResult
 
 
 def _pyplot() -> Any:
+    # matplotlib is heavy (about half a second) and only charts need it: import it on first use.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,7 +31,9 @@ def _pyplot() -> Any:
 def _check_out(out: Path) -> str:
     suffix = out.suffix.lower()
     if suffix not in (".png", ".html", ".svg"):
-        raise InputError(f"--plot {str(out)!r}: expected a file name ending in .png or .html")
+        raise InputError(
+            f"plot {str(out)!r}: expected a file name ending in .png, .svg or .html", field="plot"
+        )
     return suffix
 
 

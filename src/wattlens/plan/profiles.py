@@ -125,10 +125,11 @@ class DecodeProfile:
         return scan
 
     def _weights_s(self, batch: F64, fixed_s: ArrayLike) -> F64:
+        fixed = np.asarray(fixed_s, dtype=np.float64)  # a float, or an array when stacked
         if not np.any(np.asarray(self.expert_stream_s) > 0):
-            return fixed_s + 0.0 * batch
+            return fixed + 0.0 * batch
         frac = moe_expert_fraction(batch, self.moe_experts, self.moe_top_k)
-        return fixed_s + self.expert_stream_s * frac
+        return fixed + self.expert_stream_s * frac
 
     def step_time_s(self, batch: ArrayLike, mean_kv_tokens: ArrayLike) -> F64:
         """Decode step time (s) with `batch` sequences of `mean_kv_tokens` KV each."""

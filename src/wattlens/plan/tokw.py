@@ -9,22 +9,21 @@ whole TP instance), P(n) per GPU, and tok/W in the chosen convention:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from wattlens.catalog.specs import GpuSpec, ModelSpec
-from wattlens.core.errors import InputError, WattlensError
+from wattlens.core.errors import InfeasibleError, InputError
 from wattlens.physics.kv import dtype_bytes
-from wattlens.plan.build import MoeStreaming, Variant, computed_profile, resolve
+from wattlens.plan.build import computed_profile, resolve
+from wattlens.plan.options import Convention, MoeStreaming, ProfileName, Variant
 from wattlens.plan.paper import paper_profile
 from wattlens.plan.profiles import DecodeProfile, PowerProfile
 
-Convention = Literal["physical", "paper"]
-ProfileName = Literal["computed", "paper"]
 DEFAULT_CONTEXTS = (2048, 4096, 8192, 16384, 32768, 65536, 131072)
 _TP_CHOICES = (1, 2, 4, 8)
 
@@ -66,7 +65,13 @@ def tokens_per_watt(
         return tps / p
     if convention == "physical":
         return tps / (p * np.asarray(tp, dtype=np.float64))
-    raise InputError(f"--convention {convention!r}: expected 'physical' or 'paper'")
+    raise _bad_convention(convention)
+
+
+def _bad_convention(convention: str) -> InputError:
+    return InputError(
+        f"convention {convention!r}: expected 'physical' or 'paper'", field="convention"
+    )
 
 
 def evaluate(
@@ -99,15 +104,16 @@ def evaluate(
     }
 
 
-def _pick_tp(m: ModelSpec, g: GpuSpec, dtype: str, build: Any) -> tuple[int, str | None]:
-    last: WattlensError | None = None
+def _pick_tp(build: Callable[[int], DecodeProfile]) -> tuple[int, str]:
+    """(the smallest TP of 1, 2, 4, 8 at which `build` succeeds, a note saying so)."""
+    last: InfeasibleError | None = None
     for tp in _TP_CHOICES:
         try:
             build(tp)
-        except InputError as e:
+        except InfeasibleError as e:
             last = e
             continue
-        return tp, f"--tp not given: TP {tp} is the smallest of 1, 2, 4, 8 at which the weights fit"
+        return tp, f"tp not given: TP {tp} is the smallest of 1, 2, 4, 8 at which the weights fit"
     assert last is not None
     raise last
 
@@ -148,10 +154,10 @@ def build_profile(
             )  # fmt: skip
 
         if tp is None:
-            tp, why = _pick_tp(m, g, dtype, build)
-            notes.append(why or "")
+            tp, why = _pick_tp(build)
+            notes.append(why)
     else:
-        raise InputError(f"--profile {profile!r}: expected 'computed' or 'paper'")
+        raise InputError(f"profile {profile!r}: expected 'computed' or 'paper'", field="profile")
     prof = build(tp)
     if power_profile is not None:
         prof = replace(prof.with_power(power_profile), name=f"{prof.name} + fitted power")
@@ -182,9 +188,12 @@ def plan_tokw(
     """Tokens per watt for each context window; see the module docstring for the model."""
     ctx = _check_contexts(contexts)
     if convention not in CONVENTION_NOTES:
-        raise InputError(f"--convention {convention!r}: expected 'physical' or 'paper'")
+        raise _bad_convention(convention)
     if not at_limit and (batch is None or batch < 1):
-        raise InputError("--batch: give a positive batch size, or use --at-limit")
+        raise InputError(
+            f"batch {batch!r}: expected a positive batch size when not at the KV limit (at_limit)",
+            field="batch",
+        )
     m, g = resolve(model, gpu)
     prof, dtype, notes = build_profile(
         m, g, tp=tp, dtype=dtype, profile=profile, variant=variant, power_profile=power_profile,
@@ -211,9 +220,13 @@ def _check_contexts(contexts: Sequence[int]) -> NDArray[np.float64]:
     try:
         ctx = np.asarray([int(c) for c in contexts], dtype=np.float64)
     except (TypeError, ValueError) as e:
-        raise InputError(f"--context {contexts!r}: expected integers such as 2048,4096") from e
+        raise InputError(
+            f"contexts {contexts!r}: expected integers such as 2048, 4096", field="contexts"
+        ) from e
     if ctx.size == 0 or np.any(ctx < 1):
-        raise InputError(f"--context {list(contexts)!r}: expected positive token counts")
+        raise InputError(
+            f"contexts {list(contexts)!r}: expected positive token counts", field="contexts"
+        )
     return ctx
 
 
@@ -255,7 +268,7 @@ def _fit_notes(
             notes.append(
                 f"does not fit at context {int(c)}: one sequence needs more KV than the "
                 f"{prof.kv_budget / 1e9:.2f} GB per GPU left after weights; use a shorter "
-                "context, fp8, or a larger --tp"
+                "context, fp8, or a larger tp"
                 if prof.kind == "computed"
                 else f"does not fit at context {int(c)}: the profile has no free KV slot"
             )

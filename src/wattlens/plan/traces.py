@@ -53,8 +53,9 @@ def load_trace(trace: str | Path) -> Cdf:
         path = Path(trace)
         if not path.is_file():
             raise InputError(
-                f"--trace {trace!r}: expected one of {', '.join(TRACES)} or a JSON file of "
-                "[tokens, cumulative_fraction] pairs"
+                f"trace {trace!r}: expected one of {', '.join(TRACES)} or a JSON file of "
+                "[tokens, cumulative_fraction] pairs",
+                field="trace",
             )
         raw, name = path.read_text(), path.stem
     try:
@@ -62,18 +63,26 @@ def load_trace(trace: str | Path) -> Cdf:
         pairs = data["cdf"] if isinstance(data, dict) else data
         arr = np.asarray(pairs, dtype=np.float64)
     except (ValueError, KeyError, TypeError) as e:
-        raise InputError(f"--trace {trace!r}: not a JSON list of [tokens, fraction] pairs") from e
+        raise InputError(
+            f"trace {trace!r}: not a JSON list of [tokens, fraction] pairs", field="trace"
+        ) from e
     return _checked(name, arr, str(trace))
 
 
 def _checked(name: str, arr: NDArray[np.float64], where: str) -> Cdf:
     if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) == 0:
-        raise InputError(f"--trace {where!r}: expected [tokens, cumulative_fraction] pairs")
+        raise InputError(
+            f"trace {where!r}: expected [tokens, cumulative_fraction] pairs", field="trace"
+        )
     knots, fr = arr[:, 0], arr[:, 1]
     if np.any(np.diff(knots) <= 0) or np.any(np.diff(fr) < 0) or knots[0] < 1:
-        raise InputError(f"--trace {where!r}: tokens must rise and fractions must not fall")
+        raise InputError(
+            f"trace {where!r}: tokens must rise and fractions must not fall", field="trace"
+        )
     if not (fr[0] >= 0 and abs(fr[-1] - 1.0) < 1e-9):
-        raise InputError(f"--trace {where!r}: fractions must lie in [0, 1] and end at 1.0")
+        raise InputError(
+            f"trace {where!r}: fractions must lie in [0, 1] and end at 1.0", field="trace"
+        )
     return Cdf(name, knots, fr)
 
 

@@ -1,7 +1,7 @@
 """The one JSON error shape and the one place exceptions become responses.
 
 `{"ok": false, "error": "<one line>", "status": N}` for `WattlensError` subclasses (their
-`.status`; `InfeasibleError` is 422), Starlette/FastAPI HTTP errors (404, 405) and request
+`.status`, e.g. 422 for `InfeasibleError`), Starlette/FastAPI HTTP errors (404, 405) and request
 validation errors (400).
 Anything else is a bug: the client gets the same shape with 500 and the traceback is logged.
 """
@@ -18,12 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from wattlens.core.errors import WattlensError
 
 log = logging.getLogger(__name__)
-
-
-class InfeasibleError(WattlensError):
-    """A well-formed request the model cannot satisfy (the weights do not fit, no split works)."""
-
-    status = 422
 
 
 def error_body(message: str, status: int) -> dict[str, object]:
@@ -72,4 +66,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_bug)
 
 
-__all__ = ["InfeasibleError", "error_body", "error_response", "install_error_handlers"]
+__all__ = ["error_body", "error_response", "install_error_handlers"]

@@ -1,28 +1,26 @@
 """Bodies of the planning API: tok/W against context (with the 1/W line) and fleet comparisons.
 
-Names are resolved against the catalog first (unknown: 404 with suggestions); after that a
-`InputError` from the planner means the request is well-formed but cannot be met (the weights
-do not fit, no split point fits the SLO), which the API answers with 422 and the planner's
-message, its CLI flag names turned into the query parameter names.
+Names are resolved against the catalog and values checked first (unknown: 404 with
+suggestions, bad: 400); what the planner still refuses is an `InfeasibleError` (422: the
+weights do not fit, no split point meets the SLO). Planner errors name the field they are about
+(`split_tokens`); `query_names` shows it as this API's query parameter (`split`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from wattlens.catalog import get_gpu, get_model
-from wattlens.core.errors import InputError
-from wattlens.web.errors import InfeasibleError
+from wattlens.core.errors import InputError, WattlensError
+from wattlens.plan.options import TOPOLOGIES, Convention, ProfileName, Variant
 from wattlens.web.params import check_catalog_name
 
-TOPOLOGIES = ("homo", "pool", "fleetopt")
-PROFILES = ("computed", "paper")
-CONVENTIONS = ("physical", "paper")
-VARIANTS = ("consistent", "published")
+PROFILES: tuple[ProfileName, ...] = ("computed", "paper")
+CONVENTIONS: tuple[Convention, ...] = ("physical", "paper")
+VARIANTS: tuple[Variant, ...] = ("consistent", "published")
 TRACES = ("azure", "lmsys", "lmsys-multiturn", "agent")  # bundled CDFs only: never a file path
 TP_CHOICES = ("1", "2", "4", "8", "16")
 MAX_MODELS = 4
@@ -41,9 +39,9 @@ class Options:
 
     tp: int | None
     dtype: str | None
-    profile: str
-    convention: str
-    variant: str
+    profile: ProfileName
+    convention: Convention
+    variant: Variant
 
 
 def resolve_models(names: Sequence[str]) -> list[str]:
@@ -56,18 +54,26 @@ def resolve_gpus(names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(get_gpu(check_catalog_name(n, "gpu")).id for n in names))
 
 
-def _web_words(message: str) -> str:
-    """The planner's CLI flags (`--slo-ttft-ms`) as this API's parameters (`slo_ttft_ms`)."""
-    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), message)
+# The planner's error fields whose query parameter is named otherwise (the others are the same).
+QUERY_NAMES = {
+    "contexts": "context",
+    "gpus": "gpu",
+    "rate_rps": "rate",
+    "split_tokens": "split",
+    "topologies": "topology",
+}
 
 
 @contextmanager
-def infeasible() -> Iterator[None]:
-    """Run the planner: its InputErrors become InfeasibleError (422), same message."""
+def query_names() -> Iterator[None]:
+    """Run the planner: an error about a field names the query parameter (QUERY_NAMES)."""
     try:
         yield
-    except InputError as e:
-        raise InfeasibleError(_web_words(e.message)) from e
+    except WattlensError as e:
+        renamed = e.renamed(QUERY_NAMES)
+        if renamed is e:
+            raise
+        raise renamed from e
 
 
 def reference_line(results: Sequence[dict[str, Any]], contexts: Sequence[int]) -> dict | None:
@@ -98,25 +104,23 @@ def tokw_body(
     opts: Options,
 ) -> dict[str, Any]:
     """`plan_tokw` for every (model, GPU) pair, plus the 1/W reference line."""
-    from wattlens.plan import plan_tokw
+    from wattlens.plan.tokw import plan_tokw  # numpy and the planner load on first use
 
     if len(models) * len(gpus) > MAX_PAIRS:
         raise InputError(
             f"{len(models)} models x {len(gpus)} GPUs is {len(models) * len(gpus)} pairs; "
             f"at most {MAX_PAIRS} are allowed"
         )
-    with infeasible():
+    with query_names():
         results = [
             plan_tokw(
                 m, g, tp=opts.tp, dtype=opts.dtype, contexts=contexts, batch=batch,
-                at_limit=batch is None, profile=opts.profile,  # type: ignore[arg-type]
-                convention=opts.convention, variant=opts.variant,  # type: ignore[arg-type]
+                at_limit=batch is None, profile=opts.profile,
+                convention=opts.convention, variant=opts.variant,
             ).as_dict()
             for m in models
             for g in gpus
         ]  # fmt: skip
-    for r in results:
-        r["notes"] = [_web_words(n) for n in r["notes"]]
     return {
         "context_tokens": list(contexts),
         "batch": batch,
@@ -142,17 +146,16 @@ def fleet_body(
     opts: Options,
 ) -> dict[str, Any]:
     """`compare_fleets` over GPUs x topologies: one row each, gains as tok/W ratios."""
-    from wattlens.plan import compare_fleets
+    from wattlens.plan.fleet import compare_fleets  # numpy and scipy load on first use
 
-    with infeasible():
+    with query_names():
         comparison = compare_fleets(
             model, list(gpus), rate_rps=rate_rps, trace=trace, topologies=list(topologies),
             split_tokens=split_tokens, gamma=gamma, slo_ttft_ms=slo_ttft_ms, max_util=max_util,
             profile=opts.profile, convention=opts.convention,
-            variant=opts.variant, tp=opts.tp, dtype=opts.dtype,  # type: ignore[arg-type]
+            variant=opts.variant, tp=opts.tp, dtype=opts.dtype,
         )  # fmt: skip
     body = comparison.as_dict()
-    body["notes"] = [_web_words(n) for n in body["notes"]]
     return {
         "model": model,
         "gpus": list(gpus),
@@ -184,8 +187,9 @@ __all__ = [
     "TRACES",
     "VARIANTS",
     "Options",
+    "QUERY_NAMES",
     "fleet_body",
-    "infeasible",
+    "query_names",
     "reference_line",
     "resolve_gpus",
     "resolve_models",

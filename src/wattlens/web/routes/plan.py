@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -43,6 +43,15 @@ ConvQ = Annotated[str | None, Query(description="physical (default) or paper (pe
 VariantQ = Annotated[str | None, Query(description="consistent (default) or published")]
 
 
+C = TypeVar("C", bound=str)
+
+
+def _choice(value: str | None, name: str, allowed: tuple[C, ...], default: C) -> C:
+    """`parse_choice`, typed as the one of `allowed` it matched (a planner Literal)."""
+    picked = parse_choice(value, name, allowed, default)
+    return next(a for a in allowed if a == picked)
+
+
 def _options(
     tp: str | None, dtype: str | None, profile: str | None, convention: str | None,
     variant: str | None,
@@ -50,9 +59,9 @@ def _options(
     return Options(
         tp=None if tp in (None, "") else int(parse_choice(tp, "tp", TP_CHOICES, "1")),
         dtype=None if dtype in (None, "") else parse_choice(dtype, "dtype", _DTYPES, "fp16"),
-        profile=parse_choice(profile, "profile", PROFILES, "computed"),
-        convention=parse_choice(convention, "convention", CONVENTIONS, "physical"),
-        variant=parse_choice(variant, "variant", VARIANTS, "consistent"),
+        profile=_choice(profile, "profile", PROFILES, "computed"),
+        convention=_choice(convention, "convention", CONVENTIONS, "physical"),
+        variant=_choice(variant, "variant", VARIANTS, "consistent"),
     )
 
 

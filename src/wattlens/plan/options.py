@@ -1,0 +1,38 @@
+"""The planner's named choices as `Literal` types, with their values.
+
+It imports nothing heavy, so the CLI can annotate its options with these types (typer then
+offers and checks the choices) without loading numpy or the catalog for `--help`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from wattlens.core.errors import InputError
+
+Convention = Literal["physical", "paper"]
+ProfileName = Literal["computed", "paper"]
+Variant = Literal["consistent", "published"]
+MoeStreaming = Literal["touched", "active"]
+Topology = Literal["homo", "pool", "fleetopt"]
+
+TOPOLOGIES: tuple[Topology, ...] = ("homo", "pool", "fleetopt")
+
+
+def parse_topology(value: str) -> Topology:
+    """`value` as a Topology; InputError (field `topology`) naming the choices otherwise."""
+    for t in TOPOLOGIES:
+        if value == t:
+            return t
+    raise InputError(f"topology {value!r}: expected homo, pool or fleetopt", field="topology")
+
+
+__all__ = [
+    "TOPOLOGIES",
+    "Convention",
+    "MoeStreaming",
+    "ProfileName",
+    "Topology",
+    "Variant",
+    "parse_topology",
+]
