@@ -196,13 +196,13 @@ def _fit_saturating(b: Bins, sigma: F64) -> tuple[tuple[float, ...], F64] | None
     p0 = _start_from_grid(b, 1.0 / sigma**2, lower[2], upper[2])
     if p0[2] >= upper[2] * 0.999:
         return None  # no bend in the data: the linear limit says as much with fewer parameters
-    p0 = tuple(min(max(v, lo + 1e-9 * (hi - lo)), hi - 1e-9 * (hi - lo))
-               for v, lo, hi in zip(p0, lower, upper, strict=True))  # fmt: skip
+    start = tuple(min(max(v, lo + 1e-9 * (hi - lo)), hi - 1e-9 * (hi - lo))
+                  for v, lo, hi in zip(p0, lower, upper, strict=True))  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizeWarning)
         try:
             popt, pcov = curve_fit(
-                _saturating, b.x, b.p, p0=p0, sigma=sigma, bounds=(lower, upper),
+                _saturating, b.x, b.p, p0=start, sigma=sigma, bounds=(lower, upper),
                 jac=_saturating_jac, max_nfev=200,
             )  # fmt: skip
         except (RuntimeError, ValueError):
@@ -226,7 +226,7 @@ def _fit_linear(b: Bins, sigma: F64) -> tuple[tuple[float, ...], F64] | None:
     resid = b.p - a_mat @ coef
     dof = b.x.size - 2
     scale = float(np.sum(w * resid**2) / dof) if dof > 0 else 1.0
-    return (float(coef[0]), float(coef[1])), inv * scale
+    return (float(coef[0]), float(coef[1])), np.asarray(inv * scale, dtype=np.float64)
 
 
 def _knee(fit_model: CurveModel, params: tuple[float, ...], f: float, sat_frac: float) -> float:

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from wattlens.analysis import consolidate as cons
 from wattlens.analysis.curves import EfficiencyCurve, fit_efficiency_curve
@@ -47,7 +48,7 @@ def clean(obj: Any) -> Any:
     return obj
 
 
-def _sum(x: F64, mask: F64) -> float | None:
+def _sum(x: F64, mask: NDArray[np.bool_]) -> float | None:
     """Sum of the known values under `mask`; None when none is known."""
     ok = mask & np.isfinite(x)
     return float(x[ok].sum()) if ok.any() else None
@@ -93,6 +94,15 @@ _RATE_KEYS = (
     "co2_grams_per_hour",
     "co2_mg_per_token",
 )
+
+
+def _unknown_deployment(deployment_id: str) -> DeploymentInfo:
+    """Stored intervals without a stored deployment row: identity only, from the id."""
+    namespace, _, workload = deployment_id.partition("/")
+    return DeploymentInfo(
+        deployment_id=deployment_id, namespace=namespace, workload=workload, model_name=None,
+        gpu_type=None, gpu_hardware=None, gpu_count=0, node=None, container=None,
+    )  # fmt: skip
 
 
 def _model_for(info: DeploymentInfo) -> ModelSpec | None:
@@ -160,8 +170,7 @@ def analyze(
     idle = learn_idle_power(series, gpu_types, curves, opts)
     rows, attributions, ranked, candidates = [], [], [], []
     for dep, s in series.items():
-        info = infos.get(dep) or DeploymentInfo(dep, *dep.split("/", 1), None, None, None, 0,
-                                                None, None)  # fmt: skip
+        info = infos.get(dep) or _unknown_deployment(dep)
         ip: IdlePower | None = idle.get(info.gpu_type or "")
         att = attribute_idle(s, ip.value_watts if ip else None)
         attributions.append(att)

@@ -68,8 +68,8 @@ def import_file(
         if infos:
             store.upsert_deployments(infos, hi if math.isfinite(hi) else 0.0)
         for lo_row in range(0, n_records, _WRITE_CHUNK_ROWS):  # bounded insert buffers
-            part = slice(lo_row, lo_row + _WRITE_CHUNK_ROWS)
-            store.write_intervals_columns({k: v[part] for k, v in columns.items()})
+            rows = slice(lo_row, lo_row + _WRITE_CHUNK_ROWS)
+            store.write_intervals_columns({k: v[rows] for k, v in columns.items()})
     store.rollup_pending()
     return ImportStats(
         samples_read=n_samples,

@@ -152,7 +152,7 @@ def export(
 ) -> None:
     """Export stored intervals to Parquet or CSV."""
     from wattlens.core.durations import parse_time
-    from wattlens.store import Store
+    from wattlens.store import Store, as_tier
 
     cfg = _config(config)
     now = time.time()
@@ -160,7 +160,7 @@ def export(
         n = store.export(
             out,
             fmt=fmt,
-            tier=tier,
+            tier=as_tier(tier),
             start_s=parse_time(since, now_s=now, what="--since") if since else None,
             end_s=parse_time(until, now_s=now, what="--until") if until else None,
         )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -340,7 +340,7 @@ class Store:
         self,
         path: str | Path,
         *,
-        fmt: Literal["parquet", "csv"] | None = None,
+        fmt: str | None = None,  # "parquet" or "csv"; validated (InputError) before writing
         tier: TierName = "raw",
         start_s: float | None = None,
         end_s: float | None = None,

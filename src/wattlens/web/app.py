@@ -125,7 +125,9 @@ def create_app(
     app.include_router(catalog.router(ctx))
     app.include_router(pages.router(ctx, templates, static_url))
     registry = make_registry(StoreCollector(ctx.snapshot, config, ctx.freshness))
-    app.add_route("/metrics", _ASGI(make_asgi_app(registry)), include_in_schema=False)
+    # Starlette routes a non-function endpoint as an ASGI app; its stubs only name handlers.
+    metrics_app = _ASGI(make_asgi_app(registry))
+    app.add_route("/metrics", metrics_app, include_in_schema=False)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.ctx = ctx
     app.fast_paths = {"/api/v1/carbon": (legacy.CARBON_KEY, legacy.carbon_view(ctx))}
