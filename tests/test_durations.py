@@ -71,3 +71,28 @@ def test_format(seconds: float | None, text: str) -> None:
 @pytest.mark.parametrize("seconds", [1.0, 59.0, 61.0, 3600.0, 86400.0 * 3 + 1, 0.5])
 def test_format_round_trips(seconds: float) -> None:
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "epoch"),
+    [
+        ("2026-11-20T00:00Z", 1795132800.0),
+        ("2026-11-20T00:00:00+00:00", 1795132800.0),
+        ("2026-11-20T00:00", 1795132800.0),  # no zone: UTC
+        ("1795132800", 1795132800.0),
+        ("7d", 1_000_000.0 - 7 * 86400),
+    ],
+)
+def test_parse_time_accepts_iso_epoch_and_durations_ago(text: str, epoch: float) -> None:
+    from wattlens.core.durations import parse_time
+
+    assert parse_time(text, now_s=1_000_000.0, what="--since") == epoch
+
+
+def test_parse_time_and_duration_errors_name_the_input() -> None:
+    from wattlens.core.durations import parse_time
+
+    with pytest.raises(InputError, match=r"^--since 'soon' is not a time; use ISO 8601"):
+        parse_time("soon", now_s=0.0, what="--since")
+    with pytest.raises(InputError, match=r"^range '7 days' is not a duration; use seconds"):
+        parse_duration("7 days", what="range")

@@ -1,7 +1,11 @@
-"""Durations as people write them ("30s", "5m", "1h30m", "7d", "forever") <-> float seconds.
+"""Durations and times as people write them: the one parser of each for all of wattlens.
 
-The syntax is Prometheus's (units ms, s, m, h, d, w, y; parts may be combined, largest first), plus
-plain numbers meaning seconds and "forever" (or "") meaning no limit where the caller allows it.
+Durations ("30s", "5m", "1h30m", "7d", "forever") <-> float seconds. The syntax is Prometheus's
+(units ms, s, m, h, d, w, y; parts may be combined, largest first), plus plain numbers meaning
+seconds and "forever" (or "") meaning no limit where the caller allows it.
+
+Times: ISO 8601 ("2026-11-20T00:00Z"), epoch seconds, or a duration meaning that long ago ("7d").
+Every error is an `InputError` naming the input, the accepted spellings and an example.
 """
 
 from __future__ import annotations
@@ -37,12 +41,20 @@ def duration_form(allow_forever: bool = False) -> str:
     return form + (' or "forever"' if allow_forever else "")
 
 
-def parse_duration(value: str | float, *, allow_forever: bool = False) -> float | None:
+def time_form() -> str:
+    """The accepted spellings of a time, for error messages."""
+    return "use ISO 8601 (2026-11-20T00:00Z), epoch seconds, or a duration ago (7d)"
+
+
+def parse_duration(
+    value: str | float, *, allow_forever: bool = False, what: str = ""
+) -> float | None:
     """Seconds in a duration: 30, "30s", "5m", "1h30m", "7d", "1w".
 
     Args:
         value: a non-negative number of seconds or a duration string.
         allow_forever: accept "forever" or "" and return None for them.
+        what: the input's name for the error message ("range", "--since").
 
     Returns:
         Float seconds, or None for "forever" when allowed.
@@ -50,7 +62,8 @@ def parse_duration(value: str | float, *, allow_forever: bool = False) -> float 
     Raises:
         InputError: the value is not a duration (the message says which spellings work).
     """
-    bad = InputError(f"{value!r} is not a duration; {duration_form(allow_forever)}")
+    named = f"{what} " if what else ""
+    bad = InputError(f"{named}{value!r} is not a duration; {duration_form(allow_forever)}")
     if isinstance(value, bool):
         raise bad
     if isinstance(value, int | float):
@@ -77,6 +90,53 @@ def parse_duration(value: str | float, *, allow_forever: bool = False) -> float 
     return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
 
 
+def parse_iso_time(text: str, *, naive_utc: bool = True) -> float | None:
+    """Epoch seconds of an ISO 8601 time ("Z" allowed), or None when `text` is not one.
+
+    A time without a zone is UTC when `naive_utc`, else not accepted (None).
+    """
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        if not naive_utc:
+            return None
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def parse_time(value: str | float, *, now_s: float, what: str = "time") -> float:
+    """Epoch seconds of a time: ISO 8601, epoch seconds, or a duration meaning that long ago.
+
+    Args:
+        value: "2026-11-20T00:00Z", "1763596800", or "7d" (7 days before `now_s`).
+        now_s: the present, for durations ago.
+        what: the input's name for the error message ("--since").
+
+    Raises:
+        InputError: the value is none of those (the message says which spellings work).
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        epoch = float(text)
+    except ValueError:
+        pass
+    else:
+        if math.isfinite(epoch):
+            return epoch
+    at = parse_iso_time(text)
+    if at is not None:
+        return at
+    try:
+        ago = parse_duration(text)
+    except InputError:
+        raise InputError(f"{what} {value!r} is not a time; {time_form()}") from None
+    return now_s - float(ago or 0.0)
+
+
 def format_duration(seconds: float | None) -> str:
     """Shortest exact spelling of a duration: 300 -> "5m", 604800 -> "7d", None -> "forever"."""
     if seconds is None:
@@ -96,4 +156,13 @@ def iso(ts_s: float | None) -> str | None:
     return datetime.fromtimestamp(ts_s, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-__all__ = ["iso", "FOREVER", "duration_form", "format_duration", "parse_duration"]
+__all__ = [
+    "FOREVER",
+    "duration_form",
+    "format_duration",
+    "iso",
+    "parse_duration",
+    "parse_iso_time",
+    "parse_time",
+    "time_form",
+]
