@@ -10,10 +10,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from wattlens.core import validate as v
 from wattlens.core.errors import CatalogError
 
 _PACKAGE = "wattlens.catalog"
 _YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
+_CITATION = 'use e.g. "Author et al., Title, Venue 2024" (a string naming a four-digit year)'
 
 DATA_FILES = (
     "constants.toml",
@@ -53,11 +55,20 @@ def check_sources(sources: object, where: str) -> tuple[str, ...]:
     if isinstance(sources, str):
         sources = [sources]
     if not isinstance(sources, list) or not sources:
-        raise CatalogError(f"{where}: 'sources' must be a non-empty list of citations with a year")
-    for s in sources:
+        raise CatalogError(
+            v.message(f"{where}.sources", sources, v.bad("a list of citations", _CITATION))
+        )
+    for i, s in enumerate(sources):
         if not isinstance(s, str) or not has_year(s):
-            raise CatalogError(f"{where}: source {s!r} must be a string with a four-digit year")
+            raise CatalogError(
+                v.message(f"{where}.sources[{i}]", s, v.bad("a citation with a year", _CITATION))
+            )
     return tuple(sources)
+
+
+def field(table: Mapping[str, Any], key: str, parse: v.Parser, where: str) -> Any:
+    """`table[key]` checked by a `wattlens.core.validate` parser; CatalogError naming the key."""
+    return v.check(parse, table[key], f"{where}.{key}", error=CatalogError)
 
 
 def check_keys(
@@ -68,12 +79,9 @@ def check_keys(
     missing = [k for k in required if k not in table]
     unknown = sorted(k for k in table if k not in allowed_set)
     if missing:
-        raise CatalogError(f"{where}: missing key(s) {', '.join(missing)}; add them to the file")
+        raise CatalogError(v.missing_keys(where, missing))
     if unknown:
-        raise CatalogError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; "
-            f"expected only {', '.join(sorted(allowed_set))}"
-        )
+        raise CatalogError(v.unknown_key(where, unknown[0], allowed_set))
 
 
 def suggestion(key: str, candidates: Iterable[str], labels: Mapping[str, str]) -> str:
@@ -87,4 +95,12 @@ def suggestion(key: str, candidates: Iterable[str], labels: Mapping[str, str]) -
     return f" Did you mean {', '.join(names[:3])}?" if names else ""
 
 
-__all__ = ["DATA_FILES", "check_keys", "check_sources", "has_year", "load_toml", "suggestion"]
+__all__ = [
+    "DATA_FILES",
+    "check_keys",
+    "check_sources",
+    "field",
+    "has_year",
+    "load_toml",
+    "suggestion",
+]

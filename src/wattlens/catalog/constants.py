@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
-from wattlens.catalog._load import check_keys, check_sources, load_toml, suggestion
+from wattlens.catalog._load import check_keys, check_sources, field, load_toml, suggestion
 from wattlens.catalog.specs import Cited
+from wattlens.core import validate as v
 from wattlens.core.errors import CatalogError
 
 _FILE = "constants.toml"
 
 
 def _build(name: str, t: dict) -> Cited:
-    where = f"{_FILE} [constants.{name}]"
+    where = f"{_FILE}: constants.{name}"
     check_keys(t, ("value", "unit", "source", "year"), ("note", "extra"), where)
-    year = t["year"]
-    if not isinstance(year, int) or not 1900 <= year <= 2100:
-        raise CatalogError(f"{where}: year must be a four-digit integer, got {year!r}")
-    if not isinstance(t["value"], int | float):
-        raise CatalogError(f"{where}: value must be a number, got {t['value']!r}")
+    year = field(t, "year", v.integer(1900, 2100, "2024"), where)
+    field(t, "value", v.number(-math.inf, "0.5"), where)
     return Cited(
         value=float(t["value"]),
         unit=t["unit"],
         source=check_sources(t["source"], where)[0],
         year=year,
         note=t.get("note", ""),
-        extra={k: float(v) for k, v in t.get("extra", {}).items()},
+        extra={k: float(x) for k, x in t.get("extra", {}).items()},
     )
 
 

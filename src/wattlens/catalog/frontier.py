@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from wattlens.catalog._load import check_keys, check_sources, load_toml, suggestion
+from wattlens.catalog._load import check_keys, check_sources, field, load_toml, suggestion
 from wattlens.catalog.gpus import get_gpu
+from wattlens.core import validate as v
 from wattlens.core.errors import CatalogError
 
 _FILE = "frontier.toml"
@@ -60,10 +61,9 @@ def _optional_float(t: dict, key: str) -> float | None:
 
 
 def _build(fid: str, t: dict) -> FrontierSpec:
-    where = f"{_FILE} [frontiers.{fid}]"
+    where = f"{_FILE}: frontiers.{fid}"
     check_keys(t, _REQUIRED, _OPTIONAL, where)
-    if not isinstance(t["gpu_count"], int) or t["gpu_count"] <= 0:
-        raise CatalogError(f"{where}: gpu_count must be a positive integer")
+    field(t, "gpu_count", v.integer(1, None, "8"), where)
     return FrontierSpec(
         id=fid,
         description=t["description"],

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from wattlens.catalog._load import check_keys, check_sources, load_toml, suggestion
+from wattlens.catalog._load import check_keys, check_sources, field, load_toml, suggestion
 from wattlens.catalog.specs import GpuSpec
+from wattlens.core import validate as v
 from wattlens.core.errors import CatalogError
 
 _FILE = "gpus.toml"
@@ -32,13 +33,11 @@ def _key(name: str) -> str:
 
 
 def _build(gpu_id: str, t: dict) -> GpuSpec:
-    where = f"{_FILE} [gpus.{gpu_id}]"
+    where = f"{_FILE}: gpus.{gpu_id}"
     check_keys(t, _REQUIRED, _OPTIONAL, where)
-    if t["generation"] not in _GENERATIONS:
-        raise CatalogError(f"{where}: generation {t['generation']!r} not in {sorted(_GENERATIONS)}")
-    numbers = [t[k] for k in _REQUIRED[2:7]] + [t.get("fp8_flops", 1.0)]
-    if not all(isinstance(v, int | float) and v > 0 for v in numbers):
-        raise CatalogError(f"{where}: memory, bandwidth, FLOPS and watts must be positive numbers")
+    field(t, "generation", v.choice(*sorted(_GENERATIONS)), where)
+    for key in (*_REQUIRED[2:7], *(("fp8_flops",) if "fp8_flops" in t else ())):
+        field(t, key, v.number(0, "400", above=True), where)
     if t["idle_watts"] >= t["tdp_watts"]:
         raise CatalogError(f"{where}: idle_watts must be below tdp_watts")
     fp8 = t.get("fp8_flops")

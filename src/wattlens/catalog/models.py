@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from functools import cache
 from typing import get_args
 
-from wattlens.catalog._load import check_keys, check_sources, load_toml, suggestion
+from wattlens.catalog._load import check_keys, check_sources, field, load_toml, suggestion
 from wattlens.catalog.specs import AttentionType, ModelSpec
+from wattlens.core import validate as v
 from wattlens.core.errors import CatalogError
 
 _FILE = "models.toml"
@@ -80,19 +81,16 @@ def _squash(name: str) -> str:
 
 def _int_fields(t: dict, where: str) -> None:
     for k in ("layers", "hidden_size", "attention_heads", "kv_heads", "head_dim", "vocab_size"):
-        if not isinstance(t[k], int) or t[k] <= 0:
-            raise CatalogError(f"{where}: {k} must be a positive integer, got {t[k]!r}")
+        field(t, k, v.integer(1, None, "128"), where)
 
 
 def _build(model_id: str, t: dict) -> tuple[ModelSpec, dict[str, int]]:
-    where = f"{_FILE} [models.{model_id}]"
+    where = f"{_FILE}: models.{model_id}"
     check_keys(t, _REQUIRED, _OPTIONAL, where)
     _int_fields(t, where)
-    if t["attention_type"] not in get_args(AttentionType):
-        raise CatalogError(f"{where}: attention_type must be one of {get_args(AttentionType)}")
+    field(t, "attention_type", v.choice(*get_args(AttentionType)), where)
     dtype = t.get("default_dtype", "bf16")
-    if dtype not in DTYPES:
-        raise CatalogError(f"{where}: default_dtype {dtype!r} not in {sorted(DTYPES)}")
+    field({"default_dtype": dtype}, "default_dtype", v.choice(*sorted(DTYPES)), where)
     if not 0 < t["active_params"] <= t["total_params"]:
         raise CatalogError(f"{where}: need 0 < active_params <= total_params")
     if t["attention_type"] == "MLA" and not (t.get("kv_lora_rank") and t.get("qk_rope_head_dim")):

@@ -1,52 +1,41 @@
 """Value parsers: (TOML value or environment string, from_env) -> typed value, or `Invalid`.
 
-A parser raises `Invalid` with the accepted form; the loader adds the key, the value and where it
+The general parsers (numbers, strings, choices, durations) live in `wattlens.core.validate`, shared
+with the emulator's scenario loader and the catalog; this module adds the config-only ones. A
+parser raises `Invalid` with the accepted form; the loader adds the key, the value and where it
 came from. Environment values are strings: lists are comma-separated, booleans are
 true/false/1/0/yes/no/on/off, and lists of tables are written as a TOML array.
 """
 
 from __future__ import annotations
 
-import difflib
-import math
 import re
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from wattlens.config._values import RegionRule, ScrapeTarget, Secret
-from wattlens.core.durations import duration_form, parse_duration
-from wattlens.core.errors import InputError
-
-Parser = Callable[[Any, bool], Any]
+from wattlens.core.validate import (
+    Invalid,
+    Parser,
+    bad,
+    boolean,
+    choice,
+    duration,
+    integer,
+    number,
+    optional,
+    string,
+    suggest,
+)
 
 FALLBACK_VINTAGES = ("egrid2024", "egrid2023", "nrp2022")
-_TRUE = ("true", "1", "yes", "on")
+_TRUE = ("true", "1", "yes", "on")  # as wattlens.core.validate.boolean reads a variable
 _FALSE = ("false", "0", "no", "off")
 K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # RFC 1123 label: k8s namespace
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")  # Prometheus data model label name
 REGION_CODE = re.compile(r"[A-Za-z0-9_.-]+")  # eGRID "CAMX", country "KR", "US"
-
-
-class Invalid(Exception):
-    """A parser's complaint: `text` follows "key=value"; `at` narrows to an item inside."""
-
-    def __init__(self, text: str, *, at: str = "", item: Any = None, shown: bool = True):
-        super().__init__(text)
-        self.text, self.at, self.item, self.shown = text, at, item, shown
-
-
-def bad(what: str, fix: str) -> Invalid:
-    """The usual complaint: "is not <what>; <fix>"."""
-    return Invalid(f"is not {what}; {fix}")
-
-
-def suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
-    """ " (did you mean 'x'?)" for the closest option, or ""."""
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def grid_module() -> ModuleType | None:
@@ -64,111 +53,6 @@ def known_vintages() -> tuple[str, ...]:
     listed = getattr(grid, "vintages", None) or getattr(grid, "VINTAGES", None)
     found = listed() if callable(listed) else listed
     return tuple(found) if found else FALLBACK_VINTAGES
-
-
-def _from_env(value: Any, env: bool, convert: Callable[[str], Any], err: Invalid) -> Any:
-    if env and isinstance(value, str):
-        try:
-            return convert(value.strip())
-        except ValueError:
-            raise err from None
-    return value
-
-
-def boolean(value: Any, env: bool) -> bool:
-    """true/false in TOML; true/false/1/0/yes/no/on/off in a variable."""
-    word = value.strip().lower() if env and isinstance(value, str) else None
-    if word in _TRUE or word in _FALSE:
-        return word in _TRUE
-    if isinstance(value, bool) and not env:
-        return value
-    raise bad("a boolean", "use true or false")
-
-
-def integer(lo: int, hi: int, example: str) -> Parser:
-    """A whole number in [lo, hi] (TOML booleans are not numbers)."""
-
-    def parse(value: Any, env: bool) -> int:
-        err = bad(f"a whole number from {lo} to {hi}", f"use e.g. {example}")
-        value = _from_env(value, env, int, err)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise err
-        return value
-
-    return parse
-
-
-def number(lo: float, example: str, *, hi: float = math.inf, hint: str = "") -> Parser:
-    """A finite number in [lo, hi] (TOML booleans are not numbers)."""
-
-    def parse(value: Any, env: bool) -> float:
-        upto = f" to {hi:g}" if hi < math.inf else " up"
-        err = bad(f"a number from {lo:g}{upto}", f"use e.g. {example}{hint}")
-        value = _from_env(value, env, float, err)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise err
-        if not math.isfinite(value) or not lo <= value <= hi:
-            raise err
-        return float(value)
-
-    return parse
-
-
-def optional(inner: Parser) -> Parser:
-    """`inner`, or None for an empty variable (a TOML file leaves the key out instead)."""
-
-    def parse(value: Any, env: bool) -> Any:
-        return None if env and isinstance(value, str) and not value.strip() else inner(value, env)
-
-    return parse
-
-
-def duration(*, allow_forever: bool = False, tiles: float | None = None) -> Parser:
-    """A positive duration in seconds; `tiles`: the duration must divide it exactly."""
-
-    def parse(value: Any, env: bool) -> float | None:
-        form = duration_form(allow_forever)
-        try:
-            seconds = parse_duration(value, allow_forever=allow_forever)
-        except InputError:
-            raise bad("a duration", form) from None
-        if seconds is not None and seconds <= 0:
-            raise bad("a positive duration", form)
-        if seconds is not None and tiles is not None:
-            count = tiles / seconds
-            if abs(count - round(count)) > 1e-9:
-                what = f"a step that divides {tiles:g}s (5-minute rollups must align)"
-                raise bad(what, "use 5s, 10s, 15s, 20s, 30s, 60s, 150s or 300s")
-        return seconds
-
-    return parse
-
-
-def string(
-    check: re.Pattern[str] | None = None, what: str = "", fix: str = "", required: bool = False
-) -> Parser:
-    """A TOML string; a non-empty one must match `check`; `required`: "" is refused too."""
-
-    def parse(value: Any, env: bool) -> str:
-        if not isinstance(value, str):
-            raise bad("a string", fix or 'quote it, e.g. "value"')
-        if check is not None and (value or required) and not check.fullmatch(value):
-            raise bad(what, fix)
-        return value
-
-    return parse
-
-
-def choice(*options: str) -> Parser:
-    """One of `options`, spelled exactly."""
-
-    def parse(value: Any, env: bool) -> str:
-        if isinstance(value, str) and value in options:
-            return value
-        hint = suggest(value, options) if isinstance(value, str) else ""
-        raise bad(f"one of {', '.join(map(repr, options))}", f"use one of those{hint}")
-
-    return parse
 
 
 def url(value: Any, env: bool) -> str:

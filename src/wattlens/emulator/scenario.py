@@ -7,23 +7,28 @@ ISO 8601 (`"2026-04-01T12:00:00Z"`) or offsets from the scenario start (`"+36h"`
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from wattlens.core import validate as v
+from wattlens.core.durations import duration_form, parse_duration, parse_iso_time
 from wattlens.core.errors import InputError
 
 Pattern = Literal["diurnal", "constant", "idle", "bursty"]
 Engine = Literal["vllm", "none"]
 PATTERNS: tuple[str, ...] = ("diurnal", "constant", "idle", "bursty")
-_WORKLOAD = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-_OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)([smhd])$")
-_UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_WORKLOAD = re.compile(r"[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?")  # a DNS label, at most 40
+_TIME_FORM = (
+    "use an offset from the start like '+36h' (a duration: s, m, h, d, w) or an ISO 8601 time "
+    "with a zone like '2026-04-01T12:00:00Z'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,145 +150,127 @@ class Scenario:
         return [d.key for d in self.deployments]
 
 
-def parse_time(value: object, where: str) -> TimeRef:
-    """`"+36h"`-style offset or ISO 8601 time (or a number of offset seconds) -> `TimeRef`."""
+def _time(value: Any, env: bool) -> TimeRef:
+    """Parser (core.validate style): "+36h"-style offset, ISO 8601 with a zone, or seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return TimeRef(offset_s=float(value))
-    if isinstance(value, datetime):
+    if isinstance(value, datetime) and value.tzinfo is not None:
         return TimeRef(epoch_s=value.timestamp())
     if isinstance(value, str):
-        m = _OFFSET.match(value.strip())
-        if m:
-            return TimeRef(offset_s=float(m.group(1)) * _UNIT_S[m.group(2)])
+        text = value.strip()
+        if text.startswith("+"):
+            try:
+                return TimeRef(offset_s=parse_duration(text[1:]))
+            except InputError:
+                pass
+        else:
+            epoch_s = parse_iso_time(text, naive_utc=False)
+            if epoch_s is not None:
+                return TimeRef(epoch_s=epoch_s)
+    raise v.bad("a time", _TIME_FORM)
+
+
+def _duration(value: Any, env: bool) -> float:
+    """Parser: a positive duration ("3d", "+36h", "1h30m") or seconds."""
+    text = value[1:] if isinstance(value, str) and value.startswith("+") else value
+    if isinstance(text, str | int | float):
         try:
-            dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
+            seconds = parse_duration(text)
+        except InputError:
             pass
         else:
-            if dt.tzinfo is not None:
-                return TimeRef(epoch_s=dt.timestamp())
-    raise InputError(
-        f"{where}: time {value!r} is not an offset like '+36h' (s, m, h, d) or an ISO 8601 "
-        "time with a zone like '2026-04-01T12:00:00Z'; write one of those"
-    )
+            if seconds:
+                return seconds
+    raise v.bad("a positive duration", f"{duration_form()}, e.g. '1d' or '6h'")
+
+
+def parse_time(value: object, where: str) -> TimeRef:
+    """`"+36h"`-style offset or ISO 8601 time (or a number of offset seconds) -> `TimeRef`."""
+    return v.check(_time, value, where)
 
 
 def parse_duration_s(value: object, where: str) -> float:
     """`"3d"`, `"+36h"` or seconds -> seconds."""
-    text = value if not isinstance(value, str) or value.startswith("+") else f"+{value}"
-    ref = parse_time(text, where)
-    if ref.offset_s is None or ref.offset_s <= 0:
-        raise InputError(f"{where}: {value!r} is not a positive duration; write e.g. '1d' or '6h'")
-    return ref.offset_s
+    return v.check(_duration, value, where)
 
 
 # --- loader -------------------------------------------------------------------------------------
 
 
-def _num(lo: float | None = None, hi: float | None = None, *, above: bool = False) -> Callable:
-    def conv(v: object, where: str) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise InputError(f"{where}: expected a number, got {v!r}; write e.g. 1.5")
-        x = float(v)
-        if (lo is not None and (x <= lo if above else x < lo)) or (hi is not None and x > hi):
-            rng = f"{'>' if above else '>='} {lo}" + (f" and <= {hi}" if hi is not None else "")
-            raise InputError(f"{where}: {x} is out of range; expected a number {rng}")
-        return x
-
-    return conv
+def _num(lo: float, example: str, hi: float = math.inf, *, above: bool = False) -> v.Parser:
+    return v.number(lo, example, hi=hi, above=above)
 
 
-def _int(lo: int) -> Callable:
-    def conv(v: object, where: str) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise InputError(f"{where}: expected an integer >= {lo}, got {v!r}")
-        return v
-
-    return conv
+def _positive(example: str) -> v.Parser:
+    return v.number(0, example, above=True)
 
 
-def _str(choices: tuple[str, ...] | None = None) -> Callable:
-    def conv(v: object, where: str) -> str:
-        if not isinstance(v, str) or not v:
-            raise InputError(f"{where}: expected a non-empty string, got {v!r}")
-        if choices is not None and v not in choices:
-            raise InputError(f"{where}: {v!r} is not one of {', '.join(choices)}")
-        return v
-
-    return conv
+def _pair(value: Any, env: bool) -> tuple[TimeRef, TimeRef]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise v.bad("a [start, end] pair", "use e.g. ['+10h', '+12h']")
+    start, end = v.list_of(_time, "times", "['+10h', '+12h']")(value, env)
+    return start, end
 
 
-def _times(v: object, where: str) -> tuple[TimeRef, ...]:
-    if not isinstance(v, list):
-        raise InputError(f"{where}: expected a list of times like ['+36h'], got {v!r}")
-    return tuple(parse_time(x, where) for x in v)
-
-
-def _gaps(v: object, where: str) -> tuple[tuple[TimeRef, TimeRef], ...]:
-    if not isinstance(v, list) or not all(isinstance(g, list) and len(g) == 2 for g in v):
-        raise InputError(f"{where}: expected a list of [start, end] pairs like [['+10h', '+12h']]")
-    return tuple((parse_time(a, where), parse_time(b, where)) for a, b in v)
-
-
-def _workload(v: object, where: str) -> str:
-    s = _str()(v, where)
-    if not _WORKLOAD.match(s) or len(s) > 40:
-        raise InputError(f"{where}: {s!r} is not a DNS label (lowercase letters, digits, '-')")
-    return s
+_TIMES = v.list_of(_time, "times", "['+36h']")
+_GAPS = v.list_of(_pair, "[start, end] pairs", "[['+10h', '+12h']]")
+_WORKLOAD_NAME = v.string(
+    _WORKLOAD, "a DNS label", "use lowercase letters, digits and '-', at most 40", required=True
+)
 
 
 # file key -> (section, field name, converter); section picks the dataclass it fills.
-_DEPLOYMENT_KEYS: dict[str, tuple[str, str, Callable]] = {
-    "namespace": ("deployment", "namespace", _workload),
-    "workload": ("deployment", "workload", _workload),
-    "node": ("deployment", "node", _str()),
-    "gpu": ("deployment", "gpu", _str()),
-    "gpu_model_name": ("deployment", "gpu_model_name", _str()),
-    "gpu_count": ("deployment", "gpu_count", _int(1)),
-    "container": ("deployment", "container", _str()),
-    "served_model_name": ("deployment", "served_model_name", _str()),
-    "model": ("deployment", "model", _str()),
-    "engine": ("deployment", "engine", _str(("vllm", "none"))),
-    "vllm_version": ("deployment", "vllm_version", _str()),
-    "gpu_memory_mib": ("deployment", "gpu_memory_mib", _num(0, above=True)),
-    "memory_utilization": ("deployment", "memory_utilization", _num(0, 1)),
-    "restarts": ("deployment", "restarts", _times),
-    "restart_downtime_s": ("deployment", "restart_downtime_s", _num(0, above=True)),
-    "energy_counter_resets": ("deployment", "energy_counter_resets", _times),
-    "gaps": ("deployment", "gaps", _gaps),
-    "idle_watts_per_gpu": ("power", "idle_watts_per_gpu", _num(0, above=True)),
-    "peak_watts_per_gpu": ("power", "peak_watts_per_gpu", _num(0, above=True)),
-    "k": ("power", "k", _num(0, above=True)),
-    "x0": ("power", "x0", _num()),
-    "power_noise": ("power", "noise", _num(0, 0.5)),
-    "gpu_spread": ("power", "gpu_spread", _num(0, 0.3)),
-    "pattern": ("traffic", "pattern", _str(PATTERNS)),
-    "mean_tokens_per_s": ("traffic", "mean_tokens_per_s", _num(0)),
-    "prompt_fraction": ("traffic", "prompt_fraction", _num(0, 0.999)),
-    "diurnal_amplitude": ("traffic", "diurnal_amplitude", _num(0, 1)),
-    "diurnal_peak_hour_utc": ("traffic", "diurnal_peak_hour_utc", _num(0, 24)),
-    "traffic_noise": ("traffic", "noise", _num(0, 1)),
-    "burst_period_s": ("traffic", "burst_period_s", _num(0, above=True)),
-    "burst_duty": ("traffic", "burst_duty", _num(0, 1, above=True)),
-    "output_tokens_per_request": ("traffic", "output_tokens_per_request", _num(0, above=True)),
-    "decode_tokens_per_s": ("traffic", "decode_tokens_per_s", _num(0, above=True)),
-    "ttft_s": ("traffic", "ttft_s", _num(0, above=True)),
-    "max_num_seqs": ("traffic", "max_num_seqs", _int(1)),
+_DEPLOYMENT_KEYS: dict[str, tuple[str, str, v.Parser]] = {
+    "namespace": ("deployment", "namespace", _WORKLOAD_NAME),
+    "workload": ("deployment", "workload", _WORKLOAD_NAME),
+    "node": ("deployment", "node", v.text("gpu-node-1")),
+    "gpu": ("deployment", "gpu", v.text("A6000")),
+    "gpu_model_name": ("deployment", "gpu_model_name", v.text("NVIDIA RTX A6000")),
+    "gpu_count": ("deployment", "gpu_count", v.integer(1, None, "8")),
+    "container": ("deployment", "container", v.text("vllm")),
+    "served_model_name": ("deployment", "served_model_name", v.text("gpt-oss-120b")),
+    "model": ("deployment", "model", v.text("llama-3.1-70b")),
+    "engine": ("deployment", "engine", v.choice("vllm", "none")),
+    "vllm_version": ("deployment", "vllm_version", v.text("0.13.0")),
+    "gpu_memory_mib": ("deployment", "gpu_memory_mib", _positive("81920")),
+    "memory_utilization": ("deployment", "memory_utilization", _num(0, "0.9", 1)),
+    "restarts": ("deployment", "restarts", _TIMES),
+    "restart_downtime_s": ("deployment", "restart_downtime_s", _positive("60")),
+    "energy_counter_resets": ("deployment", "energy_counter_resets", _TIMES),
+    "gaps": ("deployment", "gaps", _GAPS),
+    "idle_watts_per_gpu": ("power", "idle_watts_per_gpu", _positive("60")),
+    "peak_watts_per_gpu": ("power", "peak_watts_per_gpu", _positive("300")),
+    "k": ("power", "k", _positive("2.0")),
+    "x0": ("power", "x0", _num(-math.inf, "2.0")),
+    "power_noise": ("power", "noise", _num(0, "0.02", 0.5)),
+    "gpu_spread": ("power", "gpu_spread", _num(0, "0.03", 0.3)),
+    "pattern": ("traffic", "pattern", v.choice(*PATTERNS)),
+    "mean_tokens_per_s": ("traffic", "mean_tokens_per_s", _num(0, "500")),
+    "prompt_fraction": ("traffic", "prompt_fraction", _num(0, "0.8", 0.999)),
+    "diurnal_amplitude": ("traffic", "diurnal_amplitude", _num(0, "0.5", 1)),
+    "diurnal_peak_hour_utc": ("traffic", "diurnal_peak_hour_utc", _num(0, "20", 24)),
+    "traffic_noise": ("traffic", "noise", _num(0, "0.1", 1)),
+    "burst_period_s": ("traffic", "burst_period_s", _positive("600")),
+    "burst_duty": ("traffic", "burst_duty", _num(0, "0.25", 1, above=True)),
+    "output_tokens_per_request": ("traffic", "output_tokens_per_request", _positive("256")),
+    "decode_tokens_per_s": ("traffic", "decode_tokens_per_s", _positive("60")),
+    "ttft_s": ("traffic", "ttft_s", _positive("0.3")),
+    "max_num_seqs": ("traffic", "max_num_seqs", v.integer(1, None, "256")),
 }
-_REQUIRED = ("namespace", "workload", "node", "gpu", "gpu_model_name", "gpu_count")
-_REQUIRED += ("idle_watts_per_gpu", "peak_watts_per_gpu")
-_NODE_KEYS: dict[str, Callable] = {
-    "name": _str(),
-    "hostname_label": _str(("Hostname", "hostname")),
-    "driver_version": _str(),
-    "spare_gpus": _int(0),
-    "spare_idle_watts": _num(0, above=True),
+_REQUIRED: tuple[str, ...] = ("namespace", "workload", "node", "gpu", "gpu_model_name")
+_REQUIRED += ("gpu_count", "idle_watts_per_gpu", "peak_watts_per_gpu")
+_NODE_KEYS: dict[str, v.Parser] = {
+    "name": v.text("gpu-node-1"),
+    "hostname_label": v.choice("Hostname", "hostname"),
+    "driver_version": v.text("580.105.08"),
+    "spare_gpus": v.integer(0, None, "2"),
+    "spare_idle_watts": _positive("60"),
 }
 _TOP_KEYS = ("name", "seed", "tick_s", "duration", "description", "deployment", "node")
 
 
 def _unknown(key: str, known: Mapping[str, Any] | tuple[str, ...], where: str) -> InputError:
-    return InputError(f"{where}: unknown key {key!r}; known keys: {', '.join(sorted(known))}")
+    return InputError(v.unknown_key(where, key, known))
 
 
 def _deployment(raw: Mapping[str, Any], where: str) -> Deployment:
@@ -296,10 +283,10 @@ def _deployment(raw: Mapping[str, Any], where: str) -> Deployment:
         if key not in _DEPLOYMENT_KEYS:
             raise _unknown(key, _DEPLOYMENT_KEYS, where)
         section, name, conv = _DEPLOYMENT_KEYS[key]
-        parts[section][name] = conv(value, f"{where} key {key!r}")
+        parts[section][name] = v.check(conv, value, f"{where}.{key}")
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
-        raise InputError(f"{where}: missing required key(s) {', '.join(missing)}")
+        raise InputError(v.missing_keys(where, missing))
     power = PowerModel(**parts["power"])
     if power.peak_watts_per_gpu < power.idle_watts_per_gpu:
         raise InputError(f"{where}: peak_watts_per_gpu is below idle_watts_per_gpu; swap them")
@@ -318,7 +305,7 @@ def scenario_from_dict(raw: Mapping[str, Any], source: str = "<dict>") -> Scenar
     if "name" not in raw or not raw.get("deployment"):
         raise InputError(f"scenario {source}: needs 'name' and at least one [[deployment]] table")
     deployments = tuple(
-        _deployment(d, f"scenario {source} deployment[{i}]")
+        _deployment(d, f"scenario {source}: deployment[{i}]")
         for i, d in enumerate(raw["deployment"])
     )
     seen: set[str] = set()
@@ -328,24 +315,24 @@ def scenario_from_dict(raw: Mapping[str, Any], source: str = "<dict>") -> Scenar
         seen.add(d.key)
     nodes: dict[str, Node] = {}
     for i, n in enumerate(raw.get("node", [])):
-        where = f"scenario {source} node[{i}]"
+        where = f"scenario {source}: node[{i}]"
         for key in n:
             if key not in _NODE_KEYS:
                 raise _unknown(key, _NODE_KEYS, where)
         if "name" not in n:
-            raise InputError(f"{where}: missing required key name")
-        node = Node(**{k: _NODE_KEYS[k](v, f"{where} key {k!r}") for k, v in n.items()})
+            raise InputError(v.missing_keys(where, ["name"]))
+        node = Node(**{k: v.check(_NODE_KEYS[k], x, f"{where}.{k}") for k, x in n.items()})
         nodes[node.name] = node
     for d in deployments:
         nodes.setdefault(d.node, Node(name=d.node))
-    where = f"scenario {source}"
+    where = f"scenario {source}:"
     return Scenario(
-        name=_str()(raw["name"], f"{where} key 'name'"),
+        name=v.check(v.text("nrp"), raw["name"], f"{where} name"),
         deployments=deployments,
         nodes=tuple(nodes.values()),
-        seed=_int(0)(raw.get("seed", 42), f"{where} key 'seed'"),
-        tick_s=_num(0, above=True)(raw.get("tick_s", 5.0), f"{where} key 'tick_s'"),
-        duration_s=parse_duration_s(raw.get("duration", "1d"), f"{where} key 'duration'"),
+        seed=v.check(v.integer(0, None, "42"), raw.get("seed", 42), f"{where} seed"),
+        tick_s=v.check(_positive("5"), raw.get("tick_s", 5.0), f"{where} tick_s"),
+        duration_s=parse_duration_s(raw.get("duration", "1d"), f"{where} duration"),
         description=str(raw.get("description", "")),
     )
 
