@@ -59,10 +59,8 @@ def _gpu_rows(fn: Callable[[Target, NDArray[np.int64]], F64]) -> Callable[[Targe
         if values.shape != (gis.size, m):
             values = np.broadcast_to(values, (gis.size, m))
         if m == 1 or (t.obs.generation[:, 0] == t.obs.generation[:, -1]).all():
-            labels, text = _node_labels(
-                t.model, t.node or "", tuple(t.obs.generation[:, 0].tolist())
-            )
-            return Block([""] * gis.size, labels, values, None, text)
+            same, text = _node_labels(t.model, t.node or "", tuple(t.obs.generation[:, 0].tolist()))
+            return Block([""] * gis.size, same, values, None, text)
         labels: list[Labels] = []
         src: list[int] = []
         masks: list[NDArray[np.bool_] | None] = []

@@ -85,7 +85,7 @@ def render_families(families: Iterable[FamilySpec], target: Target, col: int = 0
     for fam in families:
         blk = fam.block(target)
         values = blk.values[:, col]
-        rows = range(len(blk.labels))
+        rows: list[int] | range = range(len(blk.labels))
         if blk.mask is not None:
             rows = np.flatnonzero(blk.mask[:, col]).tolist()
             values = values[rows]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from wattlens.emulator.scenario import (
     Deployment,
     Node,
@@ -43,7 +45,7 @@ def synthetic_scenario(
         gpu, gpu_name, idle, peak, mem = _KINDS[node_i % len(_KINDS)]
         node = f"gpu-{gpu.lower()}-{node_i:04d}.example.edu"
         if i % per_node == 0:
-            label = "hostname" if node_i % 4 == 3 else "Hostname"
+            label: Literal["Hostname", "hostname"] = "hostname" if node_i % 4 == 3 else "Hostname"
             nodes.append(Node(name=node, hostname_label=label))
         deployments.append(
             Deployment(

@@ -35,10 +35,12 @@ def _version(text: str) -> tuple[int, ...]:
 def vllm_metric_names(version: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(KV-cache gauge names, ITL histogram names) a vLLM version exposes."""
     v = _version(version)
-    kv = ("vllm:gpu_cache_usage_perc",) if v < (0, 9, 2) else ("vllm:kv_cache_usage_perc",)
+    kv: tuple[str, ...] = (
+        ("vllm:gpu_cache_usage_perc",) if v < (0, 9, 2) else ("vllm:kv_cache_usage_perc",)
+    )
     if (0, 9, 2) <= v < (0, 12):
         kv += ("vllm:gpu_cache_usage_perc",)
-    itl = ("vllm:time_per_output_token_seconds",) if v < (0, 11) else ()
+    itl: tuple[str, ...] = ("vllm:time_per_output_token_seconds",) if v < (0, 11) else ()
     if v >= (0, 11):
         itl = ("vllm:inter_token_latency_seconds",)
     if (0, 11) <= v < (0, 12):
@@ -83,7 +85,7 @@ def _histogram(
         total = np.floor(n)[None, :]
         values = np.concatenate([np.floor(n[None, :] * _bucket_shares(buckets, m, sigma)),
                                  total, total, (n * m)[None, :]])  # fmt: skip
-        labels = [(base[0], ("le", le), base[1]) for le in les]
+        labels: list[Labels] = [(base[0], ("le", le), base[1]) for le in les]
         labels += [(base[0], ("le", "+Inf"), base[1]), base, base]
         samples = [f"{name}_bucket"] * (len(les) + 1) + [f"{name}_count", f"{name}_sum"]
         return Block(samples, labels, values, _rows_mask(t, len(samples)))
@@ -97,7 +99,7 @@ def _traffic(t: Target) -> Traffic:
 
 def _success(t: Target) -> Block:
     base = _base(t)
-    labels = [(base[0], ("finished_reason", r), base[1]) for r, _ in _FINISHED]
+    labels: list[Labels] = [(base[0], ("finished_reason", r), base[1]) for r, _ in _FINISHED]
     shares = np.array([[share] for _, share in _FINISHED])
     values = np.floor(t.obs.requests_finished[t.deployment][None, :] * shares)
     return Block(["vllm:request_success_total"] * 3, labels, values, _rows_mask(t, 3))
