@@ -120,4 +120,12 @@ def row_totals(row: dict[str, Any], *, active: bool = False) -> Totals:
     )
 
 
-__all__ = ["ADDITIVE", "FACTORS", "GAUGES", "Aggregate", "TOKENS_KNOWN", "aggregate_exprs", "row_totals"]
+__all__ = [
+    "ADDITIVE",
+    "FACTORS",
+    "GAUGES",
+    "Aggregate",
+    "TOKENS_KNOWN",
+    "aggregate_exprs",
+    "row_totals",
+]
