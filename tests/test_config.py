@@ -302,7 +302,7 @@ ENV_MISTAKES = [
     ("WATTLENS_BACKEND_RETRIES", "three", "is not a whole number from 0 to 100"),
     ("WATTLENS_BACKEND_TIMEOUT", "-5", "is not a duration"),
     ("WATTLENS_CARBON_PUE", "1,3", "is not a number from 1 to 5"),
-    ("WATTLENS_THRESHOLDS_ACTIVE_TOKENS_PER_SEC", "fast", "is not a number from 0 up"),
+    ("WATTLENS_THRESHOLDS_ACTIVE_TOKENS_PER_S", "fast", "is not a number from 0 up"),
     ("WATTLENS_CARBON_RULES", "[{pattern = ", "is not a list of tables"),
     ("WATTLENS_SERVICE_PORT", "", "is not a whole number from 0 to 65535"),
 ]

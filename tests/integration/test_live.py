@@ -3,6 +3,7 @@ VictoriaMetrics scraping it over HTTP service discovery; totals match the plante
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -133,8 +134,8 @@ def test_prometheus_and_victoria_metrics_scraping_the_emulator(tmp_path: Path) -
                     e = truth(sc, *energy_w[key], start_of_scenario_s=start)[key]
                     if key in token_w:
                         tk = truth(sc, *token_w[key], start_of_scenario_s=start)[key]
-                        e = type(e)(**{**e.__dict__, "prompt_tokens": tk.prompt_tokens,
-                                       "generation_tokens": tk.generation_tokens})  # fmt: skip
+                        e = dataclasses.replace(e, prompt_tokens=tk.prompt_tokens,
+                                                generation_tokens=tk.generation_tokens)  # fmt: skip
                     want[key] = e
                 assert_matches_truth(got, want)
                 c.close()

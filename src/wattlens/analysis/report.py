@@ -25,10 +25,11 @@ from wattlens.catalog import find_model, get_gpu
 from wattlens.catalog.specs import ModelSpec
 from wattlens.core.durations import iso
 from wattlens.core.errors import CatalogError, InputError
-from wattlens.core.metrics import Totals, compute
+from wattlens.core.metrics import WINDOW_METRICS, Totals, compute
 from wattlens.core.records import DeploymentInfo
 from wattlens.core.units import kwh_from_joules
 from wattlens.physics.kv import dtype_bytes
+from wattlens.store import StoreReader
 
 DEFAULT_RANGE_S = 7 * 86400.0
 
@@ -85,15 +86,7 @@ def _rates(s: Series, options: AnalysisOptions) -> dict[str, Any]:
     return out
 
 
-_RATE_KEYS = (
-    "prompt_tokens_per_s",
-    "generation_tokens_per_s",
-    "tokens_per_s",
-    "joules_per_token",
-    "joules_per_output_token",
-    "co2_grams_per_hour",
-    "co2_mg_per_token",
-)
+_RATE_KEYS = tuple(m for m in WINDOW_METRICS if m != "power_watts")  # mean_power_watts: idle
 
 
 def _unknown_deployment(deployment_id: str) -> DeploymentInfo:
@@ -132,7 +125,7 @@ def _candidate(
 
 
 def analyze(
-    store: Any,
+    store: StoreReader,
     *,
     range_s: float = DEFAULT_RANGE_S,
     end_s: float | None = None,

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from wattlens.core.errors import BackendError, WattlensError
 from wattlens.derive.engine import Deriver
+from wattlens.store import Store
 from wattlens.telemetry.metrics import WANTED_METRICS
 from wattlens.telemetry.records import FlatSamples, SeriesSet
 
@@ -125,7 +126,7 @@ class Collector:
 
     def __init__(
         self,
-        store: Any,
+        store: Store,
         deriver: Deriver,
         source: Source,
         *,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wattlens.app.runner import StartWeb
+from wattlens.config import Config
 from wattlens.core.errors import ConfigError
 
 META_DEMO_START = "demo.scenario_start_s"
@@ -72,7 +73,7 @@ def run_demo(
     scenario: str,
     history_days: float,
     start_web: StartWeb | None = None,
-    config: Any | None = None,
+    config: Config | None = None,
     on_ready: Callable[[str], None] | None = None,
     progress: Callable[[float], None] | None = None,
     stop: threading.Event | None = None,

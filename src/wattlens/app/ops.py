@@ -12,6 +12,7 @@ from wattlens.app.views import report_rows, snapshot_rows
 from wattlens.core.durations import parse_time  # the one time parser; re-exported for callers
 from wattlens.derive.carbon import CarbonModel
 from wattlens.derive.engine import DeriveOptions, Deriver
+from wattlens.store import Store
 
 _WRITE_CHUNK_ROWS = 50_000
 
@@ -37,7 +38,7 @@ def make_deriver(options: DeriveOptions, carbon: CarbonModel | None = None) -> D
 
 
 def import_file(
-    store: Any,
+    store: Store,
     path: Path,
     *,
     options: DeriveOptions,
@@ -82,7 +83,7 @@ def import_file(
     )
 
 
-def status(store: Any, *, window_s: float, min_tokens_per_s: float) -> list[dict[str, Any]]:
+def status(store: Store, *, window_s: float, min_tokens_per_s: float) -> list[dict[str, Any]]:
     """Latest snapshot per deployment: rates over the last `window_s` of stored intervals."""
     return snapshot_rows(
         [d.info for d in store.deployments()],
@@ -92,7 +93,7 @@ def status(store: Any, *, window_s: float, min_tokens_per_s: float) -> list[dict
 
 
 def report(
-    store: Any,
+    store: Store,
     *,
     since_s: float | None,
     until_s: float | None,

@@ -16,7 +16,9 @@ from wattlens.app.collector import (
     ScrapeSource,
     backfill_window,
 )
+from wattlens.config import Config
 from wattlens.core.errors import ConfigError, InputError
+from wattlens.store import Store
 
 
 def parse_scrape_arg(arg: str) -> Any:
@@ -37,7 +39,7 @@ def parse_scrape_arg(arg: str) -> Any:
     return ScrapeTarget(url=url, labels=labels)
 
 
-def scrape_targets(cfg: Any, scrape: Sequence[str]) -> list[Any]:
+def scrape_targets(cfg: Config, scrape: Sequence[str]) -> list[Any]:
     """Static targets from the command line and the config."""
     from wattlens.telemetry.scrape import ScrapeTarget
 
@@ -125,8 +127,8 @@ def backfill(
 
 
 def build_collector(
-    cfg: Any,
-    store: Any,
+    cfg: Config,
+    store: Store,
     *,
     prometheus: str | None,
     scrape: Sequence[str],
@@ -177,7 +179,7 @@ def build_collector(
 
 
 def run_collector(
-    cfg: Any,
+    cfg: Config,
     *,
     db: Path,
     prometheus: str | None,
@@ -200,7 +202,7 @@ def run_collector(
 
 
 def run_service(
-    cfg: Any,
+    cfg: Config,
     *,
     db: Path,
     start_web: StartWeb,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from wattlens.config import Config
 from wattlens.derive.carbon import CarbonModel
 from wattlens.derive.engine import DeriveOptions
 
 
-def derive_options(cfg: Any) -> DeriveOptions:
+def derive_options(cfg: Config) -> DeriveOptions:
     """Derivation knobs from the config."""
     return DeriveOptions(
         step_s=cfg.collect.step_s,
@@ -17,7 +18,7 @@ def derive_options(cfg: Any) -> DeriveOptions:
     )
 
 
-def carbon_model(cfg: Any) -> CarbonModel:
+def carbon_model(cfg: Config) -> CarbonModel:
     """Grid rules, vintage, default region and PUE from the config."""
     rules = tuple(cfg.carbon.grid_rules())
     return CarbonModel(
@@ -29,7 +30,7 @@ def carbon_model(cfg: Any) -> CarbonModel:
     )
 
 
-def retention_policy(cfg: Any) -> Any:
+def retention_policy(cfg: Config) -> Any:
     """Store retention tiers from the config."""
     from wattlens.store import RetentionPolicy
 
@@ -40,7 +41,7 @@ def retention_policy(cfg: Any) -> Any:
     )
 
 
-def prometheus_client(cfg: Any, url: str | None = None) -> Any:
+def prometheus_client(cfg: Config, url: str | None = None) -> Any:
     """A Prometheus-API client for the configured (or given) backend."""
     from wattlens.telemetry.promapi import PrometheusClient
 

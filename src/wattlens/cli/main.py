@@ -10,11 +10,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from wattlens.core.errors import WattlensError
+
+if TYPE_CHECKING:  # the commands import their floors lazily so that --help stays fast
+    from wattlens.config import Config
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 config_app = typer.Typer(no_args_is_help=True, help="Check and explain the configuration.")
@@ -47,7 +50,7 @@ def _config(path: Path | None) -> Any:
     return load_config(path)
 
 
-def _db_path(cfg: Any, db: Path | None) -> Path:
+def _db_path(cfg: Config, db: Path | None) -> Path:
     return Path(db) if db is not None else Path(cfg.store.path)
 
 

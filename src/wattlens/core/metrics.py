@@ -132,6 +132,10 @@ METRICS: tuple[Metric, ...] = (
 )  # fmt: skip
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+# What every window view reports: power, token rates, the per-token ratios and CO2 per hour.
+WINDOW_METRICS: tuple[str, ...] = tuple(
+    m.name for m in METRICS if m.name not in ("requests_per_s", "decode_tokens_per_s")
+)
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 LEGACY_NAMES: dict[str, str] = {m.name: m.legacy_name for m in METRICS if m.legacy_name}
 
@@ -194,6 +198,7 @@ __all__ = [
     "METRICS",
     "NAMES",
     "TOTAL_FIELDS",
+    "WINDOW_METRICS",
     "Metric",
     "Totals",
     "co2_kg",

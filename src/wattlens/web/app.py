@@ -21,6 +21,8 @@ from fastapi.templating import Jinja2Templates
 from prometheus_client import make_asgi_app
 
 from wattlens import __version__
+from wattlens.config import Config
+from wattlens.store import StoreReader
 from wattlens.web.context import WebContext
 from wattlens.web.errors import install_error_handlers
 from wattlens.web.exporter import StoreCollector, make_registry
@@ -81,8 +83,8 @@ class _WattlensApp(FastAPI):
 
 def create_app(
     *,
-    store: Any,
-    config: Any,
+    store: StoreReader,
+    config: Config,
     clock: Callable[[], float] = time.time,
     cache_ttl_s: float = DEFAULT_CACHE_TTL_S,
     analysis_ttl_s: float = DEFAULT_ANALYSIS_TTL_S,

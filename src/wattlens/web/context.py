@@ -10,6 +10,8 @@ from typing import Any
 
 from starlette.responses import Response
 
+from wattlens.config import Config
+from wattlens.store import StoreReader
 from wattlens.web.snapshot import Freshness, Snapshot, TTLCache, build_snapshot, read_freshness
 
 
@@ -43,8 +45,8 @@ def json_response(obj: Any, status: int = 200) -> JSONBytes:
 class WebContext:
     """The app's collaborators; `snapshot()` is shared through the TTL cache."""
 
-    store: Any
-    config: Any
+    store: StoreReader
+    config: Config
     clock: Callable[[], float]
     cache: TTLCache
     # slow answers (the analysis, ~1 s): longer TTL, few keys kept

@@ -14,6 +14,7 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from wattlens.config import Config
 from wattlens.web.snapshot import Freshness, Snapshot
 from wattlens.web.views import intensity_of
 
@@ -47,7 +48,7 @@ class StoreCollector(Collector):
     def __init__(
         self,
         snapshot: Callable[[], Snapshot],
-        config: Any,
+        config: Config,
         freshness: Callable[[], Freshness] | None = None,
     ) -> None:
         self._snapshot = snapshot

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wattlens.config import Config
 from wattlens.core.durations import iso
 from wattlens.core.metrics import LEGACY_NAMES
 from wattlens.web.snapshot import Snapshot, active_averages
@@ -29,7 +30,9 @@ def _active_mg_per_token(totals: dict[str, Any], info: Any, thr: float) -> float
     return None if row is None else active_averages(row, thr)["co2_mg_per_token"]
 
 
-def model_metrics(dep: Any, snap: Snapshot, config: Any, updated_at: str | None) -> dict[str, Any]:
+def model_metrics(
+    dep: Any, snap: Snapshot, config: Config, updated_at: str | None
+) -> dict[str, Any]:
     """One ModelMetrics object as the old Go struct serialised it."""
     info = dep.info
     live = snap.live.get(info.deployment_id) or {}
@@ -58,7 +61,7 @@ def model_metrics(dep: Any, snap: Snapshot, config: Any, updated_at: str | None)
     return out
 
 
-def carbon_body(snap: Snapshot, config: Any) -> dict[str, Any]:
+def carbon_body(snap: Snapshot, config: Config) -> dict[str, Any]:
     """`{"models": [...], "updated_at": ...}`; updated_at is the newest stored interval's end."""
     updated_at = iso(snap.last_data_s if snap.last_data_s is not None else snap.now_s)
     return {

@@ -16,6 +16,7 @@ from typing import Any
 from wattlens.catalog.constants import all_constants, constant
 from wattlens.catalog.frontier import all_frontiers
 from wattlens.catalog.grid import GridRule, get_region, regions
+from wattlens.config import Config
 from wattlens.core.durations import format_duration
 from wattlens.core.units import (
     GRAMS_PER_KG,
@@ -68,7 +69,7 @@ def _cite(name: str) -> str:
     return f"{c.source}; year {c.year}"
 
 
-def _measurement(config: Any) -> Section:
+def _measurement(config: Config) -> Section:
     step = format_duration(config.collect.step_s)
     mj_per_j = _g(1 / joules_from_millijoules(1.0))
     return Section(
@@ -96,7 +97,7 @@ def _measurement(config: Any) -> Section:
     )
 
 
-def _formulas(config: Any) -> Section:
+def _formulas(config: Config) -> Section:
     pue = _g(config.carbon.pue)
     legacy = constant("legacy_mg_per_token_factor")
     rows = (
@@ -131,7 +132,7 @@ def _formulas(config: Any) -> Section:
     )
 
 
-def _thresholds(config: Any) -> Section:
+def _thresholds(config: Config) -> Section:
     t = config.thresholds
     rows = (
         ("Per-token ratios reported above", f"{_g(t.min_tokens_per_s_for_ratio)} tokens/s",
@@ -148,7 +149,7 @@ def _thresholds(config: Any) -> Section:
     )
 
 
-def _promql(config: Any) -> Section:
+def _promql(config: Config) -> Section:
     step = format_duration(config.collect.step_s)
     win = format_duration(config.collect.live_window_s)
     energy = _names(Quantity.GPU_ENERGY_MILLIJOULES_TOTAL)[0]
@@ -197,7 +198,7 @@ def _rule_row(rule: GridRule, vintage: str) -> tuple[str, ...]:
     return (rule.field, rule.match, rule.pattern, rule.region, ci)
 
 
-def _grid(config: Any) -> Section:
+def _grid(config: Config) -> Section:
     vintage = config.carbon.grid_vintage
     meta = _vintage_meta(vintage)
     table = regions(vintage)
@@ -230,7 +231,7 @@ def _grid(config: Any) -> Section:
     return Section("grid", "Grid carbon intensity", blocks)
 
 
-def _pue(config: Any) -> Section:
+def _pue(config: Config) -> Section:
     rows = tuple(
         (name, _g(c.value), c.unit, ", ".join(f"{k} {_g(v)}" for k, v in c.extra.items()),
          f"{c.source}; year {c.year}")
@@ -297,7 +298,7 @@ def _frames() -> Section:
     )
 
 
-def _limitations(config: Any) -> Section:
+def _limitations(config: Config) -> Section:
     items = (
         "GPU board power only: host CPU, memory, network and cooling are outside the measurement "
         f"unless PUE (now {_g(config.carbon.pue)}) accounts for them.",
@@ -323,7 +324,7 @@ def _constants() -> Section:
     )
 
 
-def methodology_sections(config: Any) -> list[Section]:
+def methodology_sections(config: Config) -> list[Section]:
     """Every section of the methodology for this configuration."""
     return [
         _measurement(config),
@@ -343,7 +344,7 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_methodology_markdown(config: Any = None) -> str:
+def render_methodology_markdown(config: Config | None = None) -> str:
     """The methodology as Markdown (default config when none is given)."""
     if config is None:
         from wattlens.config import load_config

@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 
 from wattlens.catalog.constants import constant
+from wattlens.config import Config
 from wattlens.core.durations import iso
 from wattlens.core.errors import NotFoundError
 from wattlens.core.units import GRAMS_PER_KG, co2_grams_per_hour
+from wattlens.store import StoreReader
 from wattlens.web.params import METRIC_UNITS, TimeRange
 
 
@@ -30,7 +32,9 @@ def _by_bucket(res: dict[str, np.ndarray]) -> dict[float, float]:
     return dict(zip(res["ts_end_s"].tolist(), res["value"].tolist(), strict=True))
 
 
-def legacy_timeseries(store: Any, config: Any, rng: TimeRange, now_s: float) -> dict[str, Any]:
+def legacy_timeseries(
+    store: StoreReader, config: Config, rng: TimeRange, now_s: float
+) -> dict[str, Any]:
     """Fleet power, CO2 g/h and mg/token per step bucket (old field names, unix-second `t`)."""
     thr = config.thresholds.min_tokens_per_s_for_ratio
     metrics = ("power_watts", "co2_grams_per_hour", "co2_mg_per_token")
@@ -51,8 +55,8 @@ def legacy_timeseries(store: Any, config: Any, rng: TimeRange, now_s: float) -> 
 
 
 def legacy_key_series(
-    store: Any,
-    config: Any,
+    store: StoreReader,
+    config: Config,
     deployments: list[Any],
     namespace: str,
     container: str,
@@ -100,7 +104,12 @@ def legacy_key_series(
 
 
 def deployment_series(
-    store: Any, config: Any, deployment_id: str, metric: str, rng: TimeRange, now_s: float
+    store: StoreReader,
+    config: Config,
+    deployment_id: str,
+    metric: str,
+    rng: TimeRange,
+    now_s: float,
 ) -> dict[str, Any]:
     """One derived metric of one deployment, bucketed on the range's step."""
     res = store.series(
@@ -168,7 +177,7 @@ def reference_frames(total_grams: float, intensity_kg_per_kwh: float | None) -> 
     ]
 
 
-def cumulative_co2(store: Any, rng: TimeRange, now_s: float) -> dict[str, Any]:
+def cumulative_co2(store: StoreReader, rng: TimeRange, now_s: float) -> dict[str, Any]:
     """Fleet CO2 accumulated over the range (sum of stored grams per step), plus frames."""
     start = now_s - rng.seconds
     res = store.series("co2_grams", None, start, now_s, rng.step_s)

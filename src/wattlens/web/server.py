@@ -12,7 +12,9 @@ from typing import Any
 
 import uvicorn
 
+from wattlens.config import Config
 from wattlens.core.errors import ConfigError
+from wattlens.store import StoreReader
 
 STARTUP_TIMEOUT_S = 30.0
 
@@ -95,7 +97,7 @@ def serve_in_thread(
 def web_starter(host: str, port: int) -> Callable[[Any, Any], ServerHandle]:
     """A `(store, config) -> running app` callable for the app layer's long-running jobs."""
 
-    def start(store: Any, config: Any) -> ServerHandle:
+    def start(store: StoreReader, config: Config) -> ServerHandle:
         from wattlens.web.app import create_app  # the app imports this module's neighbours
 
         return serve_in_thread(create_app(store=store, config=config), host, port)

@@ -21,9 +21,10 @@ from wattlens.app.collector import (
     META_SOURCE,
 )
 from wattlens.app.views import snapshot_rows
-from wattlens.core.metrics import compute
+from wattlens.config import Config
+from wattlens.core.metrics import WINDOW_METRICS, compute
 from wattlens.core.units import SECONDS_PER_DAY
-from wattlens.store import Aggregate, StoredDeployment
+from wattlens.store import Aggregate, StoredDeployment, StoreReader
 from wattlens.store.aggregate import row_totals
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class Snapshot:
     last_data_s: float | None  # ts_end_s of the newest interval in the store
 
 
-def build_snapshot(store: Any, config: Any, now_s: float) -> Snapshot:
+def build_snapshot(store: StoreReader, config: Config, now_s: float) -> Snapshot:
     """Read deployments, live aggregates and 24 h / 7 d totals as of `now_s`."""
     thr = config.thresholds.min_tokens_per_s_for_ratio
     deps = store.deployments()
@@ -142,16 +143,7 @@ class TTLCache:
 def active_averages(t: dict[str, Any] | None, min_tokens_per_s: float) -> dict[str, Any]:
     """The vocabulary's metrics over a totals row's active rows (time-weighted rates,
     token-weighted ratios), plus `active_s`, the seconds they cover."""
-    keys = (
-        "power_watts",
-        "prompt_tokens_per_s",
-        "generation_tokens_per_s",
-        "tokens_per_s",
-        "joules_per_token",
-        "joules_per_output_token",
-        "co2_grams_per_hour",
-        "co2_mg_per_token",
-    )
+    keys = WINDOW_METRICS
     totals = row_totals(t or {}, active=True)
     out: dict[str, Any] = {"active_s": totals.seconds}
     if totals.seconds <= 0:
@@ -200,7 +192,7 @@ def _float(text: str | None) -> float | None:
         return None
 
 
-def read_freshness(store: Any, config: Any, now_s: float) -> Freshness:
+def read_freshness(store: StoreReader, config: Config, now_s: float) -> Freshness:
     """Freshness from the store meta the collector writes (and the newest stored row)."""
     last_success = _float(store.get_meta(META_LAST_SUCCESS))
     last_good = last_success if last_success is not None else store.last_ts()

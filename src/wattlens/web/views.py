@@ -12,9 +12,10 @@ from typing import Any
 from wattlens.catalog.constants import constant
 from wattlens.catalog.frontier import get_frontier
 from wattlens.catalog.grid import get_region
+from wattlens.config import Config
 from wattlens.core.durations import iso
 from wattlens.core.errors import CatalogError, NotFoundError
-from wattlens.core.metrics import compute
+from wattlens.core.metrics import WINDOW_METRICS, compute
 from wattlens.core.records import identity
 from wattlens.core.units import SECONDS_PER_HOUR
 from wattlens.web.snapshot import Freshness, Snapshot, active_averages
@@ -23,14 +24,7 @@ HOURS_PER_DAY = 24.0
 FRONTIER_SPEC = "nrp-2026"  # the only spec with fixed marginal energies (the old comparison)
 
 _LIVE_KEYS = (
-    "power_watts",
-    "prompt_tokens_per_s",
-    "generation_tokens_per_s",
-    "tokens_per_s",
-    "joules_per_token",
-    "joules_per_output_token",
-    "co2_grams_per_hour",
-    "co2_mg_per_token",
+    *WINDOW_METRICS,
     "carbon_intensity_kg_per_kwh",
     "pue",
     "energy_source",
@@ -53,7 +47,7 @@ def clean(value: Any) -> Any:
     return value
 
 
-def catalog_intensity(info: Any, config: Any) -> float | None:
+def catalog_intensity(info: Any, config: Config) -> float | None:
     """The configured override, else the grid table's intensity for the deployment's region."""
     override = config.carbon.intensity_override_kg_per_kwh
     if override is not None:
@@ -66,7 +60,7 @@ def catalog_intensity(info: Any, config: Any) -> float | None:
         return None
 
 
-def intensity_of(info: Any, snap: Snapshot, config: Any) -> float | None:
+def intensity_of(info: Any, snap: Snapshot, config: Config) -> float | None:
     """Grid intensity in use: live window, else the last 24 h, else the grid table."""
     live = snap.live.get(info.deployment_id) or {}
     if live.get("carbon_intensity_kg_per_kwh") is not None:
@@ -77,7 +71,7 @@ def intensity_of(info: Any, snap: Snapshot, config: Any) -> float | None:
     return catalog_intensity(info, config)
 
 
-def is_active(live: dict[str, Any], config: Any) -> bool:
+def is_active(live: dict[str, Any], config: Config) -> bool:
     """Active: live total tokens/s above the activity threshold (the old dashboard's 0.1)."""
     tps = live.get("tokens_per_s")
     return tps is not None and tps > config.thresholds.active_tokens_per_s
@@ -112,7 +106,7 @@ def frontier_verdict(ratio: float | None) -> str | None:
     return "about_same"
 
 
-def deployment_view(dep: Any, snap: Snapshot, config: Any) -> dict[str, Any]:
+def deployment_view(dep: Any, snap: Snapshot, config: Config) -> dict[str, Any]:
     """One deployment: identity, live, 24 h active-only average, live activity, token share."""
     info = dep.info
     live = snap.live.get(info.deployment_id) or {}
@@ -171,7 +165,7 @@ def deployment_view(dep: Any, snap: Snapshot, config: Any) -> dict[str, Any]:
     }
 
 
-def deployments_view(snap: Snapshot, config: Any) -> dict[str, Any]:
+def deployments_view(snap: Snapshot, config: Config) -> dict[str, Any]:
     """All deployments, ordered by id."""
     return {
         "generated_at": iso(snap.now_s),
@@ -192,7 +186,7 @@ def find_deployment(snap: Snapshot, deployment_id: str) -> Any:
     )
 
 
-def fleet_view(snap: Snapshot, config: Any) -> dict[str, Any]:
+def fleet_view(snap: Snapshot, config: Config) -> dict[str, Any]:
     """The fleet tiles over the live window: power, CO2/h and /day, active GPUs and models."""
     power = co2_h = weighted_ci = 0.0
     intensities: list[float] = []
