@@ -14,9 +14,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from wattlens.app.runner import StartWeb
-from wattlens.config import Config
+from wattlens.app.collector import Collector
+from wattlens.app.ops import make_deriver
+from wattlens.app.runner import StartWeb, run_loop, scrape_source
+from wattlens.app.settings import carbon_model, retention_policy
+from wattlens.catalog import get_gpu
+from wattlens.config import Config, load_config
 from wattlens.core.errors import ConfigError
+from wattlens.derive.carbon import CarbonModel
+from wattlens.derive.engine import DeriveOptions
+from wattlens.emulator import EmulatorServer, history_series, load_scenario
+from wattlens.store import Store
+from wattlens.telemetry.metrics import WANTED_METRICS
 
 META_DEMO_START = "demo.scenario_start_s"
 META_DEMO_SCENARIO = "demo.scenario"
@@ -26,7 +35,6 @@ DEMO_SCRAPE_S = 10.0
 
 def check_scenario_against_catalog(scenario: Any) -> None:
     """Fail fast (CatalogError naming the name) on GPUs the catalog does not know."""
-    from wattlens.catalog import get_gpu
 
     for d in scenario.deployments:
         get_gpu(d.gpu)
@@ -42,8 +50,6 @@ def seed_history(
     progress: Callable[[float], None] | None = None,
 ) -> int:
     """Feed the emulator's history for (start_s, now_s] through the collector, a day at a time."""
-    from wattlens.emulator import history_series
-    from wattlens.telemetry.metrics import WANTED_METRICS
 
     step = collector.deriver.options.step_s
     written = 0
@@ -79,15 +85,6 @@ def run_demo(
     stop: threading.Event | None = None,
 ) -> None:
     """Run the demo until stopped (signal), or for `seconds`."""
-    from wattlens.app.collector import Collector
-    from wattlens.app.ops import make_deriver
-    from wattlens.app.runner import run_loop, scrape_source
-    from wattlens.app.settings import carbon_model, retention_policy
-    from wattlens.config import load_config
-    from wattlens.derive.carbon import CarbonModel
-    from wattlens.derive.engine import DeriveOptions
-    from wattlens.emulator import EmulatorServer, load_scenario
-    from wattlens.store import Store
 
     if history_days < 0:
         raise ConfigError(f"--history-days {history_days}: expected 0 or more days")

@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from wattlens.app.views import report_rows, snapshot_rows
+from wattlens.catalog import gpu_id_for_dcgm_name
 from wattlens.core.durations import parse_time  # the one time parser; re-exported for callers
 from wattlens.derive.carbon import CarbonModel
 from wattlens.derive.engine import DeriveOptions, Deriver
 from wattlens.store import Store
+from wattlens.telemetry.importer import iter_telemetry_file
+from wattlens.telemetry.metrics import WANTED_METRICS
 
 _WRITE_CHUNK_ROWS = 50_000
 
@@ -32,7 +35,6 @@ class ImportStats:
 
 def make_deriver(options: DeriveOptions, carbon: CarbonModel | None = None) -> Deriver:
     """A Deriver wired to the catalog (GPU names) and a carbon model."""
-    from wattlens.catalog import gpu_id_for_dcgm_name
 
     return Deriver(options, carbon=carbon or CarbonModel(), gpu_type_of=gpu_id_for_dcgm_name)
 
@@ -49,8 +51,6 @@ def import_file(
 
     Idempotent: importing the same file again rewrites identical rows.
     """
-    from wattlens.telemetry.importer import iter_telemetry_file
-    from wattlens.telemetry.metrics import WANTED_METRICS
 
     deriver = make_deriver(options, carbon)
     n_samples = n_series = used = 0

@@ -16,14 +16,17 @@ from wattlens.app.collector import (
     ScrapeSource,
     backfill_window,
 )
+from wattlens.app.ops import make_deriver
+from wattlens.app.settings import carbon_model, derive_options, prometheus_client, retention_policy
 from wattlens.config import Config
 from wattlens.core.errors import ConfigError, InputError
 from wattlens.store import Store
+from wattlens.telemetry.scrape import Scraper, ScrapeTarget
+from wattlens.telemetry.sd import load_http_sd
 
 
 def parse_scrape_arg(arg: str) -> Any:
     """`URL;label=value;...` -> ScrapeTarget."""
-    from wattlens.telemetry.scrape import ScrapeTarget
 
     url, *pairs = arg.split(";")
     labels = {}
@@ -41,7 +44,6 @@ def parse_scrape_arg(arg: str) -> Any:
 
 def scrape_targets(cfg: Config, scrape: Sequence[str]) -> list[Any]:
     """Static targets from the command line and the config."""
-    from wattlens.telemetry.scrape import ScrapeTarget
 
     targets = [parse_scrape_arg(s) for s in scrape]
     targets += [ScrapeTarget(url=t.url, labels=dict(t.labels)) for t in cfg.scrape.targets]
@@ -50,8 +52,6 @@ def scrape_targets(cfg: Config, scrape: Sequence[str]) -> list[Any]:
 
 def scrape_source(targets: list[Any], sd_url: str | None, *, timeout_s: float) -> ScrapeSource:
     """A direct-scrape source over static targets plus HTTP-SD (re-read every 30 s)."""
-    from wattlens.telemetry.scrape import Scraper
-    from wattlens.telemetry.sd import load_http_sd
 
     discovered = load_http_sd(sd_url) if sd_url else []  # a bad SD URL fails at start, clearly
     scraper = Scraper(targets + discovered, timeout_s=timeout_s)
@@ -141,13 +141,6 @@ def build_collector(
     Args:
         progress: makes a progress context (yielding `tick(fraction)`) shown during backfill.
     """
-    from wattlens.app.ops import make_deriver
-    from wattlens.app.settings import (
-        carbon_model,
-        derive_options,
-        prometheus_client,
-        retention_policy,
-    )
 
     url = prometheus or cfg.backend.prometheus_url
     targets = [] if url else scrape_targets(cfg, scrape)
@@ -191,7 +184,6 @@ def run_collector(
     progress: Callable[[], AbstractContextManager[Callable[[float], None]]] | None = None,
 ) -> None:
     """Collect until stopped (signal) or for `seconds`, then flush and close the store."""
-    from wattlens.store import Store
 
     with Store.open(db) as store:
         collector = build_collector(
@@ -215,7 +207,6 @@ def run_service(
 ) -> None:
     """`wattlens serve`: the web app (started by `start_web`) over the store while the collector
     fills it."""
-    from wattlens.store import Store
 
     with Store.open(db) as store:
         collector = build_collector(

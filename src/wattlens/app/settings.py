@@ -7,6 +7,8 @@ from typing import Any
 from wattlens.config import Config
 from wattlens.derive.carbon import CarbonModel
 from wattlens.derive.engine import DeriveOptions
+from wattlens.store import RetentionPolicy
+from wattlens.telemetry.promapi import PrometheusClient
 
 
 def derive_options(cfg: Config) -> DeriveOptions:
@@ -32,7 +34,6 @@ def carbon_model(cfg: Config) -> CarbonModel:
 
 def retention_policy(cfg: Config) -> Any:
     """Store retention tiers from the config."""
-    from wattlens.store import RetentionPolicy
 
     return RetentionPolicy(
         raw_s=cfg.store.raw_retention_s,
@@ -43,7 +44,6 @@ def retention_policy(cfg: Config) -> Any:
 
 def prometheus_client(cfg: Config, url: str | None = None) -> Any:
     """A Prometheus-API client for the configured (or given) backend."""
-    from wattlens.telemetry.promapi import PrometheusClient
 
     b = cfg.backend
     cert = None

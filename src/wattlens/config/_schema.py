@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from wattlens.catalog.grid import GridRule, default_rules
 from wattlens.config import _parsers as p
 from wattlens.config._values import MASK, RegionRule, ScrapeTarget, Secret
 from wattlens.core.durations import format_duration
@@ -121,7 +122,6 @@ class CarbonConfig:
 
     def grid_rules(self) -> list[GridRule]:
         """The rules as catalog `GridRule`s, in order; the catalog's defaults when none are set."""
-        from wattlens.catalog.grid import GridRule, default_rules
 
         if not self.rules:
             return default_rules()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from wattlens.catalog import grid
+
 
 @dataclass(frozen=True)
 class CarbonModel:
@@ -23,7 +25,6 @@ class CarbonModel:
     intensity_override_kg_per_kwh: float | None = None
 
     def __post_init__(self) -> None:
-        from wattlens.catalog import grid
 
         grid.get_region(self.default_region, self.vintage)  # fail fast on a bad region/vintage
         rules = tuple(grid.default_rules() if self.rules is None else self.rules)
@@ -40,7 +41,6 @@ class CarbonModel:
 def _lookup(
     model: CarbonModel, host: str | None, namespace: str | None
 ) -> tuple[str | None, float]:
-    from wattlens.catalog import grid
 
     if model.intensity_override_kg_per_kwh is not None:
         return None, model.intensity_override_kg_per_kwh

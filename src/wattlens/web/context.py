@@ -10,8 +10,11 @@ from typing import Any
 
 from starlette.responses import Response
 
+from wattlens.analysis import AnalysisOptions, analyze
+from wattlens.catalog import get_frontier
 from wattlens.config import Config
 from wattlens.store import StoreReader
+from wattlens.web.params import check_catalog_name
 from wattlens.web.snapshot import Freshness, Snapshot, TTLCache, build_snapshot, read_freshness
 
 
@@ -82,9 +85,6 @@ class WebContext:
         `frontier` is a catalog frontier id (None: the analysis default); an unknown one is a
         CatalogError (404) naming the known ids.
         """
-        from wattlens.analysis import AnalysisOptions, analyze
-        from wattlens.catalog import get_frontier
-        from wattlens.web.params import check_catalog_name
 
         opts = AnalysisOptions.from_config(self.config)
         if frontier is not None and frontier.strip():

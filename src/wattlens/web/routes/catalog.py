@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from wattlens.analysis import AnalysisOptions
 from wattlens.catalog import DTYPES, all_frontiers, all_gpus, all_models
 from wattlens.web.context import JSONBytes, WebContext
 from wattlens.web.planning import TRACES
@@ -19,7 +20,6 @@ def _models() -> dict[str, Any]:
 
 
 def _frontiers() -> dict[str, Any]:
-    from wattlens.analysis import AnalysisOptions
 
     return {
         "default": AnalysisOptions.default().frontier_spec,
