@@ -14,14 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from wattlens.app.collector import Collector
-from wattlens.app.ops import make_deriver
-from wattlens.app.runner import StartWeb, run_loop, scrape_source
-from wattlens.app.settings import carbon_model, retention_policy
+from wattlens.app.runner import StartWeb, run_loop, scrape_collector
 from wattlens.catalog import get_gpu
 from wattlens.config import Config, load_config
 from wattlens.core.errors import ConfigError
-from wattlens.derive.carbon import CarbonModel
 from wattlens.derive.engine import DeriveOptions
 from wattlens.emulator import EmulatorServer, history_series, load_scenario
 from wattlens.store import Store
@@ -100,13 +96,12 @@ def run_demo(
             scenario_start = math.floor((now - history_days * 86400.0) / DEMO_STEP_S) * DEMO_STEP_S
             store.set_meta(META_DEMO_START, repr(scenario_start))
             store.set_meta(META_DEMO_SCENARIO, sc.name)
-        carbon: CarbonModel = carbon_model(cfg)
-        deriver = make_deriver(DeriveOptions(step_s=DEMO_STEP_S), carbon)
         with EmulatorServer(sc, host="127.0.0.1", port=0, start_s=scenario_start) as emu:
             last = store.last_ts()
             start = scenario_start if last is None else max(scenario_start, last - 2 * DEMO_STEP_S)
-            source = scrape_source([], f"{emu.url}/sd", timeout_s=5.0)
-            collector = Collector(store, deriver, source, retention=retention_policy(cfg))
+            collector = scrape_collector(
+                cfg, store, [], f"{emu.url}/sd", options=DeriveOptions(step_s=DEMO_STEP_S)
+            )
             seed_history(
                 collector,
                 sc,

@@ -20,6 +20,7 @@ from wattlens.app.ops import make_deriver
 from wattlens.app.settings import carbon_model, derive_options, prometheus_client, retention_policy
 from wattlens.config import Config
 from wattlens.core.errors import ConfigError, InputError
+from wattlens.derive.engine import DeriveOptions
 from wattlens.store import Store
 from wattlens.telemetry.scrape import Scraper, ScrapeTarget
 from wattlens.telemetry.sd import load_http_sd
@@ -50,13 +51,15 @@ def scrape_targets(cfg: Config, scrape: Sequence[str]) -> list[Any]:
     return targets
 
 
-def scrape_source(targets: list[Any], sd_url: str | None, *, timeout_s: float) -> ScrapeSource:
+def scrape_source(
+    targets: Sequence[ScrapeTarget], sd_url: str | None, *, timeout_s: float
+) -> ScrapeSource:
     """A direct-scrape source over static targets plus HTTP-SD (re-read every 30 s)."""
 
     discovered = load_http_sd(sd_url) if sd_url else []  # a bad SD URL fails at start, clearly
-    scraper = Scraper(targets + discovered, timeout_s=timeout_s)
+    scraper = Scraper([*targets, *discovered], timeout_s=timeout_s)
     discover = (lambda: load_http_sd(sd_url)) if sd_url else None
-    return ScrapeSource(scraper, discover=discover, static_targets=targets)
+    return ScrapeSource(scraper, discover=discover, static_targets=list(targets))
 
 
 @contextmanager
@@ -126,6 +129,21 @@ def backfill(
     return written
 
 
+def scrape_collector(
+    cfg: Config,
+    store: Store,
+    targets: Sequence[ScrapeTarget],
+    sd_url: str | None,
+    *,
+    options: DeriveOptions | None = None,
+) -> Collector:
+    """A collector scraping exporters directly (and re-reading HTTP-SD), wired from the config;
+    `options` overrides the config's derivation knobs (the demo's step)."""
+    deriver = make_deriver(options or derive_options(cfg), carbon_model(cfg))
+    source = scrape_source(targets, sd_url, timeout_s=cfg.backend.timeout_s)
+    return Collector(store, deriver, source, retention=retention_policy(cfg))
+
+
 def build_collector(
     cfg: Config,
     store: Store,
@@ -150,10 +168,9 @@ def build_collector(
             "nothing to collect from: give --prometheus URL, --scrape URL or --sd URL, or set "
             "backend.prometheus_url, scrape.targets or scrape.sd_url in wattlens.toml"
         )
-    deriver = make_deriver(derive_options(cfg), carbon_model(cfg))
     if not url:
-        source = scrape_source(targets, sd_url, timeout_s=cfg.backend.timeout_s)
-        return Collector(store, deriver, source, retention=retention_policy(cfg))
+        return scrape_collector(cfg, store, targets, sd_url)
+    deriver = make_deriver(derive_options(cfg), carbon_model(cfg))
     client = prometheus_client(cfg, url)
     client.ping()  # unreachable at start is a user error: say so once, clearly
     psource = PrometheusSource(client, lag_s=cfg.scrape.interval_s)
@@ -272,6 +289,7 @@ __all__ = [
     "build_collector",
     "run_loop",
     "run_service",
+    "scrape_collector",
     "scrape_source",
     "scrape_targets",
 ]
