@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from wattlens.core.durations import iso
-from wattlens.core.metrics import Totals, co2_kg, compute, energy_kwh
+from wattlens.core.metrics import Totals, co2_kg, compute, compute_many, energy_kwh
 from wattlens.core.records import DeploymentInfo, identity
 from wattlens.store.aggregate import Aggregate, row_totals
 
@@ -23,15 +23,20 @@ def snapshot_rows(
     min_tokens_per_s: float,
 ) -> list[dict[str, Any]]:
     """One row per deployment with live rates over the aggregate window (None when no data)."""
+    infos = sorted(deployments, key=lambda d: d.deployment_id)
+    measured = [i.deployment_id for i in infos if i.deployment_id in aggregates]
+    rates = dict(zip(measured, compute_many(
+        [aggregates[d].totals() for d in measured], min_tokens_per_s=min_tokens_per_s
+    ), strict=True))  # fmt: skip
     rows = []
-    for info in sorted(deployments, key=lambda d: d.deployment_id):
+    for info in infos:
         agg = aggregates.get(info.deployment_id)
         row = identity(info)
         if agg is None:
             row.update({"power_watts": None, "energy_source": "none", "window_s": 0.0})
             rows.append(row)
             continue
-        row.update(compute(agg.totals(), min_tokens_per_s=min_tokens_per_s))
+        row.update(rates[info.deployment_id])
         row.update(
             {
                 "carbon_intensity_kg_per_kwh": agg.carbon_intensity_kg_per_kwh,

@@ -56,15 +56,6 @@ class Totals:
     token_energy_joules: float | None = None
     token_co2_grams: float | None = None
 
-    def columns(self) -> dict[str, F64]:
-        """The totals as 0-d float arrays (NaN for None), the input of `compute_arrays`."""
-        cols = {name: _nan_if_none(getattr(self, name)) for name in TOTAL_FIELDS}
-        return cols
-
-
-def _nan_if_none(value: float | None) -> F64:
-    return np.asarray(np.nan if value is None else value, dtype=np.float64)
-
 
 def _div(num: F64, den: F64) -> F64:
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -171,8 +162,26 @@ def compute(
     totals: Totals, *, min_tokens_per_s: float, names: Sequence[str] = NAMES
 ) -> dict[str, float | None]:
     """Metrics over one window (None: not measured, or a ratio under the cut-off)."""
-    arrays = compute_arrays(totals.columns(), min_tokens_per_s=min_tokens_per_s, names=names)
-    return {k: (None if np.isnan(v) else float(v)) for k, v in arrays.items()}
+    return compute_many([totals], min_tokens_per_s=min_tokens_per_s, names=names)[0]
+
+
+def compute_many(
+    totals: Sequence[Totals], *, min_tokens_per_s: float, names: Sequence[str] = NAMES
+) -> list[dict[str, float | None]]:
+    """`compute` for many windows in one vectorised pass (one row per window, same order)."""
+    if not totals:
+        return []
+    cols = {k: [_none_to_nan(getattr(t, k)) for t in totals] for k in TOTAL_FIELDS}
+    arrays = compute_arrays(cols, min_tokens_per_s=min_tokens_per_s, names=names)
+    lists = {k: v.tolist() for k, v in arrays.items()}
+    return [
+        {k: (None if v[i] != v[i] else v[i]) for k, v in lists.items()}  # NaN -> None
+        for i in range(len(totals))
+    ]
+
+
+def _none_to_nan(value: float | None) -> float:
+    return np.nan if value is None else float(value)
 
 
 def ratio_above(numerator: float, tokens_per_s: float, min_tokens_per_s: float) -> float | None:
@@ -204,6 +213,7 @@ __all__ = [
     "co2_kg",
     "compute",
     "compute_arrays",
+    "compute_many",
     "energy_kwh",
     "ratio_above",
 ]

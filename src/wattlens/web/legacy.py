@@ -13,7 +13,7 @@ from typing import Any
 from wattlens.config import Config
 from wattlens.core.durations import iso
 from wattlens.core.metrics import LEGACY_NAMES
-from wattlens.web.snapshot import Snapshot, active_averages
+from wattlens.web.snapshot import Snapshot
 from wattlens.web.views import intensity_of
 
 
@@ -24,10 +24,9 @@ def _r(value: float | None, digits: int) -> float:
 _LEGACY_RATES = ("prompt_tokens_per_s", "generation_tokens_per_s", "tokens_per_s")
 
 
-def _active_mg_per_token(totals: dict[str, Any], info: Any, thr: float) -> float | None:
+def _active_mg_per_token(active: dict[str, dict[str, Any]], info: Any) -> float | None:
     """Token-weighted mean mg/token over active rows: active CO2 / active tokens."""
-    row = totals.get(info.deployment_id)
-    return None if row is None else active_averages(row, thr)["co2_mg_per_token"]
+    return (active.get(info.deployment_id) or {}).get("co2_mg_per_token")
 
 
 def model_metrics(
@@ -36,7 +35,6 @@ def model_metrics(
     """One ModelMetrics object as the old Go struct serialised it."""
     info = dep.info
     live = snap.live.get(info.deployment_id) or {}
-    thr = config.thresholds.min_tokens_per_s_for_ratio
     out: dict[str, Any] = {
         "model_name": info.model_name or "",
         "namespace": info.namespace,
@@ -51,8 +49,8 @@ def model_metrics(
     }
     for key, value in (
         ("co2_mg_per_token", live.get("co2_mg_per_token")),
-        ("co2_mg_per_token_avg_24h", _active_mg_per_token(snap.day_totals, info, thr)),
-        ("co2_mg_per_token_avg_7d", _active_mg_per_token(snap.week_totals, info, thr)),
+        ("co2_mg_per_token_avg_24h", _active_mg_per_token(snap.day_active, info)),
+        ("co2_mg_per_token_avg_7d", _active_mg_per_token(snap.week_active, info)),
     ):
         rounded = _r(value, 3)
         if rounded != 0.0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from wattlens.app.collector import (
 )
 from wattlens.app.views import snapshot_rows
 from wattlens.config import Config
-from wattlens.core.metrics import WINDOW_METRICS, compute
+from wattlens.core.metrics import WINDOW_METRICS, compute_many
 from wattlens.core.units import SECONDS_PER_DAY
 from wattlens.store import Aggregate, StoredDeployment, StoreReader
 from wattlens.store.aggregate import row_totals
@@ -40,10 +40,13 @@ class Snapshot:
 
     now_s: float
     deployments: list[StoredDeployment]
-    live: dict[str, dict[str, Any]]  # deployment_id -> fleet.views.snapshot_rows row
+    live: dict[str, dict[str, Any]]  # deployment_id -> app.views.snapshot_rows row
     day: dict[str, Aggregate]  # all rows of the last 24 h (decode speed, intensity fallback)
     day_totals: dict[str, dict[str, Any]]  # store.totals over 24 h (active-only sums)
     week_totals: dict[str, dict[str, Any]]
+    day_active: dict[str, dict[str, Any]]  # active_averages of day_totals, per deployment
+    week_active: dict[str, dict[str, Any]]
+    day_decode_tokens_per_s: dict[str, float | None]  # per-request decode speed over 24 h
     last_data_s: float | None  # ts_end_s of the newest interval in the store
 
 
@@ -63,6 +66,9 @@ def build_snapshot(store: StoreReader, config: Config, now_s: float) -> Snapshot
         day=day,
         day_totals={t["deployment_id"]: t for t in day_t},
         week_totals={t["deployment_id"]: t for t in week_t},
+        day_active=active_averages(day_t, thr),
+        week_active=active_averages(week_t, thr),
+        day_decode_tokens_per_s=_decode_speeds(day, thr),
         last_data_s=store.last_ts(),
     )
 
@@ -140,16 +146,24 @@ class TTLCache:
         threading.Thread(target=run, name=f"wattlens-cache-{key}", daemon=True).start()
 
 
-def active_averages(t: dict[str, Any] | None, min_tokens_per_s: float) -> dict[str, Any]:
-    """The vocabulary's metrics over a totals row's active rows (time-weighted rates,
-    token-weighted ratios), plus `active_s`, the seconds they cover."""
-    keys = WINDOW_METRICS
-    totals = row_totals(t or {}, active=True)
-    out: dict[str, Any] = {"active_s": totals.seconds}
-    if totals.seconds <= 0:
-        return {**dict.fromkeys(keys), **out}
-    out.update(compute(totals, min_tokens_per_s=min_tokens_per_s, names=keys))
-    return out
+def _decode_speeds(aggs: dict[str, Aggregate], thr: float) -> dict[str, float | None]:
+    ids = list(aggs)
+    rates = compute_many([aggs[i].totals() for i in ids], min_tokens_per_s=thr,
+                         names=("decode_tokens_per_s",))  # fmt: skip
+    return {i: r["decode_tokens_per_s"] for i, r in zip(ids, rates, strict=True)}
+
+
+def active_averages(
+    rows: Sequence[dict[str, Any]], min_tokens_per_s: float
+) -> dict[str, dict[str, Any]]:
+    """Per deployment of `Store.totals()` rows: the vocabulary's metrics over the active rows
+    (time-weighted rates, token-weighted ratios), plus `active_s`, the seconds they cover."""
+    totals = [row_totals(r, active=True) for r in rows]
+    metrics = compute_many(totals, min_tokens_per_s=min_tokens_per_s, names=WINDOW_METRICS)
+    return {
+        r["deployment_id"]: {**m, "active_s": t.seconds}
+        for r, t, m in zip(rows, totals, metrics, strict=True)
+    }
 
 
 @dataclass(frozen=True, slots=True)

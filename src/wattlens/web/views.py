@@ -1,6 +1,6 @@
 """The v2 JSON views: deployments (live, 24 h active-only, activity), fleet tiles, freshness.
 
-Every number comes from a `Snapshot` (store reads) through `fleet.views.snapshot_rows` and the
+Every number comes from a `Snapshot` (store reads) through `app.views.snapshot_rows` and the
 store's totals; nothing here re-derives a rate from raw telemetry.
 """
 
@@ -15,10 +15,10 @@ from wattlens.catalog.grid import get_region
 from wattlens.config import Config
 from wattlens.core.durations import iso
 from wattlens.core.errors import CatalogError, NotFoundError
-from wattlens.core.metrics import WINDOW_METRICS, compute
+from wattlens.core.metrics import WINDOW_METRICS
 from wattlens.core.records import identity
 from wattlens.core.units import SECONDS_PER_HOUR
-from wattlens.web.snapshot import Freshness, Snapshot, active_averages
+from wattlens.web.snapshot import Freshness, Snapshot
 
 HOURS_PER_DAY = 24.0
 FRONTIER_SPEC = "nrp-2026"  # the only spec with fixed marginal energies (the old comparison)
@@ -77,6 +77,9 @@ def is_active(live: dict[str, Any], config: Config) -> bool:
     return tps is not None and tps > config.thresholds.active_tokens_per_s
 
 
+_NO_ACTIVITY: dict[str, Any] = {**dict.fromkeys(WINDOW_METRICS), "active_s": 0.0}
+
+
 def _per_hour(rate_per_s: float | None) -> float | None:
     return None if rate_per_s is None else rate_per_s * SECONDS_PER_HOUR
 
@@ -110,17 +113,9 @@ def deployment_view(dep: Any, snap: Snapshot, config: Config) -> dict[str, Any]:
     """One deployment: identity, live, 24 h active-only average, live activity, token share."""
     info = dep.info
     live = snap.live.get(info.deployment_id) or {}
-    day_agg = snap.day.get(info.deployment_id)
     day_t = snap.day_totals.get(info.deployment_id)
-    thr = config.thresholds.min_tokens_per_s_for_ratio
-    avg = active_averages(day_t, thr)
-    avg["decode_tokens_per_s"] = (
-        None
-        if day_agg is None
-        else compute(day_agg.totals(), min_tokens_per_s=thr, names=("decode_tokens_per_s",))[
-            "decode_tokens_per_s"
-        ]
-    )
+    avg = dict(snap.day_active.get(info.deployment_id) or _NO_ACTIVITY)
+    avg["decode_tokens_per_s"] = snap.day_decode_tokens_per_s.get(info.deployment_id)
     avg["frontier_power_ratio"] = frontier_ratio(avg)
     avg["frontier_verdict"] = frontier_verdict(avg["frontier_power_ratio"])
     avg["frontier_spec"] = FRONTIER_SPEC
