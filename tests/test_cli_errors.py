@@ -99,3 +99,13 @@ def test_status_on_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     junk.write_text("not a database")
     proc = run_cli("status", "--db", str(junk), cwd=tmp_path)
     assert_one_line_error(proc, "junk.duckdb")
+
+
+def test_library_errors_are_shown_with_the_flag_typed(tmp_path: Path) -> None:
+    """The library names the field (`history_days`, `scrape`); the CLI shows the option."""
+    proc = run_cli("demo", "--history-days", "-1", "--db", str(tmp_path / "d.duckdb"),
+                   cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(proc, "--history-days -1", "expected 0 or more days")
+    proc = run_cli("collect", "--scrape", "ftp://x", "--seconds", "1", "--db",
+                   str(tmp_path / "c.duckdb"), cwd=tmp_path)  # fmt: skip
+    assert_one_line_error(proc, "--scrape 'ftp://x'", "expected an http(s) URL")

@@ -180,7 +180,7 @@ def test_unreachable_url_is_backend_error() -> None:
     with pytest.raises(BackendError) as e:
         c.ping()
     assert str(e.value).startswith(f"cannot reach Prometheus at {url}: ")
-    assert "check --prometheus" in str(e.value)
+    assert "check the backend URL (backend.prometheus_url)" in str(e.value)
     assert sleeps == [0.25, 0.5]
 
 

@@ -83,7 +83,9 @@ def run_demo(
     """Run the demo until stopped (signal), or for `seconds`."""
 
     if history_days < 0:
-        raise ConfigError(f"--history-days {history_days}: expected 0 or more days")
+        raise ConfigError(
+            f"history_days {history_days}: expected 0 or more days", field="history_days"
+        )
     cfg = config or load_config()
     sc = load_scenario(scenario)
     check_scenario_against_catalog(sc)

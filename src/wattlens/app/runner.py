@@ -34,11 +34,14 @@ def parse_scrape_arg(arg: str) -> Any:
     for p in pairs:
         k, sep, v = p.partition("=")
         if not sep or not k:
-            raise InputError(f"--scrape {arg!r}: label {p!r} is not name=value; e.g. URL;pod=x")
+            raise InputError(
+                f"scrape {arg!r}: label {p!r} is not name=value; e.g. URL;pod=x", field="scrape"
+            )
         labels[k.strip()] = v.strip()
     if not url.startswith(("http://", "https://")):
         raise InputError(
-            f"--scrape {arg!r}: expected an http(s) URL, e.g. http://node:9400/metrics"
+            f"scrape {arg!r}: expected an http(s) URL, e.g. http://node:9400/metrics",
+            field="scrape",
         )
     return ScrapeTarget(url=url, labels=labels)
 
@@ -165,7 +168,7 @@ def build_collector(
     sd_url = None if url else (sd or cfg.scrape.sd_url or None)
     if not url and not targets and not sd_url:
         raise ConfigError(
-            "nothing to collect from: give --prometheus URL, --scrape URL or --sd URL, or set "
+            "nothing to collect from: give a Prometheus URL, scrape targets or an HTTP-SD URL: "
             "backend.prometheus_url, scrape.targets or scrape.sd_url in wattlens.toml"
         )
     if not url:

@@ -19,6 +19,9 @@ from wattlens.core.errors import WattlensError
 if TYPE_CHECKING:  # the commands import their floors lazily so that --help stays fast
     from wattlens.config import Config
 
+# Library errors name fields (`WattlensError.field`); shown here with the option the user typed.
+FLAGS = {"history_days": "--history-days", "scrape": "--scrape"}
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 config_app = typer.Typer(no_args_is_help=True, help="Check and explain the configuration.")
 app.add_typer(config_app, name="config")
@@ -346,5 +349,5 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except WattlensError as e:
-        typer.secho(f"error: {e}", fg="red", err=True)
+        typer.secho(f"error: {e.renamed(FLAGS)}", fg="red", err=True)
         sys.exit(2)

@@ -47,7 +47,7 @@ def dtype_bytes(dtype: str) -> float:
     if key not in DTYPE_BYTES:
         raise InputError(
             f"unknown dtype {dtype!r}: expected one of {', '.join(DTYPE_BYTES)}; "
-            "pass e.g. --dtype fp16 or --dtype fp8"
+            "set dtype, e.g. fp16 or fp8"
         )
     return DTYPE_BYTES[key]
 

@@ -207,7 +207,8 @@ class PrometheusClient:
                 last = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
                 if attempt == self.retries:
                     raise BackendError(
-                        f"cannot reach Prometheus at {self.base_url}: {last}; check --prometheus"
+                        f"cannot reach Prometheus at {self.base_url}: {last}; "
+                        "check the backend URL (backend.prometheus_url)"
                     ) from e
                 continue
             if resp.status_code in _RETRY_STATUS and attempt < self.retries:
@@ -227,7 +228,8 @@ class PrometheusClient:
             snippet = resp.text[:120].replace("\n", " ")
             raise BackendError(
                 f"{self.base_url}/{path} answered HTTP {resp.status_code} with non-JSON "
-                f"{snippet!r}; check that --prometheus points at the Prometheus API root"
+                f"{snippet!r}; check that the backend URL (backend.prometheus_url) points at the "
+                "Prometheus API root"
             )
         if resp.status_code in (401, 403):
             raise BackendError(

@@ -84,7 +84,7 @@ def serve_in_thread(
         thread.join(5)
         raise ConfigError(
             f"cannot listen on {host}:{port} (address in use or not allowed); "
-            "choose another --port or stop the other process"
+            "choose another port (service.port) or stop the other process"
         )
     bound = port
     for srv in server.servers:
