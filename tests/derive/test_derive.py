@@ -275,3 +275,29 @@ def test_pue_comes_from_the_carbon_model_alone():
     # 400 W x 30 s = 12 kJ = 1/300 kWh; x 1.5 x 0.2 kg/kWh = 1 g
     assert mid.pue == 1.5
     assert mid.co2_grams == pytest.approx(400.0 * 30.0 / 3.6e6 * 1.5 * 0.2 * 1000.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("quantity", ["counter", "gauge"])
+def test_partial_first_and_last_intervals_say_how_long_they_are(quantity):
+    """A run from 1007 s to 1097 s (15 s scrapes) at a constant 2 x 400 W: every interval,
+    the partial first (990, 1020] and last (1080, 1110] included, covers only the seconds it
+    has readings for, so its power (energy / interval_s) is the true 800 W."""
+    t = np.arange(1007.0, 1097.0 + 1, 15.0)
+    ss = SeriesSet()
+    for gpu in ("0", "1"):
+        if quantity == "counter":
+            key = SeriesKey("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", gpu_labels(POD_A, gpu))
+            ss.add(key, t, energy_series(t, 400.0))
+        else:
+            key = SeriesKey("DCGM_FI_DEV_POWER_USAGE", gpu_labels(POD_A, gpu))
+            ss.add(key, t, np.full(t.size, 400.0))
+    d = Deriver(DeriveOptions(step_s=STEP))
+    d.feed(ss)
+    _, records = d.drain()
+    by_end = {r.ts_end_s: r for r in records}
+    assert by_end[1020.0].interval_s == pytest.approx(1020.0 - 1007.0)
+    assert by_end[1110.0].interval_s == pytest.approx(1097.0 - 1080.0)
+    assert by_end[1050.0].interval_s == pytest.approx(STEP)
+    for r in records:
+        assert r.energy_joules / r.interval_s == pytest.approx(800.0, rel=1e-9), r.ts_end_s
+    assert sum(r.interval_s for r in records) == pytest.approx(1097.0 - 1007.0)

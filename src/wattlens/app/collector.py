@@ -6,11 +6,13 @@ reads raw samples since the last fetch, so the live path and the backfill path a
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from wattlens.core.errors import BackendError, WattlensError
 from wattlens.derive.engine import Deriver
@@ -22,6 +24,20 @@ META_LAST_SUCCESS = "collector.last_success_s"
 META_LAST_ERROR = "collector.last_error"
 META_LAST_ERROR_AT = "collector.last_error_s"
 META_SOURCE = "collector.source"
+META_FAILURES = "collector.failures"  # JSON: [{"target", "cause", "since_s"}] failing now
+
+log = logging.getLogger(__name__)
+
+
+class Failure(NamedTuple):
+    """One target (URL) that failed in a cycle, and why."""
+
+    target: str
+    cause: str
+
+    def describe(self) -> str:
+        """One line naming the target and the cause (the target once)."""
+        return self.cause if self.target in self.cause else f"{self.target}: {self.cause}"
 
 
 def wanted_selector() -> str:
@@ -34,9 +50,10 @@ class Source(Protocol):
     """Where raw samples come from."""
 
     description: str
+    target: str  # what a source-wide failure is reported against (the backend URL)
 
-    def fetch(self, now_s: float) -> tuple[SeriesSet | FlatSamples, list[str]]:
-        """New raw samples up to now_s, plus one message per failed target."""
+    def fetch(self, now_s: float) -> tuple[SeriesSet | FlatSamples, list[Failure]]:
+        """New raw samples up to now_s, plus one `Failure` per failed target."""
 
 
 class ScrapeSource:
@@ -53,25 +70,28 @@ class ScrapeSource:
         discover: Callable[[], list[Any]] | None = None,
         refresh_s: float = 30.0,
         static_targets: list[Any] | None = None,
+        sd_url: str | None = None,
     ) -> None:
         self._scraper = scraper
+        self.sd_url = sd_url
         self._discover = discover
         self._refresh_s = refresh_s
         self._static = list(static_targets or [])
         self._last_refresh = -math.inf
         self.description = f"scrape of {len(scraper.targets)} target(s)"
+        self.target = "scrape"
 
-    def fetch(self, now_s: float) -> tuple[FlatSamples, list[str]]:
+    def fetch(self, now_s: float) -> tuple[FlatSamples, list[Failure]]:
         """Scrape every target once."""
-        errors: list[str] = []
+        errors: list[Failure] = []
         if self._discover is not None and now_s - self._last_refresh >= self._refresh_s:
             try:
                 self._scraper.set_targets(self._static + list(self._discover()))
                 self._last_refresh = now_s
             except WattlensError as e:
-                errors.append(f"service discovery failed: {e}")
+                errors.append(Failure(self.sd_url or "service discovery", str(e)))
         res = self._scraper.scrape(now_s)
-        return res.samples, errors + [msg for _t, msg in res.errors]
+        return res.samples, errors + [Failure(tgt.url, msg) for tgt, msg in res.errors]
 
 
 class PrometheusSource:
@@ -82,8 +102,9 @@ class PrometheusSource:
         self._cursor = start_s
         self._lag_s = lag_s
         self.description = f"Prometheus API at {client.base_url}"
+        self.target = str(client.base_url)
 
-    def fetch(self, now_s: float) -> tuple[SeriesSet, list[str]]:
+    def fetch(self, now_s: float) -> tuple[SeriesSet, list[Failure]]:
         """Every raw sample since the previous fetch."""
         end = now_s - self._lag_s
         start = end - 60.0 if self._cursor is None else self._cursor
@@ -148,7 +169,13 @@ class Collector:
         self.committed_through_s: float | None = None
         self._written_version = -1
         self._deployments_written_s = -math.inf
+        self.failing: dict[str, Failure] = {}  # target -> failure, while it keeps failing
+        self._since: dict[str, float] = {}  # target -> first failure of the current streak
+        self.ever_received = False  # any sample at all since start
+        # Work the first cycle that reaches the backend does first (a deferred backfill).
+        self.before_next_cycle: Callable[[], None] | None = None
         store.set_meta(META_SOURCE, source.description)
+        store.set_meta(META_FAILURES, "[]")
 
     def ingest(self, batch: SeriesSet | FlatSamples, watermark_s: float) -> tuple[int, int]:
         """Feed a batch, write finished buckets; returns (samples used, records written)."""
@@ -176,18 +203,21 @@ class Collector:
         now = self._clock()
         stats = CycleStats()
         try:
-            batch, errors = self.source.fetch(now)
+            if self.before_next_cycle is not None:
+                self.before_next_cycle()
+                self.before_next_cycle = None
+            batch, failures = self.source.fetch(now)
         except BackendError as e:
-            self._record_error(str(e), now)
+            self._track([Failure(self.source.target, str(e))], now)
             stats.errors.append(str(e))
             stats.cpu_s = time.process_time() - cpu0
             return stats
         stats.samples, stats.records = self.ingest(batch, now - self._lag_s)
         stats.committed_through_s = self.committed_through_s
-        stats.errors = errors
-        if errors:
-            self._record_error("; ".join(errors), now)
+        stats.errors = [f.describe() for f in failures]
+        self._track(failures, now)
         if len(batch):
+            self.ever_received = True
             self.store.set_meta(META_LAST_SUCCESS, repr(now))
         if self.retention is not None and now - self._last_retention >= self._retention_every_s:
             self.store.apply_retention(now, self.retention)
@@ -196,9 +226,29 @@ class Collector:
         stats.main_thread_cpu_s = time.thread_time() - main0
         return stats
 
-    def _record_error(self, message: str, now: float) -> None:
-        self.store.set_meta(META_LAST_ERROR, message[:500])
-        self.store.set_meta(META_LAST_ERROR_AT, repr(now))
+    def record_failures(self, failures: list[Failure], now: float) -> None:
+        """Record failures seen outside a cycle (e.g. the backend down at start)."""
+        self._track(failures, now)
+
+    def _track(self, failures: list[Failure], now: float) -> None:
+        """Name each failing target (URL, cause, since when) in the log and the store meta."""
+        now_failing = {f.target: f for f in failures}
+        for target, f in now_failing.items():
+            if target not in self.failing:
+                self._since[target] = now
+                log.warning("collection failing: %s", f.describe())
+        for target in set(self.failing) - set(now_failing):
+            log.warning("collection recovered: %s", target)
+            self._since.pop(target, None)
+        if now_failing != self.failing or failures:
+            body = [{"target": t, "cause": f.cause[:500], "since_s": self._since[t]}
+                    for t, f in sorted(now_failing.items())]  # fmt: skip
+            self.store.set_meta(META_FAILURES, json.dumps(body))
+        self.failing = now_failing
+        if failures:
+            message = "; ".join(f.describe() for f in failures)
+            self.store.set_meta(META_LAST_ERROR, message[:500])
+            self.store.set_meta(META_LAST_ERROR_AT, repr(now))
 
     def flush(self) -> int:
         """Write every pending bucket (on shutdown)."""
@@ -232,8 +282,10 @@ def backfill_window(
 
 
 __all__ = [
+    "META_FAILURES",
     "Collector",
     "CycleStats",
+    "Failure",
     "PrometheusSource",
     "ScrapeSource",
     "Source",

@@ -112,7 +112,7 @@ def run_demo(
                 now_s=time.time(),
                 progress=progress,
             )
-            web = None if start_web is None else start_web(store, cfg)
+            web = None if start_web is None else start_web(store, cfg, True)
             try:
                 if on_ready is not None:
                     on_ready(web.url if web else "")

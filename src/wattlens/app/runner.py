@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from wattlens.app.collector import (
     Collector,
+    Failure,
     PrometheusSource,
     ScrapeSource,
     backfill_window,
@@ -19,7 +20,7 @@ from wattlens.app.collector import (
 from wattlens.app.ops import make_deriver
 from wattlens.app.settings import carbon_model, derive_options, prometheus_client, retention_policy
 from wattlens.config import Config
-from wattlens.core.errors import ConfigError, InputError
+from wattlens.core.errors import BackendError, ConfigError, InputError
 from wattlens.derive.engine import DeriveOptions
 from wattlens.store import Store
 from wattlens.telemetry.scrape import Scraper, ScrapeTarget
@@ -62,7 +63,7 @@ def scrape_source(
     discovered = load_http_sd(sd_url) if sd_url else []  # a bad SD URL fails at start, clearly
     scraper = Scraper([*targets, *discovered], timeout_s=timeout_s)
     discover = (lambda: load_http_sd(sd_url)) if sd_url else None
-    return ScrapeSource(scraper, discover=discover, static_targets=list(targets))
+    return ScrapeSource(scraper, discover=discover, static_targets=list(targets), sd_url=sd_url)
 
 
 @contextmanager
@@ -156,11 +157,14 @@ def build_collector(
     sd: str | None,
     backfill_on_start: bool = True,
     progress: Callable[[], AbstractContextManager[Callable[[float], None]]] | None = None,
+    tolerate_down: bool = False,
 ) -> Collector:
     """A collector over the configured source; backfills the store first when a backend is set.
 
     Args:
         progress: makes a progress context (yielding `tick(fraction)`) shown during backfill.
+        tolerate_down: a backend down at start is recorded as a failure (and the backfill
+            deferred to the first cycle that reaches it) instead of raised.
     """
 
     url = prometheus or cfg.backend.prometheus_url
@@ -175,19 +179,32 @@ def build_collector(
         return scrape_collector(cfg, store, targets, sd_url)
     deriver = make_deriver(derive_options(cfg), carbon_model(cfg))
     client = prometheus_client(cfg, url)
-    client.ping()  # unreachable at start is a user error: say so once, clearly
     psource = PrometheusSource(client, lag_s=cfg.scrape.interval_s)
     collector = Collector(store, deriver, psource, retention=retention_policy(cfg))
-    if backfill_on_start and cfg.backend.backfill:
+
+    def fill(tick: Callable[[float], None] | None = None) -> None:
+        backfill(
+            collector,
+            psource,
+            client,
+            now_s=time.time() - cfg.scrape.interval_s,
+            max_back_s=cfg.backend.backfill_max_s or float("inf"),  # None: all it has
+            progress=tick,
+        )
+
+    wants_backfill = backfill_on_start and cfg.backend.backfill
+    try:
+        client.ping()
+    except BackendError as e:
+        if not tolerate_down:
+            raise  # `collect`: unreachable at start is a user error, said once, clearly
+        # `serve`: start anyway, say so, and backfill on the first cycle that reaches it
+        collector.record_failures([Failure(psource.target, str(e))], time.time())
+        collector.before_next_cycle = fill if wants_backfill else None
+        return collector
+    if wants_backfill:
         with progress() if progress else nullcontext(None) as tick:
-            backfill(
-                collector,
-                psource,
-                client,
-                now_s=time.time() - cfg.scrape.interval_s,
-                max_back_s=cfg.backend.backfill_max_s or float("inf"),  # None: all it has
-                progress=tick,
-            )
+            fill(tick)
     return collector
 
 
@@ -203,7 +220,11 @@ def run_collector(
     on_cycle: Callable[[Any], None] | None = None,
     progress: Callable[[], AbstractContextManager[Callable[[float], None]]] | None = None,
 ) -> None:
-    """Collect until stopped (signal) or for `seconds`, then flush and close the store."""
+    """Collect until stopped (signal) or for `seconds`, then flush and close the store.
+
+    Raises:
+        BackendError: no target was ever reachable (naming each one and why).
+    """
 
     with Store.open(db) as store:
         collector = build_collector(
@@ -211,6 +232,9 @@ def run_collector(
             backfill_on_start=backfill_on_start, progress=progress,
         )  # fmt: skip
         run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds, on_cycle=on_cycle)
+        if not collector.ever_received and collector.failing:
+            causes = "; ".join(f.describe() for f in collector.failing.values())
+            raise BackendError(f"no target was ever reachable: {causes}")
 
 
 def run_service(
@@ -226,17 +250,54 @@ def run_service(
     progress: Callable[[], AbstractContextManager[Callable[[float], None]]] | None = None,
 ) -> None:
     """`wattlens serve`: the web app (started by `start_web`) over the store while the collector
-    fills it."""
-
+    fills it. The app is up before the start-up backfill runs, and a backend that is down at
+    start is reported, not fatal. With no source at all it serves the stored history alone
+    (read-only, `live=False`: the pages say no live collection runs)."""
+    if not has_source(cfg, prometheus, scrape, sd):
+        _serve_stored(cfg, db, start_web, seconds, on_ready)
+        return
     with Store.open(db) as store:
-        collector = build_collector(
-            cfg, store, prometheus=prometheus, scrape=scrape, sd=sd, progress=progress
-        )
-        web = start_web(store, cfg)
+        web = start_web(store, cfg, True)
         try:
             if on_ready is not None:
                 on_ready(web.url)
+            collector = build_collector(
+                cfg, store, prometheus=prometheus, scrape=scrape, sd=sd, progress=progress,
+                tolerate_down=True,
+            )  # fmt: skip
             run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds)
+        finally:
+            web.stop()
+
+
+def has_source(cfg: Config, prometheus: str | None, scrape: Sequence[str], sd: str | None) -> bool:
+    """Whether a telemetry source is given (options) or configured (wattlens.toml)."""
+    return bool(
+        prometheus or cfg.backend.prometheus_url or scrape or cfg.scrape.targets
+        or sd or cfg.scrape.sd_url
+    )  # fmt: skip
+
+
+def _serve_stored(
+    cfg: Config,
+    db: Path,
+    start_web: StartWeb,
+    seconds: float | None,
+    on_ready: Callable[[str], None] | None,
+) -> None:
+    if not db.exists():
+        raise ConfigError(
+            f"{db} does not exist and no source is configured: give a source "
+            "(backend.prometheus_url, scrape.targets or scrape.sd_url) or an existing store file"
+        )
+    stop = threading.Event()
+    with Store.open(db, read_only=True) as store:
+        web = start_web(store, cfg, False)
+        try:
+            if on_ready is not None:
+                on_ready(web.url)
+            with stop_on_signals(stop):
+                stop.wait(seconds)
         finally:
             web.stop()
 
@@ -250,9 +311,8 @@ class WebHandle(Protocol):
         """Stop serving."""
 
 
-StartWeb = Callable[
-    [Any, Any], WebHandle
-]  # (store, config) -> running web app; injected so app/ never imports web/
+# (store, config, live) -> a running web app; injected so app/ never imports web/.
+StartWeb = Callable[[Any, Any, bool], WebHandle]
 
 
 def run_loop(
@@ -285,6 +345,7 @@ def run_loop(
 
 __all__ = [
     "StartWeb",
+    "has_source",
     "WebHandle",
     "backfill",
     "parse_scrape_arg",

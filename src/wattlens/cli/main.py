@@ -209,7 +209,7 @@ def collect(
         seconds=seconds,
         backfill_on_start=not no_backfill,
         progress=lambda: progress_fraction("backfilling from the backend"),
-        on_cycle=cycle_line if verbose else None,
+        on_cycle=cycle_line if verbose else None,  # failures are logged (stderr) either way
     )
 
 

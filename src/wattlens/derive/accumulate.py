@@ -13,11 +13,15 @@ from wattlens.core.units import joules_from_millijoules
 from wattlens.derive import spread as sp
 from wattlens.derive.buckets import BucketTable, pack
 from wattlens.derive.layout import (
+    COV_CTR,
+    COV_GAUGE,
     E_CTR,
     E_GAUGE,
     ENGINE,
     HAS_CTR,
     HAS_GAUGE,
+    M_ECTR,
+    M_EGAUGE,
     M_GPU,
     NF,
     NM,
@@ -101,6 +105,7 @@ def counters(
     deps: list[DeploymentState],
     options: DeriveOptions,
     acc: Contributions,
+    macc: Contributions,
 ) -> None:
     """Counter increments (resets handled), spread over the buckets they span."""
     mask = c.ccol >= 0
@@ -126,11 +131,36 @@ def counters(
             owner[ok][fmask], start[ok][fmask], end[ok][fmask], np.ones(fmask.sum()), step
         )
         acc.append((fo, fb, np.full(fo.size, flag), np.ones(fo.size)))
+    e_sid = sid[1:][same][ok][is_e]
+    _coverage(c, e_sid, owner[ok][is_e], start[ok][is_e], end[ok][is_e], step,
+              (COV_CTR, M_ECTR), acc, macc)  # fmt: skip
     streams.remember_last(sid, t, v)
 
 
+def _coverage(
+    c: Chunk,
+    sid: np.ndarray,
+    owner: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    step: float,
+    cols: tuple[int, int],
+    acc: Contributions,
+    macc: Contributions,
+) -> None:
+    """Seconds of each bucket the energy readings (start, end] cover, and which streams did."""
+    if sid.size == 0:
+        return
+    rows = np.arange(sid.size, dtype=np.int64)
+    r, b, secs = sp.spread(rows, start, end, end - start, step)
+    acc.append((owner[r], b, np.full(r.size, cols[0]), secs))
+    member = np.full(int(c.sid.max()) + 1, -1, dtype=np.int64)
+    member[c.sid] = c.gpu_member
+    macc.append((owner[r], b, np.full(r.size, cols[1]), member[sid[r]]))
+
+
 def power_gauge_energy(
-    c: Chunk, streams: Streams, options: DeriveOptions, acc: Contributions
+    c: Chunk, streams: Streams, options: DeriveOptions, acc: Contributions, macc: Contributions
 ) -> None:
     """Power gauges integrated over time (gaps capped at `max_gauge_gap_s`)."""
     # Always integrated: whether a GPU also has an energy counter may only become known in a
@@ -147,6 +177,8 @@ def power_gauge_energy(
     o, b, share = sp.spread(owner[ok], end[ok] - dt[ok], end[ok], amount, options.step_s)
     acc.append((o, b, np.full(o.size, E_GAUGE), share))
     acc.append((o, b, np.full(o.size, HAS_GAUGE), np.ones(o.size)))
+    _coverage(c, sid[1:][same][ok], owner[ok], end[ok] - dt[ok], end[ok], options.step_s,
+              (COV_GAUGE, M_EGAUGE), acc, macc)  # fmt: skip
     streams.remember_last(sid, t, v)
 
 

@@ -10,6 +10,8 @@ from wattlens.core.records import DeploymentInfo
 from wattlens.core.units import co2_grams
 from wattlens.derive.buckets import unpack
 from wattlens.derive.layout import (
+    COV_CTR,
+    COV_GAUGE,
     E_CTR,
     E_GAUGE,
     FINISHED,
@@ -19,6 +21,8 @@ from wattlens.derive.layout import (
     ITL,
     KV_N,
     KV_S,
+    M_ECTR,
+    M_EGAUGE,
     M_GPU,
     M_RUN,
     M_WAIT,
@@ -73,6 +77,19 @@ def member_counts(m: np.ndarray) -> np.ndarray:
     return np.bitwise_count(m).sum(axis=2, dtype=np.int64).astype(np.float64)
 
 
+def covered_seconds(
+    a: np.ndarray, members: np.ndarray, has_ctr: np.ndarray, has_gauge: np.ndarray, step_s: float
+) -> np.ndarray:
+    """Seconds each interval's energy readings cover: the bucket's step for a full interval,
+    less for the first and last ones of a run (mean over the energy streams that reported)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ctr = a[:, COV_CTR] / np.maximum(1.0, members[:, M_ECTR])
+        gauge = a[:, COV_GAUGE] / np.maximum(1.0, members[:, M_EGAUGE])
+    cover = np.where(has_ctr, ctr, np.where(has_gauge, gauge, step_s))
+    # No energy coverage recorded (engine-only rows): the whole step; never beyond it.
+    return np.where(cover > 0, np.minimum(cover, step_s), step_s)
+
+
 def interval_columns(
     keys: np.ndarray,
     a: np.ndarray,
@@ -109,7 +126,7 @@ def interval_columns(
     return {
         "deployment_id": ids,
         "ts_end_s": bucket.astype(np.float64) * options.step_s,
-        "interval_s": np.full(n, options.step_s),
+        "interval_s": covered_seconds(a, members, has_ctr, has_gauge, options.step_s),
         "energy_joules": energy,
         "energy_source": source,
         "prompt_tokens": tokens(PROMPT),

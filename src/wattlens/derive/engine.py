@@ -142,8 +142,8 @@ class Deriver:
     def _accumulate(self, c: Chunk) -> int:
         acc: ac.Contributions = []  # (dep, bucket, column, value) contributions
         macc: ac.Contributions = []  # (dep, bucket, member-set column, member) contributions
-        ac.counters(c, self._streams, self._deps, self.options, acc)
-        ac.power_gauge_energy(c, self._streams, self.options, acc)
+        ac.counters(c, self._streams, self._deps, self.options, acc, macc)
+        ac.power_gauge_energy(c, self._streams, self.options, acc, macc)
         ac.gauges(c, self.options.step_s, acc, macc)
         ac.merge(self._table, acc, macc)
         return int(c.t.size)

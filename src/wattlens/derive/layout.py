@@ -37,11 +37,17 @@ from wattlens.telemetry.metrics import Quantity
     KV_N,
     UTIL_S,
     UTIL_N,
-) = range(18)
-NF = 18
+    COV_CTR,
+    COV_GAUGE,
+) = range(20)
+NF = 20
+# COV_*: seconds of the bucket covered by energy readings, summed over the energy streams
+# (counter increments / integrated gauge spans); divided by the number of those streams
+# (M_ECTR / M_EGAUGE) it is the interval's covered time, so a partial first or last interval
+# says how long it really is.
 # Member-set columns, OR-combined: which GPUs / engine streams reported in a bucket.
-M_GPU, M_RUN, M_WAIT = range(3)
-NM = 3
+M_GPU, M_RUN, M_WAIT, M_ECTR, M_EGAUGE = range(5)
+NM = 5
 WORD_BITS = 64  # members per uint64 word of a member set
 
 COUNTER_COL = {

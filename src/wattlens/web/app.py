@@ -88,6 +88,7 @@ def create_app(
     clock: Callable[[], float] = time.time,
     cache_ttl_s: float = DEFAULT_CACHE_TTL_S,
     analysis_ttl_s: float = DEFAULT_ANALYSIS_TTL_S,
+    live: bool = True,
 ) -> FastAPI:
     """The wattlens web app over an open `Store` and a loaded `Config`.
 
@@ -97,6 +98,8 @@ def create_app(
         clock: UTC epoch seconds now; tests inject a fixed clock.
         cache_ttl_s: how long a store snapshot is reused across requests (0 = never).
         analysis_ttl_s: how long an `/api/v2/analysis` answer is reused (0 = never).
+        live: whether a collector fills the store; False serves stored history only (a banner
+            says so and freshness does not count against readiness).
     """
     ctx = WebContext(
         store=store,
@@ -104,6 +107,7 @@ def create_app(
         clock=clock,
         cache=TTLCache(cache_ttl_s),
         slow_cache=TTLCache(analysis_ttl_s, max_items=ANALYSIS_CACHE_KEYS),
+        live=live,
     )
     app = _WattlensApp(
         title="wattlens",

@@ -55,6 +55,7 @@ class WebContext:
     # slow answers (the analysis, ~1 s): longer TTL, few keys kept
     slow_cache: TTLCache = field(default_factory=lambda: TTLCache(60.0, max_items=16))
     _static: dict[str, bytes] = field(default_factory=dict)
+    live: bool = True  # a collector fills the store (False: `serve` of stored history only)
 
     def snapshot(self) -> Snapshot:
         """The current snapshot (rebuilt at most once per cache TTL)."""
@@ -100,7 +101,7 @@ class WebContext:
 
     def freshness(self) -> Freshness:
         """Backend state and data age, read now (never cached)."""
-        return read_freshness(self.store, self.config, self.clock())
+        return read_freshness(self.store, self.config, self.clock(), live=self.live)
 
 
 __all__ = ["JSONBytes", "WebContext", "encode", "json_response"]

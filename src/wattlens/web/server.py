@@ -94,13 +94,13 @@ def serve_in_thread(
     return ServerHandle(server, thread, host, bound)
 
 
-def web_starter(host: str, port: int) -> Callable[[Any, Any], ServerHandle]:
-    """A `(store, config) -> running app` callable for the app layer's long-running jobs."""
+def web_starter(host: str, port: int) -> Callable[[StoreReader, Config, bool], ServerHandle]:
+    """A `(store, config, live) -> running app` callable for the app layer's long-running jobs."""
 
-    def start(store: StoreReader, config: Config) -> ServerHandle:
+    def start(store: StoreReader, config: Config, live: bool) -> ServerHandle:
         from wattlens.web.app import create_app  # the app imports this module's neighbours
 
-        return serve_in_thread(create_app(store=store, config=config), host, port)
+        return serve_in_thread(create_app(store=store, config=config, live=live), host, port)
 
     return start
 

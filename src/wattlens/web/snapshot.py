@@ -7,6 +7,7 @@ it. Freshness (`/readyz`) is read fresh on every call, never cached.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wattlens.app.collector import (
+    META_FAILURES,
     META_LAST_ERROR,
     META_LAST_ERROR_AT,
     META_LAST_SUCCESS,
@@ -177,6 +179,8 @@ class Freshness:
     last_error_s: float | None
     source: str | None
     stale_after_s: float
+    live: bool = True  # a collector runs beside the app (False: serving stored history only)
+    failures: tuple[dict[str, Any], ...] = ()  # {"target", "cause", "since_s"} failing now
 
     @property
     def age_s(self) -> float | None:
@@ -185,7 +189,10 @@ class Freshness:
 
     @property
     def backend_state(self) -> str:
-        """'ok', 'down' (the newest collector event is an error) or 'unknown' (no collector)."""
+        """'ok', 'down' (the newest collector event is an error), 'unknown' (no collector yet)
+        or 'none' (serving stored history: no backend in use)."""
+        if not self.live:
+            return "none"
         if self.last_error_s is not None and (
             self.last_success_s is None or self.last_error_s > self.last_success_s
         ):
@@ -206,7 +213,17 @@ def _float(text: str | None) -> float | None:
         return None
 
 
-def read_freshness(store: StoreReader, config: Config, now_s: float) -> Freshness:
+def _failures(text: str | None) -> tuple[dict[str, Any], ...]:
+    try:
+        rows = json.loads(text or "[]")
+    except ValueError:
+        return ()
+    return tuple(r for r in rows if isinstance(r, dict))
+
+
+def read_freshness(
+    store: StoreReader, config: Config, now_s: float, *, live: bool = True
+) -> Freshness:
     """Freshness from the store meta the collector writes (and the newest stored row)."""
     last_success = _float(store.get_meta(META_LAST_SUCCESS))
     last_good = last_success if last_success is not None else store.last_ts()
@@ -216,8 +233,10 @@ def read_freshness(store: StoreReader, config: Config, now_s: float) -> Freshnes
         last_success_s=last_success,
         last_error=store.get_meta(META_LAST_ERROR),
         last_error_s=_float(store.get_meta(META_LAST_ERROR_AT)),
-        source=store.get_meta(META_SOURCE),
+        source=store.get_meta(META_SOURCE) if live else None,
         stale_after_s=max(3 * config.collect.step_s, MIN_STALE_AFTER_S),
+        live=live,
+        failures=_failures(store.get_meta(META_FAILURES)) if live else (),
     )
 
 

@@ -234,7 +234,15 @@ def fleet_view(snap: Snapshot, config: Config) -> dict[str, Any]:
 def freshness_view(f: Freshness) -> dict[str, Any]:
     """Backend state and data age, as /readyz and the dashboard's banner read them."""
     return {
-        "ready": not f.stale,
+        # stored-only serving has nothing to wait for: ready once it has history
+        "ready": not f.stale if f.live else f.last_good_s is not None,
+        "collection": {
+            "mode": "live" if f.live else "stored_only",
+            "failures": [
+                {"target": x.get("target"), "cause": x.get("cause"), "since": iso(x.get("since_s"))}
+                for x in f.failures
+            ],  # fmt: skip
+        },
         "backend": {
             "state": f.backend_state,
             "source": f.source,
