@@ -54,11 +54,15 @@
     var co2 = state.unit === "co2";
     var items = bars.deployments.map(function (id, i) {
       var d = rows[id] || {};
+      var total = co2 ? d.co2_kg : d.energy_kwh;
+      // no tokens served: nothing of it was productive, whatever the power above the idle floor
+      var zero = d.tokens_per_s === 0 || (W.finite(d.zero_token_energy_kwh) && W.finite(d.energy_kwh) &&
+        d.energy_kwh > 0 && d.zero_token_energy_kwh >= d.energy_kwh);
       return {
-        id: id, name: nameOf(d),
-        productive: co2 ? d.productive_co2_kg : bars.productive_kwh[i],
-        idle: co2 ? d.idle_co2_kg : bars.idle_kwh[i],
-        total: co2 ? d.co2_kg : d.energy_kwh
+        id: id, name: nameOf(d), zero: zero,
+        productive: zero ? 0 : co2 ? d.productive_co2_kg : bars.productive_kwh[i],
+        idle: zero ? total : co2 ? d.idle_co2_kg : bars.idle_kwh[i],
+        total: total
       };
     });
     var max = items.reduce(function (m, x) { return Math.max(m, x.total || 0); }, 0);
@@ -70,12 +74,14 @@
       label.title = x.id;
       r.appendChild(label);
       var track = el("div", "bar-track stacked");
-      [["productive", x.productive], ["idle", x.idle]].forEach(function (part) {
+      var parts = x.zero ? [["zero", x.idle]] : [["productive", x.productive], ["idle", x.idle]];
+      parts.forEach(function (part) {
         var seg = el("div", "seg seg-" + part[0]);
-        seg.style.width = (max > 0 && W.finite(part[1]) ? 100 * part[1] / max : 0) + "%";
-        seg.title = part[0] + ": " + (co2 ? kg(part[1]) : kwh(part[1]));
+        seg.style.width = (max > 0 && W.finite(part[1]) && part[1] > 0 ? 100 * part[1] / max : 0) + "%";
+        seg.title = (part[0] === "zero" ? "no tokens served" : part[0]) + ": " + (co2 ? kg(part[1]) : kwh(part[1]));
         track.appendChild(seg);
       });
+      if (x.zero) { r.dataset.zeroTokens = "true"; }
       r.appendChild(track);
       r.appendChild(el("span", "bar-value", co2 ? kg(x.total) : kwh(x.total)));
       frag.appendChild(r);
@@ -149,21 +155,54 @@
     var c = VIRIDIS[i].map(function (a, k) { return Math.round(a + (VIRIDIS[i + 1][k] - a) * t); });
     return "rgb(" + c.join(",") + ")";
   }
+  // Axis ticks on a log scale: decades if the range spans several, else 1-2-5, else every
+  // integer mantissa, else evenly spaced values; at least three ticks on any positive range.
   function logTicks(lo, hi) {
+    var sets = [[1], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]];
     var out = [];
-    for (var e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
-      [1, 2, 5].forEach(function (m) {
-        var v = m * Math.pow(10, e);
-        if (v >= lo && v <= hi) { out.push(v); }
-      });
+    for (var s = 0; s < sets.length && out.length < 4; s++) {
+      out = [];
+      for (var e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+        sets[s].forEach(function (m) {
+          var v = Number((m * Math.pow(10, e)).toPrecision(6));
+          if (v >= lo && v <= hi) { out.push(v); }
+        });
+      }
     }
+    if (out.length >= 3) { return out; }
+    var raw = (hi - lo) / 4;  // narrow range: linear steps of 1, 2 or 5 x 10^k
+    var mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    var step = [1, 2, 5, 10].map(function (k) { return k * mag; }).filter(function (st) { return st >= raw; })[0];
+    out = [];
+    for (var v = Math.ceil(lo / step) * step; v <= hi; v += step) { out.push(Number(v.toPrecision(6))); }
     return out;
   }
-  function tickLabel(v) { return v >= 1000 ? (v / 1000) + "k" : String(Number(v.toPrecision(3))); }
+  function labelled(ticks, pos, room) {  // which ticks get a label: 1s, then 2s and 5s, then the rest
+    var rank = function (v) {
+      var mant = Math.round(v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9)));
+      return mant === 1 ? 0 : (mant === 2 || mant === 5) ? 1 : 2;
+    };
+    var order = ticks.map(function (v, i) { return i; }).sort(function (a, b) { return rank(ticks[a]) - rank(ticks[b]) || a - b; });
+    var keep = ticks.map(function () { return false; });
+    order.forEach(function (i) {
+      var free = ticks.every(function (v, j) {
+        return !keep[j] || Math.abs(pos(v) - pos(ticks[i])) >= Math.max(room(v), room(ticks[i]));
+      });
+      if (free) { keep[i] = true; }
+    });
+    return keep;
+  }
+  function tickLabel(v) {
+    if (v >= 1e6) { return Number((v / 1e6).toPrecision(3)) + "M"; }
+    if (v >= 1000) { return Number((v / 1000).toPrecision(3)) + "k"; }
+    return String(Number(v.toPrecision(3)));
+  }
+
+  var knees = {};  // deployment id -> knee J/token and whether it is extrapolated
 
   function drawCurve(canvas, ch) {
     var dpr = window.devicePixelRatio || 1;
-    var w = Math.max(260, canvas.parentNode.clientWidth || 480);
+    var w = Math.max(200, canvas.parentNode.clientWidth || 480);
     var h = 240;
     canvas.width = Math.round(w * dpr);
     canvas.height = Math.round(h * dpr);
@@ -182,30 +221,44 @@
     }
     if (W.finite(ch.current_tokens_per_s)) { xs.push(ch.current_tokens_per_s); }
     if (W.finite(ch.current_joules_per_token)) { ys.push(ch.current_joules_per_token); }
+    // the knee is part of the range, so it is always on the chart (#11), even when extrapolated
+    var knee = knees[canvas.dataset.deployment] || {};
+    if (W.finite(ch.knee_tokens_per_s)) { xs.push(ch.knee_tokens_per_s); }
+    if (W.finite(knee.joules_per_token)) { ys.push(knee.joules_per_token); }
     xs = xs.filter(function (v) { return W.finite(v) && v > 0; });
     ys = ys.filter(function (v) { return W.finite(v) && v > 0; });
     var x0 = Math.min.apply(null, xs) / 1.15, x1 = Math.max.apply(null, xs) * 1.15;
     var y0 = Math.min.apply(null, ys) / 1.15, y1 = Math.max.apply(null, ys) * 1.15;
-    var m = { l: 52, r: 10, t: 8, b: 34 };
+    var m = { l: 56, r: 12, t: 10, b: 40 };
     var X = function (v) { return m.l + (Math.log(v) - Math.log(x0)) / (Math.log(x1) - Math.log(x0)) * (w - m.l - m.r); };
     var Y = function (v) { return h - m.b - (Math.log(v) - Math.log(y0)) / (Math.log(y1) - Math.log(y0)) * (h - m.t - m.b); };
     var text = W.css("--text"), muted = W.css("--muted"), grid = W.css("--grid");
     g.font = "11px system-ui, sans-serif";
-    g.strokeStyle = grid;
-    g.fillStyle = muted;
     g.lineWidth = 1;
-    logTicks(x0, x1).forEach(function (v) {
-      g.beginPath(); g.moveTo(X(v), m.t); g.lineTo(X(v), h - m.b); g.stroke();
-      g.textAlign = "center"; g.fillText(tickLabel(v), X(v), h - m.b + 13);
+    var xt = logTicks(x0, x1), yt = logTicks(y0, y1);
+    // a grid line and a tick mark for every tick; labels where they fit, round values first
+    var xl = labelled(xt, X, function (v) { return g.measureText(tickLabel(v)).width + 8; });
+    xt.forEach(function (v, i) {
+      g.strokeStyle = grid; g.beginPath(); g.moveTo(X(v), m.t); g.lineTo(X(v), h - m.b); g.stroke();
+      g.strokeStyle = muted; g.beginPath(); g.moveTo(X(v), h - m.b); g.lineTo(X(v), h - m.b + 4); g.stroke();
+      if (xl[i]) { g.fillStyle = muted; g.textAlign = "center"; g.fillText(tickLabel(v), X(v), h - m.b + 15); }
     });
-    logTicks(y0, y1).forEach(function (v) {
-      g.beginPath(); g.moveTo(m.l, Y(v)); g.lineTo(w - m.r, Y(v)); g.stroke();
-      g.textAlign = "right"; g.fillText(tickLabel(v), m.l - 4, Y(v) + 4);
+    var yl = labelled(yt, Y, function () { return 14; });
+    yt.forEach(function (v, i) {
+      g.strokeStyle = grid; g.beginPath(); g.moveTo(m.l, Y(v)); g.lineTo(w - m.r, Y(v)); g.stroke();
+      g.strokeStyle = muted; g.beginPath(); g.moveTo(m.l - 4, Y(v)); g.lineTo(m.l, Y(v)); g.stroke();
+      if (yl[i]) { g.fillStyle = muted; g.textAlign = "right"; g.fillText(tickLabel(v), m.l - 6, Y(v) + 4); }
     });
-    g.textAlign = "center";
-    g.fillText("tokens/s (prompt + generation)", m.l + (w - m.l - m.r) / 2, h - 4);
-    g.save(); g.translate(11, m.t + (h - m.t - m.b) / 2); g.rotate(-Math.PI / 2);
-    g.fillText("J/token", 0, 0); g.restore();
+    g.strokeStyle = muted;  // the axes themselves
+    g.beginPath(); g.moveTo(m.l, m.t); g.lineTo(m.l, h - m.b); g.lineTo(w - m.r, h - m.b); g.stroke();
+    g.fillStyle = muted; g.textAlign = "center";
+    g.fillText("Throughput, " + (ch.x_label || "tokens/s") + " (log)", m.l + (w - m.l - m.r) / 2, h - 6);
+    g.save(); g.translate(12, m.t + (h - m.t - m.b) / 2); g.rotate(-Math.PI / 2);
+    g.fillText("Energy, " + (ch.y_label || "J/token") + " (log)", 0, 0); g.restore();
+    canvas.dataset.xTicks = xt.join(",");
+    canvas.dataset.yTicks = yt.join(",");
+    canvas.dataset.xRange = x0 + "," + x1;
+    canvas.dataset.yRange = y0 + "," + y1;
     if (C) {  // 95 % band, then the fitted curve
       var lo = C.joules_per_token_low, hi = C.joules_per_token_high;
       g.beginPath();
@@ -235,11 +288,20 @@
       });
       g.stroke();
     }
-    if (W.finite(ch.knee_tokens_per_s) && ch.knee_tokens_per_s >= x0 && ch.knee_tokens_per_s <= x1) {
+    if (W.finite(ch.knee_tokens_per_s)) {
+      var kx = X(ch.knee_tokens_per_s);
       g.setLineDash([5, 4]); g.strokeStyle = muted; g.lineWidth = 1.5;
-      g.beginPath(); g.moveTo(X(ch.knee_tokens_per_s), m.t); g.lineTo(X(ch.knee_tokens_per_s), h - m.b);
-      g.stroke(); g.setLineDash([]);
-      g.fillStyle = muted; g.textAlign = "left"; g.fillText("knee", X(ch.knee_tokens_per_s) + 3, m.t + 10);
+      g.beginPath(); g.moveTo(kx, m.t); g.lineTo(kx, h - m.b); g.stroke(); g.setLineDash([]);
+      if (W.finite(knee.joules_per_token)) {
+        var ky = Y(knee.joules_per_token);
+        g.fillStyle = text; g.beginPath();
+        g.moveTo(kx, ky - 5); g.lineTo(kx + 5, ky); g.lineTo(kx, ky + 5); g.lineTo(kx - 5, ky); g.closePath(); g.fill();
+      }
+      var kneeText = knee.extrapolated ? "knee (extrapolated)" : "knee";
+      var right = kx + 4 + g.measureText(kneeText).width < w - m.r;
+      g.fillStyle = muted; g.textAlign = right ? "left" : "right";
+      g.fillText(kneeText, kx + (right ? 4 : -4), m.t + 10);
+      canvas.dataset.knee = String(ch.knee_tokens_per_s);
     }
     if (W.finite(ch.current_tokens_per_s) && W.finite(ch.current_joules_per_token) &&
         ch.current_tokens_per_s > 0 && ch.current_joules_per_token > 0) {
@@ -272,6 +334,8 @@
       var ts = ch.points.ts_end_s;
       c.appendChild(el("p", "muted small", "Colour: " + W.utc(Math.min.apply(null, ts)) + " (purple) \u2192 " +
         W.utc(Math.max.apply(null, ts)) + " (yellow)"));
+      canvas.dataset.deployment = d.deployment_id;
+      knees[d.deployment_id] = { joules_per_token: e.knee_joules_per_token, extrapolated: e.knee_extrapolated };
       c._chart = { canvas: canvas, data: ch };
     } else {
       c.appendChild(el("p", "muted", e.note || "No intervals above the ratio threshold in this range."));
@@ -342,6 +406,9 @@
   function load() {
     var url = "/api/v2/analysis?range=" + encodeURIComponent(state.range);
     if (state.frontier) { url += "&frontier=" + encodeURIComponent(state.frontier); }
+    var source = document.getElementById("eff-source");
+    source.href = url;
+    source.firstChild.textContent = url;
     return W.fetchJSON(url).then(function (body) {
       W.showError(document.getElementById("eff-error"), null);
       render(body);
