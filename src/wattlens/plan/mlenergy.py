@@ -1,16 +1,11 @@
-"""Calibrate the computed profile's step-time and power model on ML.ENERGY H100 measurements,
-report the J/token error, and predict another GPU generation from its specs alone.
+"""The physics step model (`wattlens.physics.stepmodel`) against ML.ENERGY H100 measurements:
+the fit that ships as the default, its leave-one-model-out cross-validated error, and the
+projection to another GPU generation from its specs alone.
 
 Data: ML.ENERGY Benchmark runs on H100 with vLLM and NVML energy (Chung et al., "The ML.ENERGY
-Benchmark", NeurIPS Datasets and Benchmarks 2025), bundled in data/mlenergy. Model, per decode
-step of n sequences with mean KV length L on one TP shard:
-    tau = W/(eta_w BW) + n kappa(L)/(eta_kv BW) + layers (c_layer + c_allreduce [tp>1])
-          + moe_layers c_moe + n (2 active/tp)(1 + prompt/out)/(eta_c FLOPS)
-    P_gpu = TDP (p0 + p_mem u_mem + p_comp u_comp),  u = time at peak / tau (each <= 1)
-    J/token = tp P_gpu tau / n
-W streams non-expert weights plus the share of routed experts the batch touches; the compute
-term includes the prefill of the prompts the batch admits per output token. The mean prompt
-length of each task is not in the data and is fitted.
+Benchmark", NeurIPS Datasets and Benchmarks 2025), bundled in data/mlenergy. Each row gives the
+mean batch, per-GPU power, median inter-token latency and J per output token. The mean prompt of
+each task is not in the data and is fitted (a nuisance parameter, not shipped).
 """
 
 from __future__ import annotations
@@ -22,13 +17,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import least_squares
 
-from wattlens.catalog import find_model, get_gpu, get_model
+from wattlens.catalog import find_model, get_gpu, get_model, paper_params
 from wattlens.catalog.specs import GpuSpec, ModelSpec
 from wattlens.physics.kv import dtype_bytes
-from wattlens.physics.roofline import moe_expert_fraction
+from wattlens.physics.stepmodel import PARAM_NAMES, Hardware, StepParams, Workload, decode_step
 from wattlens.plan.build import kv_parts, moe_split
+from wattlens.plan.profiles import PowerProfile
+from wattlens.plan.stepfit import Observations, StepFit, band, fit, predict
 
 F64 = NDArray[np.float64]
 CITATION = (
@@ -41,146 +37,148 @@ CITATION = (
 _SAME_ARCH = {"qwen/qwen3-coder-30b-a3b-instruct": "qwen3-30b-a3b"}
 _PRECISION = {"bfloat16": "bf16", "float16": "fp16", "fp8": "fp8", "mxfp4": "mxfp4"}
 TASKS = ("gpqa", "lm-arena-chat", "sourcegraph-fim")
-PARAMS = (
-    "eta_weights", "eta_kv", "c_layer_us", "c_allreduce_us", "c_moe_us", "eta_compute_dense",
-    "eta_compute_moe", "p0", "p_mem", "p_comp",
-    *(f"prompt_ktokens_{t}" for t in TASKS),
-)  # fmt: skip
-_X0 = [0.8, 0.8, 20, 20, 50, 0.5, 0.3, 0.4, 0.3, 0.3, 0.5, 0.5, 0.5]
-_LB = [0.2, 0.2, 0, 0, 0, 0.05, 0.02, 0.1, 0, 0, 0, 0, 0]
-_UB = [1.0, 1.0, 500, 500, 2000, 1.0, 1.0, 1.0, 1.0, 1.0, 16, 16, 16]
+PARAMS = PARAM_NAMES
+# Starting point of the fit (the previous in-sample fit, docs/planning.md before #9).
+START = StepParams(0.9, 0.75, 0.9, 0.2, 40.0, 25.0, 50.0, 0.5, 0.2, 0.3)
+
+
+def hardware(gpu: GpuSpec, dtype: str) -> Hardware:
+    """The step model's view of a GPU at a weight dtype (FP8 tensor rate for 1-byte weights)."""
+    wb = dtype_bytes(dtype)
+    peak = gpu.fp8_flops if wb <= 1.0 and gpu.fp8_flops else gpu.fp16_flops
+    return Hardware(gpu.memory_bandwidth_bytes_per_s, peak, gpu.tdp_watts, gpu.idle_watts)
+
+
+def workload(model: ModelSpec, tp: int, dtype: str, kv_dtype_bytes: float = 2.0) -> Workload:
+    """The step model's view of a model at TP `tp` and a weight dtype (KV bf16 by default)."""
+    wb = dtype_bytes(dtype)
+    full, _, win, window = kv_parts(model, kv_dtype_bytes, tp)
+    non_expert, routed = moe_split(model)
+    return Workload(
+        tp=tp,
+        weight_fixed_bytes=non_expert * wb / tp,
+        weight_expert_bytes=routed * wb / tp,
+        experts=model.moe_experts,
+        top_k=model.moe_top_k,
+        kv_full_bytes_per_token=full,
+        kv_window_bytes_per_token=win,
+        window_tokens=window,
+        layers=model.layers,
+        moe_layers=model.layers if model.is_moe else 0,
+        flops_per_token=2.0 * model.active_params / tp,
+    )
+
+
+def _stack(items: list[Any], cls: Any) -> Any:
+    names = cls.__dataclass_fields__
+    return cls(**{k: np.asarray([getattr(i, k) for i in items], dtype=np.float64) for k in names})
 
 
 @dataclass(frozen=True, slots=True)
-class Points:
-    """Column arrays of configurations (one element per measured or predicted point)."""
+class Dataset:
+    """Resolved ML.ENERGY rows: hardware, workloads and observations, one element per row."""
 
-    n: F64
-    tp: F64
-    w_fixed_bytes: F64  # per GPU, streamed every step
-    w_expert_bytes: F64  # per GPU, all routed experts
-    experts: F64
-    top_k: F64
-    kv_full: F64  # KV bytes per token per GPU, full-attention layers
-    kv_window: F64
-    window: F64
-    layers: F64
-    moe_layers: F64  # layers if MoE else 0
+    rows: list[dict[str, str]]
+    hw: Hardware
+    wl: Workload
+    obs: Observations
+    group: NDArray[np.str_]  # architecture (held out together in cross-validation)
     moe: NDArray[np.bool_]
-    flops_per_token: F64  # 2 active / tp
-    out_tokens: F64
-    task: NDArray[np.int64]  # index into TASKS; -1 = prompt given in `prompt_tokens`
-    prompt_tokens: F64
-    prefill: F64  # 1: the batch also prefills its prompts, 0: decode only
-    bw: F64
-    peak: F64
-    tdp: F64
+
+    def take(self, index: Any) -> Dataset:
+        """Rows `index` (a boolean mask or indices)."""
+        idx = np.arange(len(self.rows))[index]
+        return Dataset(
+            rows=[self.rows[i] for i in idx],
+            hw=_take(self.hw, idx),
+            wl=self.wl.take(idx),
+            obs=self.obs.take(idx),
+            group=self.group[idx],
+            moe=self.moe[idx],
+        )
 
 
-def _point(m: ModelSpec, g: GpuSpec, tp: int, dtype: str, **kw: float) -> dict[str, float]:
-    wb = dtype_bytes(dtype)
-    full, _, win, w = kv_parts(m, 2.0, tp)  # vLLM keeps the KV cache in bf16 by default
-    non_expert, routed = moe_split(m)
-    return {
-        "tp": tp, "w_fixed_bytes": non_expert * wb / tp, "w_expert_bytes": routed * wb / tp,
-        "experts": m.moe_experts, "top_k": m.moe_top_k, "kv_full": full, "kv_window": win,
-        "window": w, "layers": m.layers, "moe_layers": m.layers if m.is_moe else 0,
-        "moe": m.is_moe, "flops_per_token": 2.0 * m.active_params / tp,
-        "bw": g.memory_bandwidth_bytes_per_s,
-        "peak": g.fp8_flops if wb <= 1.0 and g.fp8_flops else g.fp16_flops,
-        "tdp": g.tdp_watts, **kw,
-    }  # fmt: skip
+def _take(hw: Hardware, idx: Any) -> Hardware:
+    return Hardware(*(np.asarray(getattr(hw, k))[idx] for k in Hardware.__dataclass_fields__))
 
 
-def _stack(rows: list[dict[str, float]]) -> Points:
-    def col(k: str) -> F64:
-        return np.asarray([r[k] for r in rows], dtype=np.float64)
-
-    floats = {k: col(k) for k in Points.__dataclass_fields__ if k not in ("task", "moe")}
-    return Points(task=col("task").astype(np.int64), moe=col("moe").astype(bool), **floats)
+def _arch_key(m: ModelSpec) -> str:
+    # Llama-3.1-70B and Llama-3.3-70B share one architecture: hold them out together.
+    return f"{m.layers}x{m.hidden_size}x{m.kv_heads}x{m.moe_experts}x{round(m.total_params / 1e9)}"
 
 
-def predict(x: Any, p: Points) -> tuple[F64, F64]:
-    """(step time s, power per GPU W) for parameters `x` (order of PARAMS) at points `p`."""
-    (ew, ekv, cl, car, cmoe, ecd, ecm, p0, pm, pc, *prompts_k) = x
-    prompt = np.where(p.task >= 0, np.asarray(prompts_k)[np.maximum(p.task, 0)] * 1e3, 0.0)
-    prompt = prompt + p.prompt_tokens
-    kv_len = prompt + p.out_tokens / 2.0
-    frac = np.where(p.moe, moe_expert_fraction(p.n, p.experts, p.top_k), 0.0)
-    t_w = (p.w_fixed_bytes + p.w_expert_bytes * frac) / p.bw
-    kv_bytes = p.n * (p.kv_full * kv_len + p.kv_window * np.minimum(kv_len, p.window))
-    t_kv = kv_bytes / p.bw
-    t_c = p.n * p.flops_per_token * (1.0 + p.prefill * prompt / p.out_tokens) / p.peak
-    eta_c = np.where(p.moe, ecm, ecd)
-    overhead = (p.layers * (cl + car * (p.tp > 1)) + p.moe_layers * cmoe) * 1e-6
-    tau = t_w / ew + t_kv / ekv + t_c / eta_c + overhead
-    u_mem = np.minimum(1.0, (t_w + t_kv) / tau)
-    u_comp = np.minimum(1.0, t_c / tau)
-    return tau, p.tdp * (p0 + pm * u_mem + pc * u_comp)
-
-
-def load_measurements() -> tuple[list[dict[str, str]], Points, F64, F64]:
-    """(raw rows, points, measured J/token, measured per-GPU W) for rows the catalog resolves."""
+def load_dataset() -> Dataset:
+    """The H100 rows whose model the catalog resolves, as a Dataset."""
     text = resources.files("wattlens.plan").joinpath("data/mlenergy/h100_llm_configs.csv")
     h100 = get_gpu("H100-SXM")
-    kept, pts, joules, watts = [], [], [], []
+    rows, hws, wls, obs, group = [], [], [], [], []
     for r in csv.DictReader(text.read_text().splitlines()):
         m = find_model(_SAME_ARCH.get(r["model_id"].lower(), r["model_id"]))
         if m is None or r["task"] not in TASKS or r["weight_precision"] not in _PRECISION:
             continue
-        tp = int(r["num_gpus"])
-        pts.append(
-            _point(
-                m,
-                h100,
-                tp,
-                _PRECISION[r["weight_precision"]],
-                n=float(r["avg_batch_size"]),
-                out_tokens=float(r["avg_output_len"]),
-                task=TASKS.index(r["task"]),
-                prompt_tokens=0.0,
-                prefill=1.0,
-            )  # fmt: skip
-        )
-        kept.append(r)
-        joules.append(float(r["energy_per_token_joules"]))
-        watts.append(float(r["avg_power_watts_total"]) / tp)
-    return kept, _stack(pts), np.asarray(joules), np.asarray(watts)
+        tp, dtype = int(r["num_gpus"]), _PRECISION[r["weight_precision"]]
+        rows.append(r)
+        hws.append(hardware(h100, dtype))
+        wls.append(workload(m, tp, dtype))
+        group.append(_arch_key(m))
+        obs.append(
+            (float(r["avg_batch_size"]), float(r["energy_per_token_joules"]),
+             float(r["avg_power_watts_total"]) / tp, float(r["median_itl_ms"]) / 1e3,
+             float(r["avg_output_len"]), TASKS.index(r["task"]))
+        )  # fmt: skip
+    o = np.asarray(obs, dtype=np.float64)
+    nan = np.full(len(rows), np.nan)
+    observations = Observations(
+        batch=o[:, 0], joules_per_token=o[:, 1], power_watts=o[:, 2], step_s=o[:, 3],
+        mean_kv_tokens=nan, prompt_per_output=nan, out_tokens=o[:, 4],
+        task=o[:, 5].astype(np.int64),
+    )  # fmt: skip
+    wl = _stack(wls, Workload)
+    return Dataset(rows, _stack(hws, Hardware), wl, observations, np.asarray(group), wl.experts > 0)
+
+
+def fit_dataset(data: Dataset) -> StepFit:
+    """Fit all ten parameters and the per-task prompt lengths to `data`."""
+    return fit(data.hw, data.wl, data.obs, start=START, n_tasks=len(TASKS), source=CITATION)
 
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    """Fitted parameters, their one-sigma errors, and the J/token error on the data."""
+    """The fit on every row, its in-sample errors, and (when computed) cross-validated errors."""
 
-    params: dict[str, float]
-    stderr: dict[str, float]
-    mape_joules_per_token_percent: float
-    median_ape_percent: float
-    mape_power_percent: float
+    fit: StepFit
     by_architecture: dict[str, float]
     by_config: list[dict[str, Any]] = field(default_factory=list)
-    points: int = 0
     citation: str = CITATION
-    covariance: F64 | None = None
+
+    @property
+    def params(self) -> dict[str, float]:
+        """Name -> fitted value."""
+        return self.fit.params.as_dict()
+
+    @property
+    def points(self) -> int:
+        """Rows fitted."""
+        return self.fit.points
+
+    @property
+    def mape_joules_per_token_percent(self) -> float:
+        """In-sample J/token MAPE."""
+        return self.fit.mape_joules_per_token_percent
 
 
-def _residuals(x: F64, p: Points, joules: F64, watts: F64) -> F64:
-    tau, pw = predict(x, p)
-    j = p.tp * pw * tau / p.n
-    # Energy per token is the target; power is kept physical with a half-weight term.
-    return np.concatenate([np.log(j / joules), 0.5 * np.log(pw / watts)])
+def _ape(data: Dataset, f: StepFit) -> F64:
+    j, _, _ = predict(f.params, data.hw, data.wl, data.obs, np.asarray(f.prompt_tokens))
+    return np.asarray(np.abs(j - data.obs.joules_per_token) / data.obs.joules_per_token)
 
 
-def calibrate_mlenergy() -> Calibration:
-    """Fit the model to every resolvable H100 row; report J/token MAPE overall and by group."""
-    rows, p, joules, watts = load_measurements()
-    sol = least_squares(_residuals, _X0, bounds=(_LB, _UB), args=(p, joules, watts))
-    tau, pw = predict(sol.x, p)
-    ape = np.abs(p.tp * pw * tau / p.n - joules) / joules
-    dof = max(1, sol.fun.size - sol.x.size)
-    cov = np.linalg.pinv(sol.jac.T @ sol.jac) * float(sol.fun @ sol.fun) / dof
-    groups: dict[tuple, list[float]] = {}
-    for r, e in zip(rows, ape, strict=True):
+def calibrate_mlenergy(data: Dataset | None = None) -> Calibration:
+    """Fit every resolvable H100 row; in-sample J/token MAPE overall, by architecture and config."""
+    data = data or load_dataset()
+    f = fit_dataset(data)
+    ape = _ape(data, f)
+    groups: dict[tuple[str, str, int, str], list[float]] = {}
+    for r, e in zip(data.rows, ape, strict=True):
         key = (r["model_id"], r["task"], int(r["num_gpus"]), r["weight_precision"])
         groups.setdefault(key, []).append(float(e))
     by_config = [
@@ -189,78 +187,153 @@ def calibrate_mlenergy() -> Calibration:
         for k, v in groups.items()
     ]  # fmt: skip
     return Calibration(
-        params=dict(zip(PARAMS, map(float, sol.x), strict=True)),
-        stderr=dict(zip(PARAMS, map(float, np.sqrt(np.clip(np.diag(cov), 0, None))), strict=True)),
-        mape_joules_per_token_percent=100.0 * float(ape.mean()),
-        median_ape_percent=100.0 * float(np.median(ape)),
-        mape_power_percent=100.0 * float(np.mean(np.abs(pw - watts) / watts)),
+        fit=f,
         by_architecture={
-            "dense": 100.0 * float(ape[~p.moe].mean()),
-            "moe": 100.0 * float(ape[p.moe].mean()),
+            "dense": 100.0 * float(ape[~data.moe].mean()),
+            "moe": 100.0 * float(ape[data.moe].mean()),
         },
         by_config=by_config,
-        points=int(ape.size),
-        covariance=cov,
     )
 
 
-def b200_check(cal: Calibration, draws: int = 400, seed: int = 42) -> list[dict[str, Any]]:
-    """Predict the 1/W authors' B200 decode measurements from B200 specs and the H100 fit.
+def cross_validate(data: Dataset | None = None) -> dict[str, Any]:
+    """Leave-one-model-out: fit without an architecture, predict its rows; pooled MAPE.
+
+    A task whose only rows belong to the held-out model (sourcegraph-fim: Qwen3-Coder) gets the
+    median of the other tasks' fitted prompt lengths.
+    """
+    data = data or load_dataset()
+    pred = np.zeros(len(data.rows))
+    per_model: dict[str, float] = {}
+    for g in sorted(set(data.group.tolist())):
+        train, test = data.take(data.group != g), data.take(data.group == g)
+        f = fit_dataset(train)
+        prompts = np.asarray(f.prompt_tokens)
+        seen = set(train.obs.task.tolist())
+        fallback = float(np.median([prompts[t] for t in seen]))
+        prompts = np.asarray([prompts[t] if t in seen else fallback for t in range(len(TASKS))])
+        j, _, _ = predict(f.params, test.hw, test.wl, test.obs, prompts)
+        pred[data.group == g] = j
+        name = test.rows[0]["model_id"].split("/")[-1]
+        per_model[name] = 100.0 * float(
+            np.mean(np.abs(j - test.obs.joules_per_token) / test.obs.joules_per_token)
+        )
+    ape = np.abs(pred - data.obs.joules_per_token) / data.obs.joules_per_token
+    return {
+        "dense_mape_percent": 100.0 * float(ape[~data.moe].mean()),
+        "moe_mape_percent": 100.0 * float(ape[data.moe].mean()),
+        "all_mape_percent": 100.0 * float(ape.mean()),
+        "dense_points": int((~data.moe).sum()),
+        "moe_points": int(data.moe.sum()),
+        "per_model_mape_percent": per_model,
+        "predicted_joules_per_token": pred,
+    }
+
+
+def paper_power_baseline(data: Dataset | None = None) -> dict[str, float]:
+    """The 1/W paper's models on the same rows, for comparison (nothing fitted to them).
+
+    - `logistic`: J/token = tp x P(n) x ITL / n with the paper's H100 logistic P(b) (P_idle
+      300 W, P_nom 600 W, k 1, x0 4.2; Chen et al. 2026, App. A) and the *measured* inter-token
+      latency, which isolates the power model;
+    - `computed`: the paper's ComputedProfile (roofline step, power TDP (0.43 + 0.43 a)), the
+      planner's default before #9, at the measured batch, KV = fitted prompt + output / 2.
+    """
+    from wattlens.plan.build import computed_profile
+
+    data = data or load_dataset()
+    h100 = paper_params("oneoverw2026")["h100_manual_profile"]
+    logistic = PowerProfile(h100["p_idle_watts"], h100["p_nominal_watts"], h100["x0"], h100["k"])
+    tp = np.asarray(data.wl.tp, dtype=np.float64)
+    n = data.obs.batch
+    w = logistic.watts(n)
+    j_log = tp * w * data.obs.step_s / n
+    prompts = np.asarray(fit_dataset(data).prompt_tokens)
+    kv = prompts[data.obs.task] + data.obs.out_tokens / 2.0
+    j_comp = np.empty_like(n)
+    for i, r in enumerate(data.rows):
+        m = find_model(_SAME_ARCH.get(r["model_id"].lower(), r["model_id"]))
+        assert m is not None
+        prof = computed_profile(
+            m, "H100-SXM", tp=int(tp[i]), dtype=_PRECISION[r["weight_precision"]]
+        )
+        tau = float(prof.step_time_s(n[i], kv[i]))
+        j_comp[i] = tp[i] * float(prof.power_watts(n[i], kv[i])) * tau / n[i]
+    meas = data.obs.joules_per_token
+    out = {}
+    for name, j in (("logistic", j_log), ("computed", j_comp)):
+        ape = np.abs(j - meas) / meas
+        out[f"{name}_dense_mape_percent"] = 100.0 * float(ape[~data.moe].mean())
+        out[f"{name}_moe_mape_percent"] = 100.0 * float(ape[data.moe].mean())
+    out["logistic_power_mape_percent"] = 100.0 * float(
+        np.mean(np.abs(w - data.obs.power_watts) / data.obs.power_watts)
+    )
+    return out
+
+
+def b200_check(
+    params: StepParams | Calibration, covariance: F64 | None = None, draws: int = 300
+) -> list[dict[str, Any]]:
+    """Predict the 1/W authors' B200 decode measurements from B200 specs and H100 parameters.
 
     Each row: measured and predicted decode tok/s, W per GPU and physical tok/W, a 5-95 % band
-    from the fit's parameter covariance (it does not cover structural error: software version,
-    KV contents), and the paper's own B200 projection of the same point for comparison.
+    from the parameter covariance, and the paper's own projection of the same point.
     """
+    if isinstance(params, Calibration):
+        covariance = params.fit.covariance if covariance is None else covariance
+        params = params.fit.params
+    cov = np.zeros((len(PARAMS), len(PARAMS))) if covariance is None else covariance
     text = resources.files("wattlens.plan").joinpath("data/b200/llama70b_tp8_b200_decode.csv")
     rows = list(csv.DictReader(text.read_text().splitlines()))
     m, g = get_model("llama-3.1-70b"), get_gpu("B200")
-    pts = []
-    for r in rows:
-        out = 2048.0 if "output_len=2048" in r["notes"] else 512.0
-        ctx = float(r["context_tokens"])
-        pts.append(
-            _point(
-                m,
-                g,
-                8,
-                "bf16",
-                n=float(r["measured_b200_nmax"]),
-                out_tokens=out,
-                task=-1,
-                prompt_tokens=ctx - out,
-                prefill=0.0,
-            )  # fmt: skip
-        )
-    p = _stack(pts)
-    x = np.asarray([cal.params[k] for k in PARAMS])
-    tau, pw = predict(x, p)
-    rng = np.random.default_rng(seed)
-    cov = cal.covariance if cal.covariance is not None else np.zeros((x.size, x.size))
-    samples = rng.multivariate_normal(x, cov, size=draws, method="svd")
-    samples = np.clip(samples, _LB, _UB)
-    tpw_draws = np.array([(p.n / t) / (8.0 * w) for t, w in (predict(s, p) for s in samples)])
-    lo, hi = np.percentile(tpw_draws, [5, 95], axis=0)
-    out_rows = []
+    hw, wl = hardware(g, "bf16"), workload(m, 8, "bf16")
+    n = np.asarray([float(r["measured_b200_nmax"]) for r in rows])
+    out = np.asarray([2048.0 if "output_len=2048" in r["notes"] else 512.0 for r in rows])
+    ctx = np.asarray([float(r["context_tokens"]) for r in rows])
+    kv = ctx - out + out / 2.0  # prompt = context - output, then half the output on average
+
+    def tpw(p: StepParams) -> F64:
+        s = decode_step(p, hw, wl, n, kv)
+        return np.asarray(n / s.step_s / (8.0 * s.power_watts))
+
+    step = decode_step(params, hw, wl, n, kv)
+    lo, hi = band(params, cov, tpw, draws=draws)
+    result = []
     for i, r in enumerate(rows):
-        tps, w = float(p.n[i] / tau[i]), float(pw[i])
-        meas_tpw = float(r["decode_tok_s"]) / (8.0 * float(r["per_gpu_decode_power_w"]))
-        out_rows.append(
+        tps, w = float(n[i] / step.step_s[i]), float(step.power_watts[i])
+        meas = float(r["decode_tok_s"]) / (8.0 * float(r["per_gpu_decode_power_w"]))
+        result.append(
             {
                 "context_tokens": int(r["context_tokens"]),
-                "streams": int(p.n[i]),
+                "streams": int(n[i]),
                 "measured_tokens_per_sec": float(r["decode_tok_s"]),
                 "predicted_tokens_per_sec": tps,
                 "measured_power_watts_per_gpu": float(r["per_gpu_decode_power_w"]),
                 "predicted_power_watts_per_gpu": w,
-                "measured_tokens_per_watt": meas_tpw,
+                "measured_tokens_per_watt": meas,
                 "predicted_tokens_per_watt": tps / (8.0 * w),
                 "predicted_tokens_per_watt_p5": float(lo[i]),
                 "predicted_tokens_per_watt_p95": float(hi[i]),
-                "error_percent": 100.0 * (tps / (8.0 * w) - meas_tpw) / meas_tpw,
+                "error_percent": 100.0 * (tps / (8.0 * w) - meas) / meas,
                 "paper_projected_tokens_per_watt": float(r["paper_projected_b200_tok_per_w"]) / 8,
             }
         )
-    return out_rows
+    return result
 
 
-__all__ = ["CITATION", "PARAMS", "Calibration", "b200_check", "calibrate_mlenergy", "predict"]
+__all__ = [
+    "CITATION",
+    "PARAMS",
+    "START",
+    "TASKS",
+    "Calibration",
+    "Dataset",
+    "b200_check",
+    "calibrate_mlenergy",
+    "cross_validate",
+    "fit_dataset",
+    "hardware",
+    "load_dataset",
+    "paper_power_baseline",
+    "workload",
+]

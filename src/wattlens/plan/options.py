@@ -11,7 +11,7 @@ from typing import Literal
 from wattlens.core.errors import InputError
 
 Convention = Literal["physical", "paper"]
-ProfileName = Literal["computed", "paper"]
+ProfileName = Literal["calibrated", "computed", "paper"]
 Variant = Literal["consistent", "published"]
 MoeStreaming = Literal["touched", "active"]
 Topology = Literal["homo", "pool", "fleetopt"]

@@ -18,9 +18,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from wattlens.physics.power import decode_activity, logistic_power, utilisation_power
 from wattlens.physics.roofline import moe_expert_fraction
+from wattlens.physics.stepmodel import Hardware, StepParams, Workload, decode_step
 
 F64 = NDArray[np.float64]
-ProfileKind = Literal["paper", "computed"]
+ProfileKind = Literal["paper", "computed", "calibrated"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,22 @@ class UtilisationPower:
 
 
 PowerModel = PowerProfile | UtilisationPower
+
+
+@dataclass(frozen=True, slots=True)
+class StepModel:
+    """The calibrated physics step model (`wattlens.physics.stepmodel`) bound to one instance."""
+
+    params: StepParams
+    covariance: F64
+    hw: Hardware
+    wl: Workload
+    extra_s: float = 0.0  # time per step outside the model (assumed MoE dispatch)
+    source: str = ""
+
+    def with_params(self, params: StepParams) -> StepModel:
+        """A copy with other parameters (for uncertainty draws)."""
+        return replace(self, params=params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +112,7 @@ class DecodeProfile:
     kv_bytes_per_token_per_gpu: float = 0.0
     weight_bytes_per_gpu: float = 0.0
     notes: tuple[str, ...] = ()
+    step_model: StepModel | None = None  # set: step time and power come from the physics model
 
     def max_concurrency(self, context_tokens: ArrayLike) -> NDArray[np.int64]:
         """KV-limited sequences in flight at a context window (0: not even one fits)."""
@@ -134,6 +152,11 @@ class DecodeProfile:
     def step_time_s(self, batch: ArrayLike, mean_kv_tokens: ArrayLike) -> F64:
         """Decode step time (s) with `batch` sequences of `mean_kv_tokens` KV each."""
         n = np.maximum(np.asarray(batch, dtype=np.float64), 0.0)
+        if self.step_model is not None:
+            sm = self.step_model
+            return decode_step(
+                sm.params, sm.hw, sm.wl, n, mean_kv_tokens, extra_s=sm.extra_s
+            ).step_s
         memory = self._weights_s(n, self.weight_stream_s) + n * self._scan_s(mean_kv_tokens)
         if not np.any(self.compute_bound) or not np.any(self.flops_per_token_per_gpu):
             return memory
@@ -143,6 +166,10 @@ class DecodeProfile:
     def power_watts(self, batch: ArrayLike, mean_kv_tokens: ArrayLike) -> F64:
         """Power of ONE GPU of the instance (W) at `batch` sequences."""
         n = np.asarray(batch, dtype=np.float64)
+        if self.step_model is not None and not isinstance(self.power, PowerProfile):
+            sm = self.step_model
+            step = decode_step(sm.params, sm.hw, sm.wl, n, mean_kv_tokens, extra_s=sm.extra_s)
+            return step.power_watts
         if isinstance(self.power, PowerProfile):
             return self.power.watts(n)
         w_s = (
@@ -188,6 +215,8 @@ def stack_profiles(profiles: list[DecodeProfile], ndim: int = 3) -> DecodeProfil
     kinds = {type(p.power) for p in profiles}
     if len(kinds) != 1 or any(p.power_weight_stream_s is not None for p in profiles):
         raise ValueError("stack_profiles: profiles must share a power model type")
+    if any(p.step_model is not None for p in profiles):
+        raise ValueError("stack_profiles: calibrated profiles evaluate through physics.stepmodel")
     shape = (len(profiles),) + (1,) * (ndim - 1)
 
     def col(values: list) -> np.ndarray:
@@ -201,7 +230,7 @@ def stack_profiles(profiles: list[DecodeProfile], ndim: int = 3) -> DecodeProfil
             fields_ = [f for f in power_type.__dataclass_fields__ if f not in ("source", "stderr")]
             power_kw = {f: col([getattr(v, f) for v in vals]) for f in fields_}
             out[name] = power_type(**power_kw)
-        elif name == "power_weight_stream_s":
+        elif name in ("power_weight_stream_s", "step_model"):
             out[name] = None
         elif isinstance(vals[0], int | float | bool) and not isinstance(vals[0], str):
             out[name] = col(vals)
@@ -215,6 +244,7 @@ __all__ = [
     "PowerModel",
     "PowerProfile",
     "ProfileKind",
+    "StepModel",
     "UtilisationPower",
     "stack_profiles",
 ]
