@@ -69,7 +69,7 @@ def test_computed_dense_row_matches_a_hand_roofline() -> None:
     n = int(budget // (kappa * 4096))
     tau = (8.03e9 * 2 + n * 2048 * kappa) / (0.8 * bw) + 32 * 3e-6
     tau = max(tau, n * 2 * 8.03e9 / 989e12)
-    row = plan_tokw("llama-3.1-8b", "H100-SXM", tp=1, contexts=[4096]).rows[0]
+    row = plan_tokw("llama-3.1-8b", "H100-SXM", tp=1, contexts=[4096], profile="computed").rows[0]
     assert row["max_concurrency"] == n
     assert row["step_time_ms"] == pytest.approx(tau * 1e3)
     assert row["tokens_per_sec"] == pytest.approx(n / tau)

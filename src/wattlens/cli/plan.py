@@ -28,7 +28,15 @@ plan_app = typer.Typer(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ProfileOpt = Annotated[
     ProfileName,
-    typer.Option("--profile", help="computed (from catalog specs) or paper (published)."),
+    typer.Option(
+        "--profile",
+        help="calibrated (physics model fitted on ML.ENERGY H100; default), computed (1/W "
+        "paper's ComputedProfile) or paper (published tables).",
+    ),
+]
+CalibrationOpt = Annotated[
+    Path | None,
+    typer.Option("--calibration", help="Step-model profile from `plan calibrate` (.toml/.json)."),
 ]
 ConventionOpt = Annotated[
     Convention,
@@ -48,6 +56,8 @@ PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write a chart: out
 # The library's error fields and the flags that set them (the one field-to-flag mapping).
 FLAGS = {
     "batch": "--batch",
+    "calibration": "--calibration",
+    "dtype": "--dtype",
     "contexts": "--context",
     "convention": "--convention",
     "deployment_id": "--deployment",
@@ -155,9 +165,10 @@ def tokw(
     at_limit: Annotated[
         bool, typer.Option("--at-limit/--no-at-limit", help="Evaluate at the KV limit.")
     ] = True,
-    profile: ProfileOpt = "computed",
+    profile: ProfileOpt = "calibrated",
     convention: ConventionOpt = "physical",
     variant: VariantOpt = "consistent",
+    calibration: CalibrationOpt = None,
     power_profile: Annotated[
         Path | None, typer.Option("--power-profile", help="Fitted profile (.json/.toml).")
     ] = None,
@@ -166,9 +177,11 @@ def tokw(
 ) -> None:
     """Tokens per watt against the context window for a model on a GPU."""
     from wattlens.plan.calibrate import load_power_profile
+    from wattlens.plan.stepprofile import load_step_profile
     from wattlens.plan.tokw import plan_tokw
 
     power = load_power_profile(power_profile) if power_profile else None
+    cal = load_step_profile(calibration) if calibration else None
     contexts = _ints(context, "--context")
     results = [
         plan_tokw(
@@ -183,6 +196,7 @@ def tokw(
             convention=convention,
             variant=variant,
             power_profile=power,
+            calibration=cal,
         )  # fmt: skip
         for m in _split(model)
         for g in _split(gpu)
@@ -198,6 +212,14 @@ def tokw(
     for r in results:
         title = f"{r.model} on {r.gpu}, TP {r.tp}, {r.dtype} ({r.profile}; {r.convention})"
         _table(title, TOKW_COLUMNS, r.rows)
+        bands = [
+            f"{row['context_tokens']}: {row['joules_per_token_p5']:.4f}-"
+            f"{row['joules_per_token_p95']:.4f}"
+            for row in r.rows
+            if row.get("joules_per_token_p5") is not None
+        ]
+        if bands:
+            typer.echo("  J/token 5-95 % band (parameter covariance): " + ", ".join(bands))
         _notes(r.notes)
     if plot is not None:
         typer.echo(f"chart written to {plot}")
@@ -223,6 +245,8 @@ COMPARE_COLUMNS = [
     ("instances", "instances", 0),
     ("kW", "power_kw", 1),
     ("tok/W", "tokens_per_watt", 3),
+    ("J/token", "joules_per_token", 3),
+    ("tok/$", "tokens_per_usd", 0),
     ("P99 ms", "p99_ttft_ms", 1),
     ("gain", "gain_vs_baseline", 2),
     ("topo gain", "topology_gain", 2),
@@ -252,21 +276,24 @@ def fleet(
     max_util: Annotated[float, typer.Option("--max-util", help="Utilisation cap.")] = 0.85,
     tp: TpOpt = None,
     dtype: DtypeOpt = None,
-    profile: ProfileOpt = "computed",
+    profile: ProfileOpt = "calibrated",
     convention: ConventionOpt = "physical",
     variant: VariantOpt = "consistent",
+    calibration: CalibrationOpt = None,
     plot: PlotOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Size a fleet for a workload (M/G/c, Kimura P99) and its tok/W; compare GPUs/topologies."""
     from wattlens.plan.fleet import compare_fleets, plan_fleet
+    from wattlens.plan.stepprofile import load_step_profile
 
+    cal = load_step_profile(calibration) if calibration else None
     gpus, topologies = _split(gpu), _split(topology)
     if len(gpus) != 1 or len(topologies) != 1 or plot is not None:
         comparison = compare_fleets(
             model, gpus, rate_rps=rate, trace=trace, topologies=topologies, split_tokens=split,
             gamma=gamma, slo_ttft_ms=slo_ttft_ms, max_util=max_util, profile=profile,
-            convention=convention, variant=variant, tp=tp, dtype=dtype,
+            convention=convention, variant=variant, tp=tp, dtype=dtype, calibration=cal,
         )  # fmt: skip
         if plot is not None:
             from wattlens.plan.plots import plot_fleet
@@ -284,6 +311,7 @@ def fleet(
         model, gpus[0], rate_rps=rate, trace=trace, topology=parse_topology(topologies[0]),
         split_tokens=split, gamma=gamma, slo_ttft_ms=slo_ttft_ms, max_util=max_util,
         profile=profile, convention=convention, variant=variant, tp=tp, dtype=dtype,
+        calibration=cal,
     )  # fmt: skip
     if json_:
         _echo_json(r.as_dict())
@@ -291,6 +319,23 @@ def fleet(
     total = {"pool": "total", **r.total}
     title = f"{r.model} on {r.gpu} TP {r.tp}: {r.topology}, {r.trace}, {r.rate_rps:g} req/s"
     _table(title, FLEET_COLUMNS, [*r.pools, total])
+    t = r.total
+    if t.get("joules_per_token") is not None:
+        band = (
+            f" (5-95 %: {t['joules_per_token_p5']:.3f}-{t['joules_per_token_p95']:.3f})"
+            if t.get("joules_per_token_p5") is not None
+            else ""
+        )
+        typer.echo(
+            f"  energy: {t['energy_kwh_per_hour']:,.1f} kWh/h, "
+            f"{t['joules_per_token']:.3f} J/token{band}"
+        )
+    cost = t.get("usd_per_hour")
+    typer.echo(
+        f"  cost: {t['gpu_hours_per_hour']:,.0f} GPU-hours/h"
+        + (f", ${cost:,.0f}/h, {t['tokens_per_usd']:,.0f} tokens/$" if cost else "")
+        + f" ({t['price_source']})"
+    )
     _notes(r.notes)
 
 

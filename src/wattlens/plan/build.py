@@ -158,7 +158,9 @@ def computed_profile(
 ) -> DecodeProfile:
     """First-principles profile from catalog specs (roofline step, utilisation power)."""
     if variant == "published":
-        return published_computed_profile(model, gpu, tp=tp, dtype=dtype)
+        return published_computed_profile(
+            model, gpu, tp=tp, dtype=dtype, moe_dispatch_s=moe_dispatch_s
+        )
     if variant != "consistent":
         raise InputError(
             f"variant {variant!r}: expected 'consistent' or 'published'", field="variant"
@@ -244,9 +246,18 @@ def published_params(model: ModelSpec) -> tuple[float, float]:
 
 
 def published_computed_profile(
-    model: str | ModelSpec, gpu: str | GpuSpec, *, tp: int, dtype: str | None
+    model: str | ModelSpec,
+    gpu: str | GpuSpec,
+    *,
+    tp: int,
+    dtype: str | None,
+    moe_dispatch_s: float = 0.0,
 ) -> DecodeProfile:
-    """The paper's ComputedProfile, caveats and all (papers.md 4.1 and 4.4)."""
+    """The paper's ComputedProfile, caveats and all (papers.md 4.1 and 4.4).
+
+    `moe_dispatch_s` adds a per-step time (the paper's "dispatch overhead shrinks the MoE
+    advantage" check); the published code has none, so 0 reproduces it.
+    """
     m, g = resolve(model, gpu)
     tp = check_tp(tp)
     dtype = dtype or m.default_dtype
@@ -266,6 +277,7 @@ def published_computed_profile(
         power_w = _moe_library_w(m, g, b, tp, hd, eff_bw, layer_s)
     else:
         w_s = w_dense
+    w_s += moe_dispatch_s
     committed = math.floor(g.memory_bytes * cp["memory_utilisation"])
     nccl = float(cp["nccl_mem_mib_tp8"]) * 2**20
     budget = max(0.0, committed - weights_gpu - nccl)  # caveat 5: clamps instead of failing

@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
+from wattlens.catalog.prices import gpu_price
 from wattlens.catalog.specs import GpuSpec, ModelSpec
 from wattlens.core.errors import InputError
 from wattlens.plan.build import resolve
+from wattlens.plan.calibrated import uncertainty_band
 from wattlens.plan.optimize import optimise_split
 from wattlens.plan.options import (
     TOPOLOGIES,
@@ -27,7 +30,8 @@ from wattlens.plan.options import (
     parse_topology,
 )
 from wattlens.plan.pools import SAMPLES, SEED, Sizing, fleet_total, pools
-from wattlens.plan.profiles import PowerProfile
+from wattlens.plan.profiles import DecodeProfile, PowerProfile
+from wattlens.plan.stepprofile import StepProfile
 from wattlens.plan.tokw import CONVENTION_NOTES, build_profile
 from wattlens.plan.traces import load_trace
 
@@ -92,13 +96,14 @@ def plan_fleet(
     gamma: float | None = None,
     slo_ttft_ms: float = 500.0,
     max_util: float = 0.85,
-    profile: ProfileName = "computed",
+    profile: ProfileName = "calibrated",
     convention: Convention = "physical",
     variant: Variant = "consistent",
     tp: int | None = None,
     dtype: str | None = None,
     long_window_tokens: int = LONG_WINDOW_TOKENS,
     power_profile: PowerProfile | None = None,
+    calibration: StepProfile | None = None,
 ) -> FleetResult:
     """Size one topology; for pool/fleetopt a missing split (and gamma) is optimised."""
     if rate_rps <= 0:
@@ -111,8 +116,9 @@ def plan_fleet(
         )
     m, g = resolve(model, gpu)
     prof, dtype, notes = build_profile(
-        m, g, tp=tp, dtype=dtype, profile=profile, variant=variant, power_profile=power_profile
-    )
+        m, g, tp=tp, dtype=dtype, profile=profile, variant=variant, power_profile=power_profile,
+        calibration=calibration,
+    )  # fmt: skip
     cdf = load_trace(trace)
     sizing = _sizing(slo_ttft_ms, max_util, convention, variant)
     if topology != "homo" and (split_tokens is None or (topology == "fleetopt" and gamma is None)):
@@ -138,8 +144,43 @@ def plan_fleet(
         split_tokens=None if topology == "homo" else split_tokens,
         gamma=gamma if topology == "fleetopt" else None, slo_ttft_ms=slo_ttft_ms,
         max_util=max_util, profile=prof.name, convention=convention, variant=variant,
-        pools=[dict(r) for r in rows], total=fleet_total(rows), notes=[n for n in notes if n],
+        pools=[dict(r) for r in rows], total=_with_cost(prof, g, rows),
+        notes=[n for n in notes if n],
     )  # fmt: skip
+
+
+def _with_cost(prof: DecodeProfile, gpu: GpuSpec, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Fleet totals plus energy, cost (catalog price table) and a J/token uncertainty band."""
+    total = fleet_total(rows)
+    gpus = float(total["gpus"])
+    physical_kw = sum(r["instances"] * r["power_watts_per_gpu"] * prof.tp for r in rows) / 1e3
+    tps = float(total["output_tokens_per_sec"])
+    total["energy_kwh_per_hour"] = physical_kw
+    total["joules_per_token"] = physical_kw * 1e3 / tps if tps > 0 else None
+    total["gpu_hours_per_hour"] = gpus
+    price = gpu_price(gpu.id)
+    if price is not None:
+        cost = gpus * price.usd_per_gpu_hour
+        total["usd_per_hour"] = cost
+        total["tokens_per_usd"] = tps * 3600.0 / cost if cost > 0 else None
+        total["price_source"] = price.sources[0]
+    else:
+        total["usd_per_hour"] = total["tokens_per_usd"] = None
+        total["price_source"] = f"no price for {gpu.id} in the catalog (catalog/prices.toml)"
+
+    def joules(p: DecodeProfile) -> NDArray[np.float64]:
+        watts = sum(
+            r["instances"]
+            * p.tp
+            * float(p.power_watts(max(r["n_active"], 1.0), r["mean_kv_tokens"]))
+            for r in rows
+        )
+        return np.asarray(watts / tps if tps > 0 else np.nan)
+
+    band = uncertainty_band(prof, joules) if tps > 0 else None
+    total["joules_per_token_p5"] = float(band[0]) if band is not None else None
+    total["joules_per_token_p95"] = float(band[1]) if band is not None else None
+    return total
 
 
 def _assumptions(topology: str, variant: str) -> str:
@@ -180,11 +221,12 @@ def compare_fleets(
     gamma: float | None = None,
     slo_ttft_ms: float = 500.0,
     max_util: float = 0.85,
-    profile: ProfileName = "computed",
+    profile: ProfileName = "calibrated",
     convention: Convention = "physical",
     variant: Variant = "consistent",
     tp: int | None = None,
     dtype: str | None = None,
+    calibration: StepProfile | None = None,
 ) -> Comparison:
     """Size every (GPU, topology); gains are tok/W ratios to the first GPU's first topology.
 
@@ -207,6 +249,7 @@ def compare_fleets(
                 model, g, rate_rps=rate_rps, trace=trace, topology=t, split_tokens=split_tokens,
                 gamma=gamma, slo_ttft_ms=slo_ttft_ms, max_util=max_util, profile=profile,
                 convention=convention, variant=variant, tp=tp, dtype=dtype,
+                calibration=calibration,
             )  # fmt: skip
             results[(g, t)] = r
             notes.extend(n for n in r.notes if n not in notes)
@@ -226,6 +269,9 @@ def compare_fleets(
                 "power_kw": r.total["power_kw"],
                 "tokens_per_watt": tpw,
                 "p99_ttft_ms": r.total["p99_ttft_ms"],
+                "joules_per_token": r.total["joules_per_token"],
+                "usd_per_hour": r.total["usd_per_hour"],
+                "tokens_per_usd": r.total["tokens_per_usd"],
                 "gain_vs_baseline": tpw / base if base > 0 else None,
                 "topology_gain": tpw / results[(g, t0)].total["tokens_per_watt"],
                 "generation_gain": tpw / results[(g0, t)].total["tokens_per_watt"],

@@ -188,6 +188,7 @@ def pool_row(
         "tokens_per_watt": tps / power_w if power_w > 0 else 0.0,
         "p99_ttft_ms": p99 * 1e3,
         "mean_output_tokens": svc.mean_output_tokens,
+        "mean_kv_tokens": svc.mean_kv_tokens,
         "service_rate_rps_per_instance": svc.mu_rps,
         "service_cv2": svc.cv2,
     }

@@ -16,13 +16,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from wattlens.catalog import paper_params
 from wattlens.catalog.specs import GpuSpec, ModelSpec
 from wattlens.core.errors import InfeasibleError, InputError
 from wattlens.physics.kv import dtype_bytes
-from wattlens.plan.build import computed_profile, resolve
+from wattlens.plan.build import check_fits, computed_profile, resolve
+from wattlens.plan.calibrated import calibrated_profile, uncertainty_band
 from wattlens.plan.options import Convention, MoeStreaming, ProfileName, Variant
 from wattlens.plan.paper import paper_profile
 from wattlens.plan.profiles import DecodeProfile, PowerProfile
+from wattlens.plan.stepprofile import StepProfile
 
 DEFAULT_CONTEXTS = (2048, 4096, 8192, 16384, 32768, 65536, 131072)
 _TP_CHOICES = (1, 2, 4, 8)
@@ -44,7 +47,7 @@ class TokwResult:
     tp: int
     dtype: str
     profile: str  # profile name, e.g. "paper:H100_80GB (empirical ManualProfile)"
-    profile_kind: str  # "paper" or "computed"
+    profile_kind: str  # "calibrated", "computed" or "paper"
     convention: str
     variant: str
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -124,7 +127,7 @@ def build_profile(
     *,
     tp: int | None = None,
     dtype: str | None = None,
-    profile: ProfileName = "computed",
+    profile: ProfileName = "calibrated",
     variant: Variant = "consistent",
     power_profile: PowerProfile | None = None,
     kv_dtype: str | None = None,
@@ -132,12 +135,17 @@ def build_profile(
     moe_dispatch_s: float = 0.0,
     mem_util: float | None = None,
     max_num_seqs: int = 0,
+    calibration: StepProfile | None = None,
 ) -> tuple[DecodeProfile, str, list[str]]:
     """(profile, dtype, notes) for the options `plan tokw` and `plan fleet` share."""
     m, g = resolve(model, gpu)
     dtype = (dtype or ("fp16" if profile == "paper" else m.default_dtype)).lower()
     dtype_bytes(dtype)
     notes: list[str] = []
+    if variant == "published" and profile == "calibrated":
+        # The published variant is the paper's ComputedProfile as released.
+        profile = "computed"
+        notes.append("variant 'published': the 1/W paper's ComputedProfile (profile 'computed')")
     if profile == "paper":
 
         def build(t: int) -> DecodeProfile:
@@ -153,17 +161,55 @@ def build_profile(
                 max_num_seqs=max_num_seqs,
             )  # fmt: skip
 
-        if tp is None:
-            tp, why = _pick_tp(build)
-            notes.append(why)
+    elif profile == "calibrated":
+
+        def build(t: int) -> DecodeProfile:
+            return calibrated_profile(
+                m, g, tp=t, dtype=dtype, kv_dtype=kv_dtype, calibration=calibration,
+                moe_streaming=moe_streaming, moe_dispatch_s=moe_dispatch_s, mem_util=mem_util,
+                max_num_seqs=max_num_seqs,
+            )  # fmt: skip
+
     else:
-        raise InputError(f"profile {profile!r}: expected 'computed' or 'paper'", field="profile")
+        raise InputError(
+            f"profile {profile!r}: expected 'calibrated', 'computed' or 'paper'", field="profile"
+        )
+    if profile != "paper" and tp is None:
+        cp = paper_params("oneoverw2026")["computed_profile"]
+        util = float(cp["memory_utilisation"] if mem_util is None else mem_util)
+
+        def fits(t: int) -> DecodeProfile:
+            # Weights must fit whatever the variant (the published one clamps instead).
+            check_fits(m, g, t, dtype, util)
+            return build(t)
+
+        tp, why = _pick_tp(fits)
+        notes.append(why)
+    assert tp is not None
     prof = build(tp)
     if power_profile is not None:
+        check_power_profile(power_profile, g)
         prof = replace(prof.with_power(power_profile), name=f"{prof.name} + fitted power")
         notes.append(f"power: fitted logistic profile ({power_profile.source or 'calibrated'})")
     notes.extend(prof.notes)
     return prof, dtype, notes
+
+
+def check_power_profile(power: PowerProfile, gpu: GpuSpec) -> PowerProfile:
+    """`power`, or InputError unless 0 <= idle < nominal <= the GPU's TDP."""
+    idle, nominal, tdp = power.p_idle_watts, power.p_nominal_watts, gpu.tdp_watts
+    if not (0.0 <= idle < nominal):
+        raise InputError(
+            f"power_profile: idle {idle:g} W must be >= 0 and below nominal {nominal:g} W",
+            field="power_profile",
+        )
+    if nominal > tdp:
+        raise InputError(
+            f"power_profile: nominal {nominal:g} W exceeds {gpu.id}'s TDP {tdp:g} W; a GPU "
+            "cannot draw more than its power limit",
+            field="power_profile",
+        )
+    return power
 
 
 def plan_tokw(
@@ -175,7 +221,7 @@ def plan_tokw(
     contexts: Sequence[int] = DEFAULT_CONTEXTS,
     batch: int | None = None,
     at_limit: bool = True,
-    profile: ProfileName = "computed",
+    profile: ProfileName = "calibrated",
     convention: Convention = "physical",
     variant: Variant = "consistent",
     power_profile: PowerProfile | None = None,
@@ -184,6 +230,7 @@ def plan_tokw(
     moe_dispatch_s: float = 0.0,
     mem_util: float | None = None,
     max_num_seqs: int = 0,
+    calibration: StepProfile | None = None,
 ) -> TokwResult:
     """Tokens per watt for each context window; see the module docstring for the model."""
     ctx = _check_contexts(contexts)
@@ -198,11 +245,12 @@ def plan_tokw(
     prof, dtype, notes = build_profile(
         m, g, tp=tp, dtype=dtype, profile=profile, variant=variant, power_profile=power_profile,
         kv_dtype=kv_dtype, moe_streaming=moe_streaming, moe_dispatch_s=moe_dispatch_s,
-        mem_util=mem_util, max_num_seqs=max_num_seqs,
+        mem_util=mem_util, max_num_seqs=max_num_seqs, calibration=calibration,
     )  # fmt: skip
     use_batch = None if at_limit else batch
     out = evaluate(prof, ctx, use_batch, convention)
     rows = _rows(prof, ctx, out, convention, profile)
+    _add_band(prof, ctx, use_batch, rows)
     notes = [n for n in notes if n]
     notes.insert(0, CONVENTION_NOTES[convention])
     notes.append(
@@ -250,13 +298,33 @@ def _rows(
                 "power_watts_per_gpu": p_gpu if fits else None,
                 "power_watts_instance": p_gpu * prof.tp if fits else None,
                 "tokens_per_watt": tpw if fits else 0.0,
-                "joules_per_token": 1.0 / tpw if fits and tpw > 0 else None,
+                # Energy per token is always physical: the whole instance's power (TP GPUs).
+                "joules_per_token": p_gpu * prof.tp / float(out["tokens_per_sec"][i])
+                if fits and out["tokens_per_sec"][i] > 0
+                else None,
                 "fits": fits,
                 "convention": convention,
                 "profile": profile,
             }
         )
     return rows
+
+
+def _add_band(
+    prof: DecodeProfile, ctx: NDArray[np.float64], batch: int | None, rows: list[dict[str, Any]]
+) -> None:
+    """5-95 % J/token band from the calibration's covariance (calibrated profiles only)."""
+
+    def joules(p: DecodeProfile) -> NDArray[np.float64]:
+        o = evaluate(p, ctx, batch, "physical")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(o["tokens_per_sec"] > 0, 1.0 / o["tokens_per_watt"], np.nan)
+
+    b = uncertainty_band(prof, joules)
+    for i, r in enumerate(rows):
+        lo = float(b[0][i]) if b is not None and r["fits"] else None
+        hi = float(b[1][i]) if b is not None and r["fits"] else None
+        r["joules_per_token_p5"], r["joules_per_token_p95"] = lo, hi
 
 
 def _fit_notes(
@@ -287,6 +355,7 @@ __all__ = [
     "ProfileName",
     "TokwResult",
     "build_profile",
+    "check_power_profile",
     "evaluate",
     "plan_tokw",
     "tokens_per_watt",
