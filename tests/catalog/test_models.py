@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wattlens.catalog import DTYPES, all_models, find_model, get_model, model_arch
+from wattlens.catalog import DTYPES, all_models, find_model, get_model, model_arch, model_source
 from wattlens.core.errors import CatalogError
 
 NRP_FLEET = {
@@ -152,7 +152,8 @@ def test_internal_consistency() -> None:
             assert m.active_params == m.total_params and m.intermediate_size > 0, m.id
         if m.attention_type == "MLA":
             assert m.kv_lora_rank > 0 and m.qk_rope_head_dim > 0, m.id
-        assert m.max_context_tokens > 0, m.id
+        # Transcribed configs (data/model_configs) may lack the context length; hand entries not.
+        assert m.max_context_tokens > 0 or model_source(m.id) == "catalog_hf_config", m.id
 
 
 def _param_count(m, arch: dict[str, int]) -> float:  # noqa: ANN001
@@ -184,8 +185,8 @@ def test_config_fields_reproduce_official_parameter_counts() -> None:
     # An independent check on every shape field: the weights they imply must match the model
     # card's total. Gemma cards include a ~0.4-0.55B vision encoder and Gemma 4's global layers
     # differ in shape, hence 2.5 %; Qwen3.5's Gated-DeltaNet layers are not modelled here.
-    for m in all_models():
-        if m.id == "qwen3.5-397b-a17b":
+    for m in all_models():  # the hand-checked entries; generated ones: test_model_configs.py
+        if m.id == "qwen3.5-397b-a17b" or model_source(m.id) != "catalog":
             continue
         tol = 0.025 if m.id.startswith("gemma") else 0.015
         assert _param_count(m, model_arch(m.id)) == pytest.approx(m.total_params, rel=tol), m.id

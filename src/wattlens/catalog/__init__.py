@@ -1,6 +1,7 @@
 """Catalog: data files with sources (TOML) and typed loaders.
 
-Modules: gpus (GPU specs, DCGM names), models (LLM architectures, HF repos), grid (eGRID
+Modules: gpus (GPU specs, DCGM names), models (LLM architectures, HF repos), resolve (served
+name -> model: user models, catalog, hub, estimate), hfconfig (config.json -> shapes), grid (eGRID
 intensity and host/namespace rules), constants (cited constants), frontier (frontier comparison
 specs), papers (published parameters of the planning papers), specs (the entry types).
 """
@@ -20,8 +21,17 @@ from wattlens.catalog.grid import (
     resolve_region,
     vintages,
 )
-from wattlens.catalog.models import DTYPES, all_models, find_model, get_model, model_arch
+from wattlens.catalog.models import (
+    DTYPES,
+    all_models,
+    find_model,
+    get_model,
+    match_model,
+    model_arch,
+    model_source,
+)
 from wattlens.catalog.papers import paper_ids, paper_params
+from wattlens.catalog.resolve import ModelMatch, ModelResolver
 from wattlens.catalog.specs import AttentionType, Cited, GpuSpec, ModelSpec
 
 __all__ = [
@@ -32,6 +42,8 @@ __all__ = [
     "GpuSpec",
     "GridRegion",
     "GridRule",
+    "ModelMatch",
+    "ModelResolver",
     "ModelSpec",
     "all_constants",
     "all_frontiers",
@@ -48,7 +60,9 @@ __all__ = [
     "get_region",
     "gpu_id_for_dcgm_name",
     "intensity_for",
+    "match_model",
     "model_arch",
+    "model_source",
     "paper_ids",
     "paper_params",
     "regions",

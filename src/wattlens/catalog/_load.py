@@ -23,6 +23,7 @@ DATA_FILES = (
     "gpus.toml",
     "grid.toml",
     "models.toml",
+    "models_hf.toml",
     "papers.toml",
 )
 

@@ -1,4 +1,7 @@
-"""Model catalog: `get_model`, `find_model`, `all_models`, `model_arch` over models.toml.
+"""Model catalog: `get_model`, `find_model`, `match_model`, `all_models`, `model_arch`.
+
+Entries come from models.toml (hand-checked) and models_hf.toml (built from shipped config.json
+copies by `python -m wattlens.catalog.build_models`).
 
 Names resolve through three steps: the exact spelling (id, name, alias or HF repo), then the
 "core" name (organisation, a leading 'Meta-' and serving suffixes such as -Instruct, -FP8, -2507
@@ -7,12 +10,12 @@ removed), then the core name with punctuation dropped. Each step must give exact
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import cache
 from typing import get_args
 
 from wattlens.catalog._load import check_keys, check_sources, field, load_toml, suggestion
+from wattlens.catalog.naming import core_name, exact_key, squashed
 from wattlens.catalog.specs import AttentionType, ModelSpec
 from wattlens.core import validate as v
 from wattlens.core.errors import CatalogError
@@ -47,36 +50,22 @@ _OPTIONAL = (
     "arch",
 )
 DTYPES = frozenset({"fp32", "bf16", "fp16", "fp8", "int8", "mxfp4", "int4"})
-
-# Trailing name tokens that describe a checkpoint's tuning, precision or packaging, not its shape.
-_SUFFIXES = frozenset(
-    {
-        "instruct", "chat", "it", "hf", "base", "pt", "thinking", "fp8", "fp16", "bf16",
-        "int4", "int8", "awq", "gptq", "gguf", "mxfp4", "nvfp4", "w4a16", "w8a8", "w8a16",
-        "dynamic", "quantized", "qat",
-    }
-)  # fmt: skip
-_DATE_OR_VERSION = re.compile(r"^(\d{4}|v0\.\d+)$")  # -2507, -0528, -v0.1
-_NON_ALNUM = re.compile(r"[^a-z0-9]")
+# The hand-checked file first: its entries win over generated ones (the builder skips clashes).
+_FILES = ((_FILE, "catalog"), ("models_hf.toml", "catalog_hf_config"))
+MATCH_STEPS = ("exact", "core_name", "squashed_name")
 
 
 def _exact(name: str) -> str:
-    return re.sub(r"[\s_]+", "-", name.strip().casefold())
+    return exact_key(name)
 
 
 def _core(name: str) -> str:
     """'meta-llama/Meta-Llama-3.1-70B-Instruct' -> 'llama-3.1-70b'."""
-    s = _exact(name).rstrip("/").rsplit("/", 1)[-1]
-    if s.startswith("meta-llama"):
-        s = s[len("meta-") :]
-    tokens = [t for t in s.split("-") if t]
-    while len(tokens) > 1 and (tokens[-1] in _SUFFIXES or _DATE_OR_VERSION.match(tokens[-1])):
-        tokens.pop()
-    return "-".join(tokens)
+    return core_name(name)
 
 
 def _squash(name: str) -> str:
-    return _NON_ALNUM.sub("", _core(name))
+    return squashed(name)
 
 
 def _int_fields(t: dict, where: str) -> None:
@@ -84,8 +73,8 @@ def _int_fields(t: dict, where: str) -> None:
         field(t, k, v.integer(1, None, "128"), where)
 
 
-def _build(model_id: str, t: dict) -> tuple[ModelSpec, dict[str, int]]:
-    where = f"{_FILE}: models.{model_id}"
+def _build(model_id: str, t: dict, file: str = _FILE) -> tuple[ModelSpec, dict[str, int]]:
+    where = f"{file}: models.{model_id}"
     check_keys(t, _REQUIRED, _OPTIONAL, where)
     _int_fields(t, where)
     field(t, "attention_type", v.choice(*get_args(AttentionType)), where)
@@ -124,7 +113,13 @@ def _index(specs: Iterable[ModelSpec], key) -> dict[str, set[str]]:  # noqa: ANN
 
 @cache
 def _catalog() -> tuple[dict[str, ModelSpec], dict[str, dict[str, int]], list[dict[str, set[str]]]]:
-    built = {mid: _build(mid, t) for mid, t in load_toml(_FILE)["models"].items()}
+    built: dict[str, tuple[ModelSpec, dict[str, int]]] = {}
+    for file, source in _FILES:
+        for mid, t in load_toml(file)["models"].items():
+            if mid in built:
+                raise CatalogError(f"{file}: models.{mid} is also in {_FILE}; keep one")
+            built[mid] = _build(mid, t, file)
+            _SOURCES[mid] = source
     specs = {mid: spec for mid, (spec, _) in built.items()}
     arch = {mid: a for mid, (_, a) in built.items()}
     indexes = [_index(specs.values(), k) for k in (_exact, _core)]
@@ -132,21 +127,36 @@ def _catalog() -> tuple[dict[str, ModelSpec], dict[str, dict[str, int]], list[di
         clash = {k: v for k, v in idx.items() if len(v) > 1}
         if clash:
             raise CatalogError(
-                f"{_FILE}: {label} shared by several models: {clash}; make it unique"
+                f"model catalog: {label} shared by several models: {clash}; make it unique"
             )
     indexes.append(_index(specs.values(), _squash))  # ambiguity allowed; resolved only if unique
     return specs, arch, indexes
 
 
-def _resolve(name: str) -> str | None:
+_SOURCES: dict[str, str] = {}
+
+
+def match_model(name: str | None) -> tuple[ModelSpec, str] | None:
+    """(model, how it matched: 'exact', 'core_name' or 'squashed_name'), or None."""
     if not isinstance(name, str) or not name.strip():
         return None
-    _, _, (exact, core, squashed) = _catalog()
-    for index, key in ((exact, _exact), (core, _core), (squashed, _squash)):
+    specs, _, indexes = _catalog()
+    for index, key, step in zip(indexes, (_exact, _core, _squash), MATCH_STEPS, strict=True):
         ids = index.get(key(name))
         if ids and len(ids) == 1:
-            return next(iter(ids))
+            return specs[next(iter(ids))], step
     return None
+
+
+def model_source(model_id: str) -> str:
+    """'catalog' (models.toml, hand-checked) or 'catalog_hf_config' (built from a config.json)."""
+    _catalog()
+    return _SOURCES.get(model_id, "catalog")
+
+
+def _resolve(name: str) -> str | None:
+    found = match_model(name)
+    return None if found is None else found[0].id
 
 
 def find_model(name: str | None) -> ModelSpec | None:
@@ -164,7 +174,8 @@ def get_model(name: str) -> ModelSpec:
         raise CatalogError(
             f"unknown model {name!r}: expected a catalog id, alias or Hugging Face repo "
             f"such as 'llama-3.1-70b' or 'Qwen/Qwen3-235B-A22B'.{hint} "
-            "Add new models to wattlens/catalog/models.toml."
+            "Add the model's config.json to [models] directory in wattlens.toml, or see "
+            "`wattlens models list`."
         )
     return spec
 
@@ -179,4 +190,13 @@ def model_arch(name: str) -> dict[str, int]:
     return dict(_catalog()[1][get_model(name).id])
 
 
-__all__ = ["DTYPES", "all_models", "find_model", "get_model", "model_arch"]
+__all__ = [
+    "DTYPES",
+    "MATCH_STEPS",
+    "all_models",
+    "find_model",
+    "get_model",
+    "match_model",
+    "model_arch",
+    "model_source",
+]

@@ -1,0 +1,250 @@
+"""A Hugging Face `config.json` -> ModelSpec fields: shapes, parameter counts, dtype.
+
+Pure functions over the parsed JSON (no I/O). Used by the catalog builder
+(`python -m wattlens.catalog.build_models`), the user's directory of configs and the hub.
+
+Parameter counts are the weights the shapes imply (Vaswani et al. 2017 layer layout with the
+gated MLP of Llama, Touvron et al. 2023 arXiv 2302.13971): embedding, attention projections
+(with their biases where the config or the architecture has them), MLP or experts, router,
+norms, and an untied LM head. Vision towers of multimodal checkpoints are not counted (the
+text model is what the KV cache and the decode bandwidth scale with).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from wattlens.core.errors import CatalogError
+
+# Architectures whose configs leave `tie_word_embeddings` at a default of True (transformers
+# configuration_gemma*.py, 2024-2026); every other model_type defaults to False.
+_TIED_BY_DEFAULT = ("gemma",)
+# Qwen2-family attention always has q/k/v biases (transformers modeling_qwen2.py, 2024).
+_QKV_BIAS_BY_DEFAULT = ("qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl")
+# Gated full attention doubles the query projection (Qwen3-Next / Qwen3.5 configs, 2025-2026:
+# attn_output_gate).
+_GATED_ATTENTION = ("qwen3_next", "qwen3_5", "qwen3_5_moe")
+# Weight dtype names in config.json (torch_dtype / dtype) and quantization methods -> catalog.
+# float32 checkpoints are served in fp16 by vLLM's dtype "auto" (vLLM engine args docs, 2025).
+_TORCH_DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp16"}
+_QUANT_DTYPES = {
+    "fp8": "fp8",
+    "mxfp4": "mxfp4",
+    "awq": "int4",
+    "gptq": "int4",
+    "bitsandbytes": "int4",
+}
+_UNSUPPORTED = ("hybrid_override_pattern", "mamba_num_heads", "ssm_state_size")
+
+
+@dataclass(frozen=True, slots=True)
+class Shapes:
+    """What a config.json says about one text model, in catalog terms."""
+
+    fields: dict[str, Any]  # ModelSpec keyword fields (without id, name, repos, sources)
+    arch: dict[str, int]  # integer facts ModelSpec has no field for (see models.toml header)
+    total_params: float
+    active_params: float
+
+
+def text_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The text model's keys: `text_config` (multimodal checkpoints) over the top level."""
+    inner = config.get("text_config") or config.get("llm_config") or {}
+    merged = {k: v for k, v in config.items() if k not in ("text_config", "llm_config")}
+    merged.update(inner if isinstance(inner, Mapping) else {})
+    if "model_type" in config and "model_type" not in inner:
+        merged["model_type"] = config["model_type"]
+    return merged
+
+
+def _int(c: Mapping[str, Any], *keys: str, default: int | None = None) -> int:
+    for k in keys:
+        value = c.get(k)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    if default is None:
+        raise CatalogError(
+            f"config.json has no integer {' or '.join(keys)}; expected a Hugging Face "
+            "causal-LM config (hidden_size, num_hidden_layers, num_attention_heads, ...); "
+            "give the model's own config.json"
+        )
+    return default
+
+
+def served_dtype_of(config: Mapping[str, Any]) -> str:
+    """The weight dtype a config describes: its quantization method, else torch_dtype."""
+    q = config.get("quantization_config") or {}
+    if isinstance(q, Mapping):
+        method = str(q.get("quant_method", "")).lower()
+        algo = str(q.get("quant_algo", "") or q.get("format", "")).lower()
+        if "fp4" in algo or "nvfp4" in algo:
+            return "int4"
+        if method in _QUANT_DTYPES:
+            return _QUANT_DTYPES[method]
+        if q.get("bits") in (4, 8):
+            return "int4" if q.get("bits") == 4 else "int8"
+        if "fp8" in algo or "float-quantized" in algo:
+            return "fp8"
+    raw = config.get("torch_dtype") or config.get("dtype") or "bfloat16"
+    return _TORCH_DTYPES.get(str(raw), "bf16")
+
+
+def _layer_kinds(c: Mapping[str, Any], layers: int) -> list[str]:
+    """'full', 'sliding' or 'linear' per layer, from layer_types or the family's pattern."""
+    types = c.get("layer_types")
+    if isinstance(types, list) and len(types) == layers:
+        kind = {"sliding_attention": "sliding", "linear_attention": "linear"}
+        return [kind.get(str(t), "full") for t in types]
+    mt = str(c.get("model_type", ""))
+    if c.get("sliding_window") and mt == "gemma2":  # local, global, local, ... (Gemma 2 report)
+        return ["sliding" if i % 2 == 0 else "full" for i in range(layers)]
+    interval = c.get("full_attention_interval")
+    if isinstance(interval, int) and interval > 0:  # Qwen3-Next: 3 linear, then 1 full
+        return ["full" if (i + 1) % interval == 0 else "linear" for i in range(layers)]
+    return ["full"] * layers
+
+
+def _attention(c: Mapping[str, Any], h: int, kind: str) -> int:
+    """Weights of one attention block ('full', 'sliding' or 'linear')."""
+    nh = _int(c, "num_attention_heads")
+    if kind == "linear":  # Gated DeltaNet (Qwen3-Next, 2025): qkvz, ba, conv, norm, out
+        nk, dk = _int(c, "linear_num_key_heads"), _int(c, "linear_key_head_dim")
+        nv, dv = _int(c, "linear_num_value_heads"), _int(c, "linear_value_head_dim")
+        conv = _int(c, "linear_conv_kernel_dim", default=4)
+        return (
+            h * (2 * nk * dk + 2 * nv * dv)
+            + h * 2 * nv
+            + (2 * nk * dk + nv * dv) * conv
+            + (nv * dv * h)
+        )
+    if c.get("kv_lora_rank"):  # MLA (DeepSeek-V2 report, arXiv 2405.04434, sec. 2.1)
+        qr = c.get("q_lora_rank") or 0
+        nope, rope = _int(c, "qk_nope_head_dim"), _int(c, "qk_rope_head_dim")
+        v, kvr = _int(c, "v_head_dim"), _int(c, "kv_lora_rank")
+        q = h * qr + qr * nh * (nope + rope) if qr else h * nh * (nope + rope)
+        return q + h * (kvr + rope) + kvr * nh * (nope + v) + nh * v * h
+    hd = _int(c, "head_dim", default=h // nh)
+    nkv = _int(c, "num_key_value_heads", default=nh)
+    kv_mult = 2
+    if kind == "full" and c.get("global_head_dim"):  # Gemma 4 global layers
+        hd = _int(c, "global_head_dim")
+        nkv = _int(c, "num_global_key_value_heads", default=nkv)
+        kv_mult = 1 if c.get("attention_k_eq_v") else 2
+    q_mult = 2 if str(c.get("model_type", "")) in _GATED_ATTENTION else 1
+    weights = h * nh * hd * q_mult + kv_mult * h * nkv * hd + nh * hd * h
+    bias = c.get("attention_bias", c.get("qkv_bias"))
+    if bias is None:
+        bias = str(c.get("model_type", "")) in _QKV_BIAS_BY_DEFAULT
+    return weights + ((nh + 2 * nkv) * hd if bias else 0)
+
+
+def _experts(c: Mapping[str, Any]) -> tuple[int, int, int]:
+    """(routed experts, experts per token, routed expert width); zeros for dense models."""
+    n = _int(c, "num_local_experts", "num_experts", "n_routed_experts", default=0)
+    if n <= 1:
+        return 0, 0, 0
+    k = _int(c, "num_experts_per_tok", "moe_topk", "num_experts_per_token", "top_k_experts")
+    width = _int(c, "moe_intermediate_size", "expert_intermediate_size", "intermediate_size")
+    return n, k, width
+
+
+def _moe_layers(c: Mapping[str, Any], layers: int) -> list[bool]:
+    """Which layers hold experts: leading dense layers, a sparse step, or listed dense ones."""
+    first_dense = _int(c, "first_k_dense_replace", default=0)
+    step = _int(c, "interleave_moe_layer_step", "decoder_sparse_step", default=1)
+    dense = set(c.get("mlp_only_layers") or [])
+    return [i >= first_dense and (i + 1) % step == 0 and i not in dense for i in range(layers)]
+
+
+def shapes_from_config(config: Mapping[str, Any]) -> Shapes:
+    """ModelSpec fields, arch facts and parameter counts (total, active) from a config.json."""
+    if any(k in config or k in (config.get("text_config") or {}) for k in _UNSUPPORTED):
+        raise CatalogError(
+            "config.json describes a Mamba/SSM hybrid (hybrid_override_pattern, ssm_*), whose "
+            "weights and cache wattlens does not model; add the model by hand to models.toml"
+        )
+    c = text_config(config)
+    h, layers = _int(c, "hidden_size", "d_model"), _int(c, "num_hidden_layers", "num_layers")
+    nh = _int(c, "num_attention_heads")
+    mla = bool(c.get("kv_lora_rank"))
+    nkv = nh if mla else _int(c, "num_key_value_heads", default=nh)
+    head_dim = (
+        _int(c, "qk_nope_head_dim") + _int(c, "qk_rope_head_dim")
+        if mla
+        else _int(c, "head_dim", default=h // nh)
+    )
+    vocab, inter = _int(c, "vocab_size"), _int(c, "intermediate_size", default=0)
+    mt = str(c.get("model_type", ""))
+    tied = c.get("tie_word_embeddings", config.get("tie_word_embeddings"))
+    if tied is None:
+        tied = mt.startswith(_TIED_BY_DEFAULT)
+    kinds = _layer_kinds(c, layers)
+    n_exp, top_k, width = _experts(c)
+    moe = _moe_layers(c, layers) if n_exp else [False] * layers
+    shared_n = _int(c, "n_shared_experts", "num_shared_experts", default=0)
+    shared_w = _int(c, "shared_expert_intermediate_size", default=0)
+    if shared_n and not shared_w:
+        shared_w = shared_n * width  # DeepSeek: n shared experts of the routed width
+    dense_w = _int(c, "intermediate_size_mlp", default=inter)  # Llama 4 dense layers
+    if n_exp and mt in ("mixtral", "minimax_m2", "gpt_oss", "phimoe", "minimax"):
+        dense_w = 0
+    expert = 3 * h * width + (2 * width + h if mt == "gpt_oss" else 0)  # gpt-oss: biases
+    total = active = float(vocab * h * (1 if tied else 2) + h)  # embedding, head, final norm
+    for kind, is_moe in zip(kinds, moe, strict=True):
+        block = _attention(c, h, kind) + 2 * h
+        if is_moe:
+            shared = 3 * h * shared_w + (h if shared_w and mt.startswith("qwen") else 0)
+            router = h * n_exp
+            both = 3 * h * dense_w if c.get("enable_moe_block") else 0  # Gemma 4: MLP + experts
+            total += block + router + shared + both + n_exp * expert
+            active += block + router + shared + both + top_k * expert
+        else:
+            total += block + 3 * h * dense_w
+            active += block + 3 * h * dense_w
+    full = sum(k == "full" for k in kinds)
+    sliding = sum(k == "sliding" for k in kinds)
+    window = _int(c, "sliding_window", default=0) if sliding else 0
+    arch: dict[str, int] = {}
+    if full != layers:
+        arch["full_attention_layers"] = full
+    if sum(k == "linear" for k in kinds):
+        arch["linear_attention_layers"] = sum(k == "linear" for k in kinds)
+    if n_exp and not all(moe):
+        arch["first_dense_layers"] = layers - sum(moe)
+        arch["dense_intermediate_size"] = dense_w
+    if n_exp:
+        arch["config_intermediate_size"] = inter
+    if c.get("global_head_dim"):
+        arch["global_kv_heads"] = _int(c, "num_global_key_value_heads", default=nkv)
+        arch["global_head_dim"] = _int(c, "global_head_dim")
+        arch["global_k_eq_v"] = int(bool(c.get("attention_k_eq_v")))
+    if mla:
+        arch["q_lora_rank"] = _int(c, "q_lora_rank", default=0)
+        arch["qk_nope_head_dim"] = _int(c, "qk_nope_head_dim")
+        arch["v_head_dim"] = _int(c, "v_head_dim")
+    attention = "MLA" if mla else "MHA" if nkv == nh else "MQA" if nkv == 1 else "GQA"
+    fields: dict[str, Any] = {
+        "layers": layers,
+        "hidden_size": h,
+        "attention_heads": nh,
+        "kv_heads": nkv,
+        "head_dim": head_dim,
+        "intermediate_size": shared_w if n_exp else inter,
+        "vocab_size": vocab,
+        "attention_type": attention,
+        "moe_experts": n_exp,
+        "moe_top_k": top_k,
+        "moe_intermediate_size": width,
+        "moe_shared_experts": shared_n or (1 if shared_w else 0),
+        "kv_lora_rank": _int(c, "kv_lora_rank", default=0),
+        "qk_rope_head_dim": _int(c, "qk_rope_head_dim", default=0) if mla else 0,
+        "sliding_window": window,
+        "max_context_tokens": _int(c, "max_position_embeddings", "seq_length", default=0),
+        "default_dtype": served_dtype_of(config),
+    }
+    return Shapes(fields, arch, total, active)
+
+
+__all__ = ["Shapes", "served_dtype_of", "shapes_from_config", "text_config"]
