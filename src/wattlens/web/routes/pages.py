@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
@@ -57,15 +56,10 @@ def router(
         )
 
     @r.get("/docs", response_class=HTMLResponse)
-    def docs() -> Response:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="wattlens API",
-            swagger_js_url=static_url(f"vendor/swagger-ui-{SWAGGER_UI}-bundle.js"),
-            swagger_css_url=static_url(f"vendor/swagger-ui-{SWAGGER_UI}.css"),
-            swagger_favicon_url=static_url("favicon.png"),
-            swagger_ui_parameters={"validatorUrl": None},
-        )
+    def docs(request: Request) -> Response:
+        # Swagger UI inside the site's own page: the navigation leads back (#11), and the
+        # same CSP applies, since docs.js starts it instead of an inline script.
+        return page(request, "docs.html", swagger_ui=SWAGGER_UI)
 
     return r
 
