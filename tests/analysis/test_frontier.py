@@ -41,3 +41,13 @@ def test_sensitivity_brackets_the_ratio() -> None:
     assert lo == pytest.approx((0.8 * 5400 + out["frontier_watts"] - 5400) / 783.0)
     b1, b16 = out["sensitivity"]["decode_batch 1/16"]
     assert b1 > out["ratio"] > b16  # smaller batches cost more per generated token
+
+
+def test_logistic_power_outside_the_appendix_uses_the_papers_tdp_fractions() -> None:
+    # A100-80GB is not in Appendix A: the paper's projection rule, idle 0.43 x TDP and nominal
+    # 0.86 x TDP (catalog/papers.toml b200_projection), with TDP 400 W: 172 W and 344 W.
+    from wattlens.analysis.frontier import _logistic_params
+
+    p_idle, p_nom, k, x0 = _logistic_params("A100-80GB")
+    assert (p_idle, p_nom) == pytest.approx((172.0, 344.0))
+    assert (k, x0) == (1.0, 4.2)

@@ -10,7 +10,8 @@ E_gen = 6.0 J/token. Specs without them derive both from the planning physics:
   E_prompt = gpu_count x (TDP - idle) / (gpu_count x u x peak / (2 x active params));
 - decode streams the active weights once per step (roofline weight stream at 80 % of peak
   bandwidth), `decode_batch` tokens per step, with the power rise of the 1/W paper's logistic
-  curve at that batch over the loaded-idle power:
+  curve at that batch over the loaded-idle power (Appendix A's table, or for other GPUs the
+  paper's TDP fractions from catalog/papers.toml):
   E_gen = gpu_count x (P_logistic(batch) - idle) x step time / batch.
 Reading every active weight once per step is low for a MoE at batch > 1 (the union of the
 experts grows), so E_gen is a floor at larger batches.
@@ -58,13 +59,18 @@ class FrontierModel:
 
 @cache
 def _logistic_params(gpu_id: str) -> tuple[float, float, float, float]:
-    """(P_idle, P_nom, k, x0) of the 1/W paper's power appendix; 0.43/0.86 x TDP elsewhere."""
-    table = paper_params("oneoverw2026")["power_appendix_a"]
+    """(P_idle, P_nom, k, x0) of the 1/W paper's power appendix; elsewhere the paper's projection
+    rule (idle and nominal as fractions of TDP, `b200_projection` in catalog/papers.toml, the
+    same numbers `plan.paper` projects the B200 with)."""
+    paper = paper_params("oneoverw2026")
+    table = paper["power_appendix_a"]
     if gpu_id in table["gpus"]:
         i = table["gpus"].index(gpu_id)
         return table["p_idle_watts"][i], table["p_nominal_watts"][i], table["k"][i], table["x0"][i]
     tdp = get_gpu(gpu_id).tdp_watts
-    return 0.43 * tdp, 0.86 * tdp, table["k"][0], table["x0"][0]
+    proj = paper["b200_projection"]
+    idle_frac, nominal_frac = proj["p_idle_fraction_of_tdp"], proj["p_nominal_fraction_of_tdp"]
+    return idle_frac * tdp, nominal_frac * tdp, table["k"][0], table["x0"][0]
 
 
 def resolve_frontier(
