@@ -25,6 +25,8 @@ DATA_FILES = (
     "models.toml",
     "models_hf.toml",
     "papers.toml",
+    "prices.toml",
+    "stepmodel.toml",
 )
 
 
