@@ -19,7 +19,13 @@ from typing import Annotated, Any, ParamSpec
 import typer
 
 from wattlens.core.errors import InputError, WattlensError
-from wattlens.plan.options import Convention, ProfileName, Variant, parse_topology
+from wattlens.plan.options import (
+    DEFAULT_PROFILE,
+    Convention,
+    ProfileName,
+    Variant,
+    parse_topology,
+)
 
 plan_app = typer.Typer(
     no_args_is_help=True, help="Plan: tokens per watt, fleet sizing and routing, calibration."
@@ -165,7 +171,7 @@ def tokw(
     at_limit: Annotated[
         bool, typer.Option("--at-limit/--no-at-limit", help="Evaluate at the KV limit.")
     ] = True,
-    profile: ProfileOpt = "calibrated",
+    profile: ProfileOpt = DEFAULT_PROFILE,
     convention: ConventionOpt = "physical",
     variant: VariantOpt = "consistent",
     calibration: CalibrationOpt = None,
@@ -276,7 +282,7 @@ def fleet(
     max_util: Annotated[float, typer.Option("--max-util", help="Utilisation cap.")] = 0.85,
     tp: TpOpt = None,
     dtype: DtypeOpt = None,
-    profile: ProfileOpt = "calibrated",
+    profile: ProfileOpt = DEFAULT_PROFILE,
     convention: ConventionOpt = "physical",
     variant: VariantOpt = "consistent",
     calibration: CalibrationOpt = None,

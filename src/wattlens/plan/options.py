@@ -17,6 +17,10 @@ MoeStreaming = Literal["touched", "active"]
 Topology = Literal["homo", "pool", "fleetopt"]
 
 TOPOLOGIES: tuple[Topology, ...] = ("homo", "pool", "fleetopt")
+PROFILES: tuple[ProfileName, ...] = ("calibrated", "computed", "paper")
+# The one default of the CLI, the web API and the planning page (#9): the physics model
+# calibrated on ML.ENERGY measurements (docs/planning.md, "The calibrated model").
+DEFAULT_PROFILE: ProfileName = "calibrated"
 
 
 def parse_topology(value: str) -> Topology:
@@ -28,6 +32,8 @@ def parse_topology(value: str) -> Topology:
 
 
 __all__ = [
+    "DEFAULT_PROFILE",
+    "PROFILES",
     "TOPOLOGIES",
     "Convention",
     "MoeStreaming",

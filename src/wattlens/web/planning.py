@@ -15,10 +15,16 @@ from typing import Any
 
 from wattlens.catalog import get_gpu, get_model
 from wattlens.core.errors import InputError, WattlensError
-from wattlens.plan.options import TOPOLOGIES, Convention, ProfileName, Variant
+from wattlens.plan.options import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    TOPOLOGIES,
+    Convention,
+    ProfileName,
+    Variant,
+)
 from wattlens.web.params import check_catalog_name
 
-PROFILES: tuple[ProfileName, ...] = ("computed", "paper")
 CONVENTIONS: tuple[Convention, ...] = ("physical", "paper")
 VARIANTS: tuple[Variant, ...] = ("consistent", "published")
 TRACES = ("azure", "lmsys", "lmsys-multiturn", "agent")  # bundled CDFs only: never a file path
@@ -173,6 +179,7 @@ def fleet_body(
 
 __all__ = [
     "CONVENTIONS",
+    "DEFAULT_PROFILE",
     "MAX_BATCH",
     "MAX_FLEET_GPUS",
     "MAX_GAMMA",

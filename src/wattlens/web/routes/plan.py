@@ -13,6 +13,7 @@ from wattlens.web.params import MAX_CONTEXT_TOKENS, parse_choice, parse_contexts
 from wattlens.web.params import parse_number as num
 from wattlens.web.planning import (
     CONVENTIONS,
+    DEFAULT_PROFILE,
     MAX_BATCH,
     MAX_FLEET_GPUS,
     MAX_GAMMA,
@@ -38,7 +39,13 @@ _DTYPES = tuple(sorted(DTYPES))
 Opt = Annotated[str | None, Query()]
 TpQ = Annotated[str | None, Query(description=f"tensor parallelism, one of {TP_CHOICES}")]
 DtypeQ = Annotated[str | None, Query(description=f"weights dtype, one of {_DTYPES}")]
-ProfileQ = Annotated[str | None, Query(description="computed (default, catalog) or paper")]
+ProfileQ = Annotated[
+    str | None,
+    Query(
+        description="calibrated (default: physics model fitted on ML.ENERGY H100), computed "
+        "(the 1/W paper's ComputedProfile) or paper (published tables)"
+    ),
+]
 ConvQ = Annotated[str | None, Query(description="physical (default) or paper (per GPU)")]
 VariantQ = Annotated[str | None, Query(description="consistent (default) or published")]
 
@@ -59,7 +66,7 @@ def _options(
     return Options(
         tp=None if tp in (None, "") else int(parse_choice(tp, "tp", TP_CHOICES, "1")),
         dtype=None if dtype in (None, "") else parse_choice(dtype, "dtype", _DTYPES, "fp16"),
-        profile=_choice(profile, "profile", PROFILES, "computed"),
+        profile=_choice(profile, "profile", PROFILES, DEFAULT_PROFILE),
         convention=_choice(convention, "convention", CONVENTIONS, "physical"),
         variant=_choice(variant, "variant", VARIANTS, "consistent"),
     )
