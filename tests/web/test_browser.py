@@ -79,6 +79,7 @@ FIELDS = {  # data-field -> (digits, unit), as the cards print them
     "avg_24h.co2_mg_per_token": (3, "mg"),
     "avg_24h.joules_per_token": (2, "J"),
     "avg_24h.prompt_tokens_per_s": (1, "tok/s"),
+    "avg_24h.generation_tokens_per_s": (1, "tok/s"),
     "avg_24h.decode_tokens_per_s": (1, "tok/s"),
     "activity.requests_running": (1, ""),
     "activity.requests_waiting": (1, ""),
@@ -191,8 +192,10 @@ def test_stale_banner_when_backend_is_down(tmp_path: Path, page: Watched) -> Non
         text = banner.text_content()
         assert "2023-11-14 23:00:00 UTC" in text and "60 min ago" in text
         assert "Backend down: GET http://prometheus:9090/api/v1/query: connection refused" in text
-        # every deployment is past the live window: the fleet reads all idle, cards say no data
+        # every deployment is past the live window: no live data, which is not "all idle"
         assert page.page.is_visible("#state-banner")
+        assert "No live data" in page.page.text_content("#state-banner")
+        assert "idle" not in page.page.text_content("#state-banner")
         assert page.errors == []
     finally:
         s.close()
@@ -238,3 +241,155 @@ def test_labels_are_rendered_as_text_never_executed(tmp_path: Path, page: Watche
         assert page.errors == []
     finally:
         s.close()
+
+
+# -- #11: a fresh start, failures, narrow screens, the docs page and unknown pages --------------
+
+
+def tile_texts(p: Page) -> list[str]:
+    return p.eval_on_selector_all("[data-tile]", "ts => ts.map(t => t.textContent)")
+
+
+def test_fresh_start_warms_up_then_goes_live(tmp_path: Path, page: Watched) -> None:
+    """History is in the store (a backfill) but no live interval yet: 'warming up', never idle
+    or 0.00 kW, the 7 d chart drawn; then the collector's intervals land and the page goes live."""
+    history_end = END_S - 3600
+    meta = {"collector.source": "Prometheus API at http://prometheus:9090"}  # no cycle yet
+    store, fleet = plant(tmp_path / "w.duckdb", days=2, end_s=history_end, meta=meta)
+    s = serve(store, fleet, make_config(tmp_path))
+    try:
+        load(page, s.url)
+        p = page.page
+        assert p.get_attribute("#dashboard", "data-phase") == "warming_up"
+        assert "Warming up" in p.text_content("#state-banner") and p.is_visible("#state-banner")
+        body = p.text_content("#dashboard")
+        assert "idle:" not in body and "All deployments are idle" not in body
+        assert "0.00" not in " ".join(tile_texts(p))
+        assert p.text_content("[data-tile='total_power_watts']") == "-"
+        badges = p.eval_on_selector_all("article.card .badge", "bs => bs.map(b => b.textContent)")
+        assert badges and "no data" not in badges and set(badges) == {"warming up"}
+        assert p.is_hidden("#stale-banner")  # the newest row is backfill, not a stale feed
+        co2 = s.get("/api/v2/fleet/co2?range=7d").json()
+        assert co2["t"] and p.get_attribute("#co2-chart", "data-drawn") == str(len(co2["t"]))
+        assert p.text_content("#co2-total").endswith("CO\u2082 in 7d")
+        assert p.locator("#co2-chart canvas").count() == 1
+        p.screenshot(path=str(ARTIFACTS / "dashboard-warming-up.png"))
+
+        # the collector catches up: the last ten intervals again, an hour later, and a success
+        caught_up = [
+            replace(r, ts_end_s=r.ts_end_s + 3600)
+            for r in fleet.records
+            if r.ts_end_s > history_end - 300
+        ]
+        store.write_intervals(caught_up)
+        store.set_meta("collector.last_success_s", repr(END_S))
+        p.wait_for_selector("#dashboard[data-phase='ok']", timeout=15_000)
+        fleet_api = s.get("/api/v2/fleet").json()
+        assert fleet_api["active_deployments"] > 0
+        tile = p.text_content("[data-tile='total_power_watts']")
+        assert tile == fmt(fleet_api["total_power_watts"] / 1000, 2, "kW")
+        assert p.is_hidden("#state-banner") and p.is_hidden("#stale-banner")
+        assert "active" in p.eval_on_selector_all(
+            "article.card .badge", "bs => bs.map(b => b.textContent)"
+        )
+        p.screenshot(path=str(ARTIFACTS / "dashboard-live.png"))
+        assert page.errors == []
+    finally:
+        s.close()
+
+
+def _with_collection(p: Page, collection: dict[str, Any]) -> None:
+    """Answer /api/v2/status with the server's body plus `collection` (the #11 contract)."""
+
+    def handle(route: Any) -> None:
+        resp = route.fetch()
+        route.fulfill(response=resp, json={**resp.json(), "collection": collection})
+
+    p.route("**/api/v2/status", handle)
+
+
+def test_failure_banner_names_each_target(served: Served, page: Watched) -> None:
+    failures = [
+        {"target": "http://10.0.0.7:9400/metrics", "cause": "connection refused",
+         "since": "2023-11-14T23:30:00Z"},
+        {"target": "http://prometheus:9090/api/v1/query_range", "cause": "HTTP 503",
+         "since": "2023-11-14T23:55:00Z"},
+    ]  # fmt: skip
+    _with_collection(page.page, {"mode": "live", "failures": failures})
+    load(page, served.url)
+    p = page.page
+    assert p.is_visible("#failures-banner")
+    items = p.eval_on_selector_all(
+        "#failures-banner li",
+        "ls => ls.map(l => [l.dataset.target, l.textContent, l.querySelector('time').dateTime])",
+    )
+    assert [i[0] for i in items] == [f["target"] for f in failures]
+    assert (
+        "connection refused" in items[0][1]
+        and "2023-11-14 23:30:00 UTC (30 min ago)" in items[0][1]
+    )
+    assert "HTTP 503" in items[1][1] and "(5 min ago)" in items[1][1]
+    assert [i[2] for i in items] == [f["since"] for f in failures]
+    assert "2 targets" in p.text_content("#failures-banner")
+    p.screenshot(path=str(ARTIFACTS / "dashboard-failures.png"))
+    assert page.errors == []
+
+
+def test_stored_only_banner_and_no_live_tiles(served: Served, page: Watched) -> None:
+    _with_collection(page.page, {"mode": "stored_only", "failures": []})
+    load(page, served.url)
+    p = page.page
+    assert p.get_attribute("#dashboard", "data-phase") == "stored_only"
+    assert "Serving stored history only" in p.text_content("#mode-banner")
+    assert p.is_hidden("#failures-banner") and p.is_hidden("#state-banner")
+    assert p.text_content("[data-tile='total_power_watts']") == "-"
+    assert p.locator("#co2-chart canvas").count() == 1  # the history is still drawn
+    assert page.errors == []
+
+
+def test_400px_wide_has_no_horizontal_overflow(served: Served, browser: Browser) -> None:
+    ctx = browser.new_context(viewport={"width": 400, "height": 900}, color_scheme="light")
+    w = Watched(ctx.new_page())
+    try:
+        load(w, served.url)
+        p = w.page
+        assert p.evaluate("document.documentElement.scrollWidth") <= 400
+        inside = """() => { const b = document.getElementById('co2-chart').getBoundingClientRect();
+            const c = document.querySelector('#co2-chart canvas').getBoundingClientRect();
+            return c.width > 100 && c.left >= b.left && c.right <= b.right + 0.5; }"""
+        assert p.evaluate(inside)
+        # the box narrows without a window resize (as when a scrollbar appears): the chart follows
+        p.evaluate("document.querySelector('main').style.paddingRight = '40px'")
+        p.wait_for_function(inside, timeout=10_000)
+        assert p.evaluate("document.documentElement.scrollWidth") <= 400
+        p.screenshot(path=str(ARTIFACTS / "dashboard-400.png"))
+        assert w.errors == []
+    finally:
+        ctx.close()
+
+
+def test_docs_page_leads_back_to_the_dashboard(served: Served, page: Watched) -> None:
+    p = page.page
+    p.goto(served.url + "/docs")
+    p.wait_for_selector("#swagger-ui .opblock", timeout=15_000)  # Swagger UI ran under the CSP
+    assert p.locator("header.topbar nav a[href='/']").count() == 1
+    p.click("#back-to-dashboard")
+    p.wait_for_selector("#dashboard[data-loaded='1']", timeout=15_000)
+    assert p.url == served.url + "/"
+    assert page.errors == []
+
+
+def test_unknown_page_is_an_html_404(served: Served, page: Watched) -> None:
+    r = served.get("/no/such/page")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "Page not found" in r.text and "/no/such/page" in r.text
+    api = served.get("/api/v2/no-such-thing")
+    assert api.status_code == 404 and api.json()["ok"] is False
+    p = page.page
+    resp = p.goto(served.url + "/no/such/page")
+    assert resp is not None and resp.status == 404
+    assert p.text_content("h1") == "Page not found"
+    p.click("#not-found a[href='/']")
+    p.wait_for_selector("#dashboard[data-loaded='1']", timeout=15_000)
+    # Chromium logs the document's own 404 status; nothing else may fail
+    assert [e for e in page.errors if "404" not in e] == []

@@ -86,7 +86,7 @@
     if (f.state === "warming_up") { return "warming_up"; }
     if (!anyLive) {
       // no collector cycle has succeeded yet: the first live interval is still coming
-      return f.state === undefined && s.backend.state === "unknown" ? "warming_up" : "no_live";
+      return s.backend.state === "unknown" ? "warming_up" : "no_live";
     }
     if (f.state === "all_idle" || (f.state === undefined && !f.active_deployments)) {
       return "all_idle";
