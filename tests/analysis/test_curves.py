@@ -119,3 +119,41 @@ def test_joules_per_token_and_format(watts: float, rate: float, text: str) -> No
 def test_ratio_threshold_is_exclusive() -> None:
     assert ratio_above(100.0, 5.0, NRP_CUTOFF) is None  # the NRP code tests > 5.0
     assert ratio_above(100.0, 5.01, NRP_CUTOFF) == pytest.approx(100 / 5.01)
+
+
+def test_idle_floor_far_below_the_lowest_load_is_flagged_as_an_extrapolation() -> None:
+    # gemma in the demo: planted idle 144 W (2 GPUs x 72 W), lowest load 195 tok/s. Planted
+    # curve 144 + 456 (1 - exp(-x / 300)): at 195 tok/s it is 144 + 456 x 0.478 = 362 W, 151 %
+    # above the floor, far beyond the 25 % within which an intercept counts as observed.
+    rng = np.random.default_rng(5)
+    x = rng.uniform(195.0, 900.0, 3000)
+    curve = _fit(x, _planted(x, 144.0, 600.0, 300.0, seed=6))
+    assert curve.idle_extrapolated
+    reason = curve.idle_extrapolation_reason
+    assert "extrapolated" in reason and "195 tok/s" in reason
+    assert curve.as_dict()["idle_extrapolated"] is True
+
+
+def test_idle_floor_near_the_observed_loads_is_not_flagged() -> None:
+    # The same curve observed down to 1 tok/s (P rises 0.5 % there), and with idle intervals.
+    rng = np.random.default_rng(7)
+    x = rng.uniform(1.0, 900.0, 3000)
+    assert not _fit(x, _planted(x, 144.0, 600.0, 300.0, seed=8)).idle_extrapolated
+    x0 = np.concatenate([np.zeros(200), rng.uniform(195.0, 900.0, 3000)])
+    curve = _fit(x0, _planted(x0, 144.0, 600.0, 300.0, seed=9))
+    assert not curve.idle_extrapolated and curve.idle_extrapolation_reason == ""
+
+
+def test_render_marks_an_extrapolated_idle_floor_with_its_reason() -> None:
+    from rich.console import Console
+
+    from wattlens.analysis.render import curves_table
+
+    rng = np.random.default_rng(5)
+    x = rng.uniform(195.0, 900.0, 3000)
+    curve = _fit(x, _planted(x, 144.0, 600.0, 300.0, seed=6)).as_dict()
+    result = {"deployments": [{"deployment_id": "nrp-llm/gemma", "efficiency_curve": curve}]}
+    console = Console(record=True, width=300)
+    console.print(curves_table(result))
+    text = console.export_text()
+    assert "†" in text and "nrp-llm/gemma: idle floor" in text

@@ -124,6 +124,11 @@ class EfficiencyCurve:
     sample_count: int
     bins_used: int
     note: str = ""
+    # The idle floor P_idle is read at x = 0; with no interval near zero load it is an
+    # extrapolation, flagged with the reason (#9: gemma in the demo, 255 +- 37 W fitted against
+    # 144 W planted from a lowest load of 195 tok/s).
+    idle_extrapolated: bool = False
+    idle_extrapolation_reason: str = ""
     _params: tuple[float, ...] = field(default=(), repr=False)
     _cov: Any = field(default=None, repr=False)
 
@@ -254,8 +259,9 @@ def fit_efficiency_curve(
     x, p = np.maximum(tokens_per_s[ok], 0.0), power_watts[ok]
     min_tok = options.min_tokens_per_s_for_ratio
     empty = dict.fromkeys(EfficiencyCurve.__dataclass_fields__)
+    own = ("model", "note", "idle_extrapolated", "idle_extrapolation_reason")
     base: dict[str, Any] = {
-        k: v for k, v in empty.items() if not k.startswith("_") and k not in ("model", "note")
+        k: v for k, v in empty.items() if not k.startswith("_") and k not in own
     }
     base.update(knee_extrapolated=False, sample_count=int(x.size), bins_used=0)
     if x.size:
@@ -291,7 +297,34 @@ def fit_efficiency_curve(
         return EfficiencyCurve(model="none", note=note, **base)
     params, cov = fitted
     curve = EfficiencyCurve(model=model, note="", _params=params, _cov=cov, **base)
-    return _describe(curve, params, cov, options)
+    return _flag_extrapolated_idle(_describe(curve, params, cov, options), b, options)
+
+
+def _flag_extrapolated_idle(
+    curve: EfficiencyCurve, b: Bins, options: AnalysisOptions
+) -> EfficiencyCurve:
+    """The curve, flagged when its idle floor lies far below everything observed.
+
+    Far: no zero-traffic interval, and at the lowest load seen the curve is more than
+    `intercept_max_rise_fraction` above P_idle (the rule `analysis.idle` uses to decide whether
+    an intercept is near the observed floor, so the two agree).
+    """
+    from dataclasses import replace
+
+    a, se, x_lo = curve.p_idle_watts, curve.p_idle_se_watts, curve.observed_min_tokens_per_s
+    if a is None or x_lo is None or bool(np.any(b.x <= 0)):
+        return curve
+    p_lo = float(curve.predict(x_lo)[0])
+    limit = options.intercept_max_rise_fraction
+    if a > 0 and (p_lo - a) / a <= limit:
+        return curve
+    rise = f"{(p_lo - a) / a:.0%} above it" if a > 0 else "the floor is at or below 0 W"
+    reason = (
+        f"idle floor {a:.0f} ± {se or 0.0:.0f} W extrapolated to zero load from a lowest "
+        f"observed load of {x_lo:,.0f} tok/s, where the curve is at {p_lo:.0f} W ({rise}; "
+        f"more than {limit:.0%}): no interval near idle was seen"
+    )
+    return replace(curve, idle_extrapolated=True, idle_extrapolation_reason=reason)
 
 
 def _current(x: F64, p: F64, ts: F64, dt: F64, options: AnalysisOptions) -> dict[str, float | None]:

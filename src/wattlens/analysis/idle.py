@@ -138,7 +138,7 @@ class IdleAttribution:
     covered_s: float
     mean_power_watts: float | None
     idle_watts: float | None  # gpu_count x idle W per GPU
-    idle_fraction: float | None  # idle_watts / mean power, clamped to [0, 1]
+    idle_fraction: float | None  # idle energy / energy (zero-token intervals are all idle)
     idle_energy_joules: float | None
     productive_energy_joules: float | None
     co2_grams: float
@@ -153,7 +153,8 @@ class IdleAttribution:
 
 
 def attribute_idle(s: Series, idle_watts_per_gpu: float | None) -> IdleAttribution:
-    """Split a deployment's energy and CO2 per interval: idle = min(energy, idle W x dt)."""
+    """Split a deployment's energy and CO2 per interval: idle = min(energy, idle W x dt), and
+    all of the energy of an interval that served no tokens."""
     e_ok = np.isfinite(s.energy_joules)
     energy = s.energy_joules[e_ok]
     dt = s.interval_s[e_ok]
@@ -168,12 +169,16 @@ def attribute_idle(s: Series, idle_watts_per_gpu: float | None) -> IdleAttributi
         return IdleAttribution(total, covered, mean_power, None, None, None, None,
                                float(co2.sum()), None, None, zero_tok, unknown_tok)  # fmt: skip
     idle_w_i = idle_watts_per_gpu * s.gpu_count[e_ok]
-    idle_e = np.minimum(energy, idle_w_i * dt)
+    # An interval that served no tokens did no work: all of its energy is idle overhead, even
+    # above the learned idle floor (#9: an idle deployment drawing more than its GPU type's
+    # median idle was counted partly "productive").
+    no_tokens = np.isfinite(tokens) & (tokens <= 0)
+    idle_e = np.where(no_tokens, energy, np.minimum(energy, idle_w_i * dt))
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(energy > 0, idle_e / energy, 1.0)
     idle_co2 = float(np.sum(co2 * share))
     idle_w = float(np.sum(idle_w_i * dt) / covered)
-    frac = min(1.0, max(0.0, idle_w / mean_power)) if mean_power else 1.0
+    frac = min(1.0, max(0.0, float(idle_e.sum()) / total)) if total > 0 else 1.0
     return IdleAttribution(
         energy_joules=total,
         covered_s=covered,

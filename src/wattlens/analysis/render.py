@@ -65,17 +65,22 @@ def curves_table(result: Mapping[str, Any]) -> Table:
             "now tok/s", "now J/tok", "vs curve")  # fmt: skip
     for c in cols:
         t.add_column(c, justify="left" if c in ("deployment", "model") else "right")
+    extrapolated: list[str] = []
     for d in result["deployments"]:
         c = d["efficiency_curve"]
         knee = _num(c["knee_tokens_per_s"], "{:,.0f}")
         if c["knee_extrapolated"]:
             knee += "*"
-        t.add_row(d["deployment_id"], c["model"], _num(c["p_idle_watts"]), _num(c["p_sat_watts"]),
+        idle = _num(c["p_idle_watts"])
+        if c.get("idle_extrapolated"):
+            idle += "†"
+            extrapolated.append(f"† {d['deployment_id']}: {c['idle_extrapolation_reason']}")
+        t.add_row(d["deployment_id"], c["model"], idle, _num(c["p_sat_watts"]),
                   knee, format_joules_per_token(c["best_joules_per_token"]),
                   _num(c["current_tokens_per_s"], "{:,.1f}"),
                   format_joules_per_token(c["current_joules_per_token"]),
                   _num(c["current_vs_curve"], "{:+.0%}"))  # fmt: skip
-    t.caption = "* knee beyond the observed throughput (extrapolated)"
+    t.caption = "\n".join(["* knee beyond the observed throughput (extrapolated)", *extrapolated])
     return t
 
 
