@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from playwright.sync_api import Browser
 
 from .conftest import Served, make_config, serve
-from .plant_analysis import default_planted, plant_analysis
+from .plant import STEP_S
+from .plant_analysis import default_planted, h100, plant_analysis
 from .test_browser import ARTIFACTS, XSS, Watched, browser  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
@@ -157,3 +159,101 @@ def test_phone_width_has_no_horizontal_scroll(
         assert w.errors == []
     finally:
         ctx.close()
+
+
+# -- #11: axis ticks, the knee on the chart, no productive bar without tokens -------------------
+
+
+@pytest.fixture(scope="module")
+def stuck_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The analysis fleet plus two 1-GPU deployments at 300 W: one serves no token, the other
+    has GPU metrics only (no engine metrics, tokens unknown)."""
+    tmp = tmp_path_factory.mktemp("stuck")
+    store, records = plant_analysis(tmp / "w.duckdb", default_planted(), days=1.0)
+    idle = [r for r in records if r.deployment_id == "lab/idle70"]
+    seen = idle[0].ts_end_s - STEP_S
+    store.upsert_deployments([h100("lab/stuck", "stuck", 1), h100("lab/gpuonly", "g", 1)], seen)
+    joules = 300.0 * STEP_S
+    no_engine = dict.fromkeys(
+        ("prompt_tokens", "generation_tokens", "requests_finished", "itl_seconds_sum",
+         "requests_running", "requests_waiting", "kv_cache_usage_ratio")
+    )  # fmt: skip
+    store.write_intervals([
+        replace(r, deployment_id=dep, gpu_count=1, energy_joules=joules,
+                co2_grams=joules / 3.6e6 * r.pue * r.carbon_intensity_kg_per_kwh * 1e3, **extra)
+        for r in idle
+        for dep, extra in (("lab/stuck", {}), ("lab/gpuonly", no_engine))
+    ])  # fmt: skip
+    store.rollup()
+    s = serve(store, None, make_config(tmp))
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+def test_efficiency_charts_have_ticks_on_both_axes_and_the_knee_in_range(
+    fleet_site: Served,
+    browser: Browser,  # noqa: F811
+    width: int,
+) -> None:
+    w, ctx = _open(browser, width)
+    try:
+        p = w.page
+        p.goto(fleet_site.url + "/efficiency")
+        p.wait_for_selector("#efficiency[data-loaded='1']", timeout=15_000)
+        eff = fleet_site.get("/api/v2/analysis?range=7d").json()["charts"]["efficiency"]
+        charts = p.eval_on_selector_all(
+            "canvas.curve",
+            "cs => cs.map(c => ({id: c.dataset.deployment, x: c.dataset.xTicks,"
+            " y: c.dataset.yTicks, xr: c.dataset.xRange, knee: c.dataset.knee}))",
+        )
+        assert len(charts) == 4
+        for c in charts:
+            xt = [float(v) for v in c["x"].split(",")]
+            yt = [float(v) for v in c["y"].split(",")]
+            lo, hi = (float(v) for v in c["xr"].split(","))
+            assert len(xt) >= 3 and len(yt) >= 3, c
+            assert all(lo <= v <= hi for v in xt), c
+            knee = eff[c["id"]]["knee_tokens_per_s"]
+            if knee is not None:  # an extrapolated knee widens the range rather than vanish
+                assert c["knee"] is not None and lo < knee < hi, c
+        assert any(eff[c["id"]]["knee_tokens_per_s"] for c in charts)
+        assert p.evaluate("document.documentElement.scrollWidth") <= width
+        p.locator("#curves .curve-card").first.screenshot(
+            path=str(ARTIFACTS / f"efficiency-curve-{width}.png")
+        )
+        assert w.errors == []
+    finally:
+        ctx.close()  # type: ignore[attr-defined]
+
+
+def test_deployments_without_tokens_have_no_productive_bar(
+    stuck_site: Served,
+    browser: Browser,  # noqa: F811
+) -> None:
+    api = stuck_site.get("/api/v2/analysis?range=7d").json()
+    deps = {d["deployment_id"]: d for d in api["deployments"]}
+    assert deps["lab/stuck"]["tokens_per_s"] == 0 and deps["lab/stuck"]["energy_kwh"] > 0
+    assert deps["lab/gpuonly"]["tokens_per_s"] is None
+    assert deps["lab/gpuonly"]["productive_energy_kwh"] > 0  # what the bar must not show green
+    w, ctx = _open(browser)
+    try:
+        p = w.page
+        p.goto(stuck_site.url + "/efficiency")
+        p.wait_for_selector("#efficiency[data-loaded='1']", timeout=15_000)
+        for unit in ("energy", "co2"):
+            p.click(f"[data-unit='{unit}']")
+            row = p.locator("#idle-bars .bar-row[data-deployment='lab/stuck']")
+            assert row.get_attribute("data-kind") == "zero"
+            assert row.locator(".seg-productive").count() == 0
+            assert row.locator(".seg-zero").evaluate("s => s.getBoundingClientRect().width") > 10
+            # the API counts a GPU-only deployment's energy above idle as productive
+            row = p.locator("#idle-bars .bar-row[data-deployment='lab/gpuonly']")
+            assert row.get_attribute("data-kind") == "unknown"
+            assert row.locator(".seg-productive").count() == 0
+            assert row.locator(".seg-unknown").evaluate("s => s.getBoundingClientRect().width") > 10
+            busy = p.locator("#idle-bars .bar-row[data-deployment='lab/llama8'] .seg-productive")
+            assert busy.evaluate("s => s.getBoundingClientRect().width") > 1
+        assert w.errors == []
+    finally:
+        ctx.close()  # type: ignore[attr-defined]

@@ -47,6 +47,8 @@
   }
 
   // -- idle vs productive stacked bars ------------------------------------------------------
+  var SEGMENT = { productive: "productive", idle: "idle overhead", zero: "no tokens served",
+    unknown: "above idle, tokens unknown (no engine metrics)" };
   function renderIdleBars(body) {
     var rows = {};
     body.deployments.forEach(function (d) { rows[d.deployment_id] = d; });
@@ -55,14 +57,16 @@
     var items = bars.deployments.map(function (id, i) {
       var d = rows[id] || {};
       var total = co2 ? d.co2_kg : d.energy_kwh;
-      // no tokens served: nothing of it was productive, whatever the power above the idle floor
-      var zero = d.tokens_per_s === 0 || (W.finite(d.zero_token_energy_kwh) && W.finite(d.energy_kwh) &&
-        d.energy_kwh > 0 && d.zero_token_energy_kwh >= d.energy_kwh);
+      var all = function (part) { return W.finite(part) && d.energy_kwh > 0 && part >= d.energy_kwh; };
+      // Green means energy that served tokens (#11). No tokens served: none of it was productive,
+      // whatever the power above the idle floor. No token metrics (GPU only): nobody knows.
+      var kind = d.tokens_per_s === 0 || all(d.zero_token_energy_kwh) ? "zero" :
+        all(d.unknown_token_energy_kwh) ? "unknown" : "productive";
+      var productive = co2 ? d.productive_co2_kg : bars.productive_kwh[i];
+      var idle = co2 ? d.idle_co2_kg : bars.idle_kwh[i];
       return {
-        id: id, name: nameOf(d), zero: zero,
-        productive: zero ? 0 : co2 ? d.productive_co2_kg : bars.productive_kwh[i],
-        idle: zero ? total : co2 ? d.idle_co2_kg : bars.idle_kwh[i],
-        total: total
+        id: id, name: nameOf(d), kind: kind, total: total,
+        parts: kind === "zero" ? [["zero", total]] : [[kind, productive], ["idle", idle]]
       };
     });
     var max = items.reduce(function (m, x) { return Math.max(m, x.total || 0); }, 0);
@@ -74,14 +78,13 @@
       label.title = x.id;
       r.appendChild(label);
       var track = el("div", "bar-track stacked");
-      var parts = x.zero ? [["zero", x.idle]] : [["productive", x.productive], ["idle", x.idle]];
-      parts.forEach(function (part) {
+      x.parts.forEach(function (part) {
         var seg = el("div", "seg seg-" + part[0]);
         seg.style.width = (max > 0 && W.finite(part[1]) && part[1] > 0 ? 100 * part[1] / max : 0) + "%";
-        seg.title = (part[0] === "zero" ? "no tokens served" : part[0]) + ": " + (co2 ? kg(part[1]) : kwh(part[1]));
+        seg.title = SEGMENT[part[0]] + ": " + (co2 ? kg(part[1]) : kwh(part[1]));
         track.appendChild(seg);
       });
-      if (x.zero) { r.dataset.zeroTokens = "true"; }
+      r.dataset.kind = x.kind;
       r.appendChild(track);
       r.appendChild(el("span", "bar-value", co2 ? kg(x.total) : kwh(x.total)));
       frag.appendChild(r);
