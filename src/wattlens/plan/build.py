@@ -15,11 +15,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from wattlens.catalog import get_gpu, get_model, model_arch, paper_params
+from wattlens.catalog import get_gpu, get_model, paper_params
 from wattlens.catalog.specs import GpuSpec, ModelSpec
 from wattlens.core.errors import InfeasibleError, InputError
 from wattlens.physics.concurrency import kv_budget_bytes
 from wattlens.physics.kv import default_kv_dtype, dtype_bytes, kv_bytes_per_token
+from wattlens.physics.stepspec import kv_parts, moe_split
 from wattlens.plan.options import MoeStreaming, Variant
 from wattlens.plan.profiles import DecodeProfile, UtilisationPower
 
@@ -79,51 +80,6 @@ def check_fits(model: ModelSpec, gpu: GpuSpec, tp: int, dtype: str, mem_util: fl
             f"{-budget / _GB:.1f} GB; try {' or '.join(tries)}"
         )
     return budget
-
-
-def kv_parts(model: ModelSpec, kv_bytes: float, tp: int) -> tuple[float, float, float, int]:
-    """(full KV bytes/token per GPU, instance total, sliding-window bytes/token per GPU, window)."""
-    if model.attention_type == "MLA":
-        per_gpu = float(
-            kv_bytes_per_token(
-                model.layers, 0, 0, kv_bytes, attention="MLA", kv_lora_rank=model.kv_lora_rank,
-                qk_rope_head_dim=model.qk_rope_head_dim,
-            )
-        )  # fmt: skip
-        return per_gpu, per_gpu, 0.0, 0
-    arch = model_arch(model.id) if _in_catalog(model) else {}
-    full_layers = int(arch.get("full_attention_layers", model.layers))
-    heads, hd, kv_factor = model.kv_heads, model.head_dim, 1.0
-    if "global_kv_heads" in arch:  # Gemma 4: global layers use other heads; K = V halves them
-        heads, hd = arch["global_kv_heads"], arch["global_head_dim"]
-        kv_factor = 0.5 if arch.get("global_k_eq_v") else 1.0
-
-    def kv(layers: int, h: int, d: int, per_gpu: bool) -> float:
-        return float(kv_bytes_per_token(layers, h, d, kv_bytes, tp=tp, per_gpu=per_gpu))
-
-    full_gpu = kv(full_layers, heads, hd, True) * kv_factor
-    full_total = kv(full_layers, heads, hd, False) * kv_factor
-    window_layers = model.layers - full_layers if model.sliding_window > 0 else 0
-    window_gpu = kv(window_layers, model.kv_heads, model.head_dim, True) if window_layers else 0.0
-    return full_gpu, full_total, window_gpu, model.sliding_window if window_layers else 0
-
-
-def _in_catalog(model: ModelSpec) -> bool:
-    try:
-        return get_model(model.id) == model
-    except Exception:  # noqa: BLE001 - a spec built in a test need not be in the catalog
-        return False
-
-
-def moe_split(model: ModelSpec) -> tuple[float, float]:
-    """(non-expert params, routed expert params) from the shapes, bounded by the totals."""
-    if not model.is_moe:
-        return model.total_params, 0.0
-    arch = model_arch(model.id) if _in_catalog(model) else {}
-    moe_layers = model.layers - int(arch.get("first_dense_layers", 0))
-    routed = moe_layers * model.moe_experts * 3.0 * model.hidden_size * model.moe_intermediate_size
-    routed = min(routed, 0.98 * model.total_params)
-    return model.total_params - routed, routed
 
 
 def _peak_flops(gpu: GpuSpec, weight_bytes: float) -> float:

@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 from wattlens.catalog.specs import GpuSpec, ModelSpec
 from wattlens.physics.kv import default_kv_dtype, dtype_bytes
 from wattlens.physics.stepmodel import StepParams
+from wattlens.physics.stepspec import hardware, workload
 from wattlens.plan.build import computed_profile, resolve
-from wattlens.plan.mlenergy import hardware, workload
 from wattlens.plan.options import MoeStreaming
 from wattlens.plan.profiles import DecodeProfile, StepModel
 from wattlens.plan.stepfit import band

@@ -19,10 +19,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wattlens.catalog import find_model, get_gpu, get_model, paper_params
-from wattlens.catalog.specs import GpuSpec, ModelSpec
-from wattlens.physics.kv import dtype_bytes
+from wattlens.catalog.specs import ModelSpec
 from wattlens.physics.stepmodel import PARAM_NAMES, Hardware, StepParams, Workload, decode_step
-from wattlens.plan.build import kv_parts, moe_split
+from wattlens.physics.stepspec import hardware, workload
 from wattlens.plan.profiles import PowerProfile
 from wattlens.plan.stepfit import Observations, StepFit, band, fit, predict
 
@@ -40,33 +39,6 @@ TASKS = ("gpqa", "lm-arena-chat", "sourcegraph-fim")
 PARAMS = PARAM_NAMES
 # Starting point of the fit (the previous in-sample fit, docs/planning.md before #9).
 START = StepParams(0.9, 0.75, 0.9, 0.2, 40.0, 25.0, 50.0, 0.5, 0.2, 0.3)
-
-
-def hardware(gpu: GpuSpec, dtype: str) -> Hardware:
-    """The step model's view of a GPU at a weight dtype (FP8 tensor rate for 1-byte weights)."""
-    wb = dtype_bytes(dtype)
-    peak = gpu.fp8_flops if wb <= 1.0 and gpu.fp8_flops else gpu.fp16_flops
-    return Hardware(gpu.memory_bandwidth_bytes_per_s, peak, gpu.tdp_watts, gpu.idle_watts)
-
-
-def workload(model: ModelSpec, tp: int, dtype: str, kv_dtype_bytes: float = 2.0) -> Workload:
-    """The step model's view of a model at TP `tp` and a weight dtype (KV bf16 by default)."""
-    wb = dtype_bytes(dtype)
-    full, _, win, window = kv_parts(model, kv_dtype_bytes, tp)
-    non_expert, routed = moe_split(model)
-    return Workload(
-        tp=tp,
-        weight_fixed_bytes=non_expert * wb / tp,
-        weight_expert_bytes=routed * wb / tp,
-        experts=model.moe_experts,
-        top_k=model.moe_top_k,
-        kv_full_bytes_per_token=full,
-        kv_window_bytes_per_token=win,
-        window_tokens=window,
-        layers=model.layers,
-        moe_layers=model.layers if model.is_moe else 0,
-        flops_per_token=2.0 * model.active_params / tp,
-    )
 
 
 def _stack(items: list[Any], cls: Any) -> Any:
