@@ -66,6 +66,10 @@ class AnalysisOptions:
     prefill_utilisation: float
     decode_batch: float
     bandwidth_efficiency: float
+    # model resolution (#10): the user's models ([models] in wattlens.toml) and the hub
+    model_directory: str = ""
+    custom_models: tuple[tuple[str, dict[str, Any]], ...] = ()
+    model_hub: bool = True
 
     @classmethod
     def default(cls) -> AnalysisOptions:
@@ -106,10 +110,13 @@ class AnalysisOptions:
     def from_config(cls, config: Config) -> AnalysisOptions:
         """The defaults, with the thresholds the config sets (`[thresholds]`), so `analyze`,
         `status` and the dashboard apply the same cut-offs."""
-        t = config.thresholds
+        t, m = config.thresholds, config.models
         return cls.default().with_(
             min_tokens_per_s_for_ratio=t.min_tokens_per_s_for_ratio,
             active_tokens_per_s=t.active_tokens_per_s,
+            model_directory=str(m.directory or ""),
+            custom_models=m.custom,
+            model_hub=m.hub,
         )
 
     def with_(self, **changes: Any) -> AnalysisOptions:

@@ -44,7 +44,7 @@ def deployments_table(result: Mapping[str, Any]) -> Table:
             verdict = f"[red]{rs['current_gpu_count']}->{rs['recommended_gpu_count']}[/red]"
         t.add_row(
             d["deployment_id"],
-            d["catalog_model"] or d["model_name"] or "-",
+            _model_cell(d),
             f"{d['gpu_count']}x {d['gpu_type'] or '?'}",
             _num(d["mean_power_watts"]),
             _num(d["tokens_per_s"], "{:,.1f}"),
@@ -56,6 +56,28 @@ def deployments_table(result: Mapping[str, Any]) -> Table:
             _num(d["frontier_ratio"], "{:.1f}x"),
         )
     return t
+
+
+def _model_cell(d: Mapping[str, Any]) -> str:
+    """The model entry used and, unless it is the shipped catalog, where it came from (#10)."""
+    m = d.get("model") or {}
+    if not m.get("id"):
+        return f"[yellow]unknown[/yellow] ({d['model_name'] or 'no name'})"
+    source = m.get("source") or ""
+    if source == "estimated_from_name":
+        return f"{m['id']} [yellow](estimated from name)[/yellow]"
+    if source in ("catalog", "catalog_hf_config"):
+        return str(m["id"])
+    return f"{m['id']} ({source})"
+
+
+def unknown_models_lines(result: Mapping[str, Any]) -> list[str]:
+    """One line per deployment whose model could not be resolved, with the reason."""
+    return [
+        f"{d['deployment_id']}: {d['right_sizing']['reason']}"
+        for d in result["deployments"]
+        if (d.get("right_sizing") or {}).get("status") == "unknown_model"
+    ]
 
 
 def curves_table(result: Mapping[str, Any]) -> Table:
@@ -143,6 +165,8 @@ def render_analysis(result: Mapping[str, Any], console: Console | None = None) -
     out.print(fleet_line(result))
     out.print(idle_table(result))
     out.print(deployments_table(result))
+    for line in unknown_models_lines(result):
+        out.print(f"[yellow]unknown model[/yellow] {line}")
     out.print(curves_table(result))
     if result["right_sizing_ranked"]:
         out.print(right_sizing_table(result))
@@ -158,4 +182,5 @@ __all__ = [
     "idle_table",
     "render_analysis",
     "right_sizing_table",
+    "unknown_models_lines",
 ]

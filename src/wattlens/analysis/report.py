@@ -7,7 +7,9 @@ a ranked right-sizing list and co-location plans. Energies in the output are kWh
 
 from __future__ import annotations
 
+import json
 import math
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,10 +21,14 @@ from wattlens.analysis.data import F64, Series, load_series
 from wattlens.analysis.frontier import compare_to_frontier
 from wattlens.analysis.idle import IdlePower, attribute_idle, fleet_idle_totals, learn_idle_power
 from wattlens.analysis.options import AnalysisOptions
-from wattlens.analysis.rightsize import RightSizing, memory_per_gpu_bytes, min_gpus, right_size
-from wattlens.analysis.rightsize import served_dtype as _served_dtype
-from wattlens.catalog import find_model, get_gpu
-from wattlens.catalog.specs import ModelSpec
+from wattlens.analysis.rightsize import (
+    RightSizing,
+    memory_per_gpu_bytes,
+    min_gpus,
+    right_size,
+    unknown_model,
+)
+from wattlens.catalog import ModelMatch, ModelResolver, get_gpu
 from wattlens.core.durations import iso
 from wattlens.core.errors import CatalogError, InputError
 from wattlens.core.metrics import WINDOW_METRICS, Totals, compute
@@ -98,14 +104,40 @@ def _unknown_deployment(deployment_id: str) -> DeploymentInfo:
     )  # fmt: skip
 
 
-def _model_for(info: DeploymentInfo) -> ModelSpec | None:
-    return find_model(info.model_name) if info.model_name else None
+@lru_cache(maxsize=8)
+def _resolver(directory: str, custom: str, hub: bool) -> ModelResolver:
+    """One resolver per model setup, kept across calls so hub answers are asked once."""
+    return ModelResolver(
+        directory=directory or None, custom=dict(json.loads(custom)), hub_enabled=hub
+    )
+
+
+def resolver_for(options: AnalysisOptions) -> ModelResolver:
+    """The model resolver for the options' [models] settings (user models, hub)."""
+    custom = json.dumps(options.custom_models, sort_keys=True, default=str)
+    return _resolver(options.model_directory, custom, options.model_hub)
+
+
+def _model_for(info: DeploymentInfo, options: AnalysisOptions) -> ModelMatch | None:
+    """How the deployment's served model name resolves (user models, catalog, hub, estimate)."""
+    return resolver_for(options).resolve(info.model_name)
+
+
+def _model_info(
+    info: DeploymentInfo, match: ModelMatch | None, opts: AnalysisOptions
+) -> dict[str, Any]:
+    """The row's `model` block: which entry was used and its source, or why there is none."""
+    if match is not None:
+        return match.as_dict()
+    reason = resolver_for(opts).explain(info.model_name)
+    return {"id": None, "source": None, "matched_by": None, "query": info.model_name,
+            "reason": reason}  # fmt: skip
 
 
 def _candidate(
     info: DeploymentInfo,
     s: Series,
-    model: ModelSpec | None,
+    match: ModelMatch | None,
     idle_w: float,
     options: AnalysisOptions,
 ) -> cons.Candidate | None:
@@ -114,8 +146,8 @@ def _candidate(
     except CatalogError:
         return None
     n_min = mem = weights = None
-    if model is not None:
-        dtype = _served_dtype(model, info.model_name)[0]
+    if match is not None:
+        model, dtype = match.spec, match.dtype
         weights = model.total_params * dtype_bytes(dtype)
         n_min = min_gpus(model, gpu, dtype, 1, options)
         if n_min is not None:
@@ -168,18 +200,23 @@ def analyze(
         att = attribute_idle(s, ip.value_watts if ip else None)
         attributions.append(att)
         rates = _rates(s, opts)
-        model = _model_for(info)
+        match = _model_for(info, opts)
         rs: RightSizing | None = None
-        if model is not None and ip is not None and info.gpu_type:
-            rs = right_size(s, model, info.gpu_type, info.model_name, ip.value_watts, opts)
+        serves = bool(info.model_name) or rates["tokens_per_s"] is not None
+        if match is None and serves:  # a GPU-only job (no engine, no name) is not sized
+            n_now = int(round(float(np.nanmedian(s.gpu_count)))) if len(s) else info.gpu_count
+            rs = unknown_model(info.gpu_type, n_now, resolver_for(opts).explain(info.model_name))
+        elif match is not None and ip is not None and info.gpu_type:
+            rs = right_size(s, match.spec, info.gpu_type, info.model_name, ip.value_watts, opts,
+                            match=match)  # fmt: skip
             if rs.flagged:
                 ranked.append(rs)
-        row = _row(info, s, model, att, rates, curves[dep], rs, opts)
+        row = _row(info, s, match, att, rates, curves[dep], rs, opts)
         is_candidate = rates["active"] is False or (
             att.idle_fraction is not None and att.idle_fraction >= opts.idle_fraction_candidate
         )
         if is_candidate and ip is not None:
-            c = _candidate(info, s, model, ip.value_watts, opts)
+            c = _candidate(info, s, match, ip.value_watts, opts)
             if c is not None:
                 candidates.append((row, c))
         rows.append(row)
@@ -229,7 +266,7 @@ def _rs_summary(r: RightSizing) -> dict[str, Any]:
 def _row(
     info: DeploymentInfo,
     s: Series,
-    model: ModelSpec | None,
+    match: ModelMatch | None,
     att: Any,
     rates: dict[str, Any],
     curve: EfficiencyCurve,
@@ -250,7 +287,8 @@ def _row(
         "deployment_id": info.deployment_id,
         "namespace": info.namespace,
         "model_name": info.model_name,
-        "catalog_model": model.id if model else None,
+        "catalog_model": match.spec.id if match else None,
+        "model": _model_info(info, match, opts),
         "gpu_type": info.gpu_type,
         "gpu_count": info.gpu_count,
         "node": info.node,

@@ -15,14 +15,15 @@ Projection: the marginal (above-idle) power is the same work on fewer GPUs, so
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, TypedDict
 
 import numpy as np
 
 from wattlens.analysis.data import Series
 from wattlens.analysis.options import AnalysisOptions
-from wattlens.catalog import get_gpu, model_arch
+from wattlens.catalog import ModelMatch, find_model, get_gpu, model_arch
+from wattlens.catalog.naming import dtype_from_name
 from wattlens.catalog.specs import GpuSpec, ModelSpec
 from wattlens.core.errors import CatalogError
 from wattlens.core.units import SECONDS_PER_DAY, kwh_from_joules
@@ -33,30 +34,17 @@ from wattlens.physics.kv import (
     model_kv_bytes_per_token,
 )
 
-RightSizeStatus = Literal["oversized", "right_sized", "idle", "does_not_fit"]
+RightSizeStatus = Literal["oversized", "right_sized", "idle", "does_not_fit", "unknown_model"]
 _HOURS_PER_YEAR = 8760.0
-# Name tokens that say which dtype a checkpoint is served in (Hugging Face naming habits).
-_NAME_DTYPES = (
-    ("mxfp4", "mxfp4"),
-    ("nvfp4", "int4"),
-    ("fp8", "fp8"),
-    ("w8a8", "int8"),
-    ("int8", "int8"),
-    ("awq", "int4"),
-    ("gptq", "int4"),
-    ("w4a16", "int4"),
-    ("int4", "int4"),
-)
 _SMALLER = ("fp8", "int4")
 _RAW_MAX_INTERVAL_S = 120.0  # longer intervals are rollup buckets
 
 
 def served_dtype(model: ModelSpec, served_name: str | None) -> tuple[str, str]:
     """(weight dtype, where it came from): a name hint like '-FP8', else the catalog default."""
-    tokens = (served_name or "").casefold().replace("_", "-").replace("/", "-").split("-")
-    for hint, dtype in _NAME_DTYPES:
-        if hint in tokens:
-            return dtype, f"served name {served_name!r}"
+    hinted = dtype_from_name(served_name)
+    if hinted:
+        return hinted, f"served name {served_name!r}"
     return model.default_dtype, f"catalog default for {model.id}"
 
 
@@ -71,7 +59,7 @@ def memory_per_gpu_bytes(
     """Bytes one GPU needs at TP `tp`: weights, KV, overhead and their sum (`total`)."""
     weights = model.total_params * dtype_bytes(dtype) / tp
     kv_b = dtype_bytes(default_kv_dtype(dtype))
-    arch = model_arch(model.id)
+    arch = _arch(model)
     full_layers = int(arch.get("full_attention_layers", model.layers))
     ctx = min(options.context_tokens, model.max_context_tokens or options.context_tokens)
     full = model_kv_bytes_per_token(model, kv_b, tp=tp, per_gpu=True, layers=full_layers)
@@ -99,6 +87,16 @@ def memory_per_gpu_bytes(
         "overhead": overhead,
         "total": weights + kv + overhead,
     }
+
+
+def _arch(model: ModelSpec) -> dict[str, int]:
+    """Catalog arch facts for a catalog model; none for one from the user, the hub or a name."""
+    found = find_model(model.id)
+    same = found is not None and (found.layers, found.hidden_size) == (
+        model.layers,
+        model.hidden_size,
+    )
+    return model_arch(model.id) if same else {}
 
 
 def capacity_per_gpu_bytes(gpu: GpuSpec, options: AnalysisOptions) -> float:
@@ -151,6 +149,7 @@ class RightSizing:
     reason: str
     assumptions: dict[str, Any] = field(default_factory=dict)
     alternatives: list[dict[str, Any]] = field(default_factory=list)
+    model: dict[str, Any] = field(default_factory=dict)  # id, source, matched_by (#10)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict."""
@@ -165,6 +164,7 @@ class _Common(TypedDict):
     current_power_watts: float | None
     current_joules_per_token: float | None
     assumptions: dict[str, Any]
+    model: dict[str, Any]
 
 
 class _Nulls(TypedDict):
@@ -199,8 +199,18 @@ def right_size(
     served_name: str | None,
     idle_watts_per_gpu: float,
     options: AnalysisOptions,
+    *,
+    match: ModelMatch | None = None,
 ) -> RightSizing:
-    """Verdict for one deployment (status, recommended GPUs, saving, reason, assumptions)."""
+    """Verdict for one deployment (status, recommended GPUs, saving, reason, assumptions).
+
+    With `match` (how the model was resolved) the verdict names the model entry and its
+    source; a model estimated from its name is sized with its weights raised by the estimate's
+    uncertainty, so the recommendation errs towards more GPUs.
+    """
+    named = model
+    if match is not None and match.estimated:
+        model = replace(model, total_params=model.total_params * (1 + match.uncertainty_fraction))
     gpu = get_gpu(gpu_type)
     n_now = int(round(float(np.nanmedian(s.gpu_count)))) if len(s) else 0
     e_ok = np.isfinite(s.energy_joules)
@@ -213,6 +223,8 @@ def right_size(
     g_per_kwh = co2 / kwh_from_joules(energy) if energy > 0 else 0.0
     conc = peak_concurrency(s, options.concurrency_quantile)
     dtype, dtype_src = served_dtype(model, served_name)
+    if match is not None:
+        dtype, dtype_src = match.dtype, match.dtype_source
     dtype, inferred = _dtype_that_fits(model, gpu, n_now, dtype, conc, options)
     if inferred:
         dtype_src = f"inferred: the catalog dtype does not fit {n_now} GPUs, {dtype} does"
@@ -234,19 +246,28 @@ def right_size(
         "idle_watts_per_gpu": idle_watts_per_gpu,
         "mean_tokens_per_s": rate,
         "marginal_power": "unchanged: the same tokens on fewer GPUs",
+        "model_source": match.source if match else "catalog",
+        "model_uncertainty_fraction": match.uncertainty_fraction if match else None,
     }
+    info = match.as_dict() if match else {"id": named.id, "source": "catalog"}
     jpt_now = power / rate if power and rate > options.min_tokens_per_s_for_ratio else None
     common = _Common(gpu_type=gpu.id, current_gpu_count=n_now, current_power_watts=power,
-                     current_joules_per_token=jpt_now, assumptions=assumptions)  # fmt: skip
+                     current_joules_per_token=jpt_now, assumptions=assumptions,
+                     model=info)  # fmt: skip
     nulls = _Nulls(saving_watts=None, saving_fraction=None, saving_kwh_per_day=None,
                    saving_kg_co2_per_year=None, projected_power_watts=None,
                    projected_joules_per_token=None)  # fmt: skip
+    est = (
+        f" (estimated from the name: weights +{match.uncertainty_fraction:.0%} to be safe)"
+        if match is not None and match.estimated
+        else ""
+    )
     if rate <= options.active_tokens_per_s:
         reason = f"idle: {rate:.2f} tok/s over the range; scale to zero or co-locate"
         return RightSizing("idle", False, recommended_gpu_count=0, reason=reason, **common, **nulls)
     if need is None or need > n_now:
         reason = (
-            f"{model.id} at {dtype} with {conc} sequences of {assumptions['context_tokens']} "
+            f"{named.id}{est} at {dtype} with {conc} sequences of {assumptions['context_tokens']} "
             f"tokens needs more than {n_now} {gpu.id}; the deployment serves a smaller dtype or "
             "context than assumed"
         )
@@ -261,7 +282,7 @@ def right_size(
     gib = mem["total"] / 2**30
     if flagged:
         reason = (
-            f"{model.id} ({dtype}) fits on {need} {gpu.id} ({gib:.1f} GiB per GPU for "
+            f"{named.id}{est} ({dtype}) fits on {need} {gpu.id} ({gib:.1f} GiB per GPU for "
             f"{conc} x {assumptions['context_tokens']}-token sequences); {n_now - need} GPUs "
             f"idle at {idle_watts_per_gpu:.0f} W each"
         )
@@ -285,6 +306,17 @@ def right_size(
         alternatives=[a for a in alts if a is not None],
         **common,
     )
+
+
+def unknown_model(gpu_type: str | None, gpu_count: int, reason: str) -> RightSizing:
+    """The verdict for a deployment whose model cannot be resolved: no sizing, and why."""
+    return RightSizing(
+        status="unknown_model", flagged=False, gpu_type=gpu_type or "", current_gpu_count=gpu_count,
+        recommended_gpu_count=None, saving_watts=None, saving_fraction=None,
+        saving_kwh_per_day=None, saving_kg_co2_per_year=None, current_power_watts=None,
+        projected_power_watts=None, current_joules_per_token=None,
+        projected_joules_per_token=None, reason=reason, model={"id": None, "source": None},
+    )  # fmt: skip
 
 
 def _alternative(
@@ -320,4 +352,5 @@ __all__ = [
     "right_size",
     "served_dtype",
     "tp_sizes",
+    "unknown_model",
 ]

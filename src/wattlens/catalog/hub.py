@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from wattlens.core.errors import CatalogError
 
@@ -19,11 +21,28 @@ from wattlens.core.errors import CatalogError
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}$")
 # Seconds to wait for the hub: a dashboard refresh must not stall on an unreachable hub.
 _TIMEOUT_S = 5.0
+_PROBE_S = 2.0
+_DEFAULT_ENDPOINT = "https://huggingface.co"  # huggingface_hub's default HF_ENDPOINT
 
 
 def looks_like_repo_id(name: str) -> bool:
     """True for 'org/name' spellings that could be a hub repo."""
     return bool(_REPO_ID.match(name.strip()))
+
+
+def reachable(endpoint: str | None, timeout_s: float = _PROBE_S) -> bool:
+    """True when a TCP connection to the hub opens within `timeout_s`.
+
+    huggingface_hub retries a failed request five times with backoff (about 25 s), so an
+    unreachable hub is detected once, quickly, before asking it anything.
+    """
+    parts = urlsplit(endpoint or _DEFAULT_ENDPOINT)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 def hub_offline(environ: Mapping[str, str]) -> bool:
@@ -67,4 +86,4 @@ def fetch_config(
         ) from e
 
 
-__all__ = ["fetch_config", "hub_offline", "looks_like_repo_id"]
+__all__ = ["fetch_config", "hub_offline", "looks_like_repo_id", "reachable"]

@@ -121,6 +121,7 @@ class ModelResolver:
         self.hub_cache_dir = hub_cache_dir
         self.environ = os.environ if environ is None else environ
         self._hub_done: dict[str, ModelSpec | str] = {}
+        self._hub_up: bool | None = None
 
     @cached_property
     def _user(self) -> dict[str, tuple[ModelSpec, str, str]]:
@@ -196,14 +197,21 @@ class ModelResolver:
         return self.hub_enabled and hub.looks_like_repo_id(name)
 
     def _from_hub(self, repo_id: str) -> ModelSpec | str:
+        offline = hub.hub_offline(self.environ)
+        endpoint = self.hub_endpoint or self.environ.get("HF_ENDPOINT") or None
+        if repo_id not in self._hub_done and not offline:
+            if self._hub_up is None:
+                self._hub_up = hub.reachable(endpoint)
+            if not self._hub_up:
+                self._hub_done[repo_id] = "the hub cannot be reached from here"
         if repo_id not in self._hub_done:
             try:
                 config = hub.fetch_config(
                     repo_id,
-                    endpoint=self.hub_endpoint,
+                    endpoint=endpoint,
                     token=self.environ.get("HF_TOKEN") or None,
                     cache_dir=self.hub_cache_dir,
-                    offline=hub.hub_offline(self.environ),
+                    offline=offline,
                 )
                 self._hub_done[repo_id] = spec_from_config(config, repo_id, f"hf.co/{repo_id}")
             except CatalogError as e:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,6 +168,46 @@ class LabelsConfig:
     host_label: str = _key("", _LABEL, 'Label naming the node; "" = Hostname, then hostname.')
 
 
+def _model_directory(value: Any, env: bool) -> Path | None:
+    """ "" (None) or an existing directory of config.json files (e.g. a Hugging Face cache)."""
+    text = p.string()(value, env)
+    if text and not Path(text).expanduser().is_dir():
+        raise p.bad("an existing directory", "point it at a folder of config.json files")
+    return Path(text).expanduser() if text else None
+
+
+def _model_entries(value: Any, env: bool) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """[models.custom.NAME] tables: config.json keys inline, or `config` = a config.json path."""
+    if env and isinstance(value, str):
+        try:
+            value = tomllib.loads(f"x = {value}")["x"]
+        except tomllib.TOMLDecodeError as e:
+            raise p.bad(
+                "an inline TOML table of tables", '{ my-llm = { config = "c.json" } }'
+            ) from e
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise p.bad(
+            "tables [models.custom.NAME]",
+            'write [models.custom.my-llm] with config = "/path/config.json" or its keys',
+        )
+    return tuple((str(k), dict(v)) for k, v in value.items())
+
+
+@dataclass(frozen=True, slots=True)
+class ModelsConfig:
+    """[models]: the user's own models (override the catalog) and the Hugging Face hub."""
+
+    directory: Path | None = _key(
+        None, _model_directory, "Folder of config.json files (e.g. a mounted HF cache)."
+    )
+    custom: tuple[tuple[str, dict[str, Any]], ...] = _key(
+        (),
+        _model_entries,
+        "[models.custom.NAME] tables: config.json keys or config = path; aliases, dtype.",
+    )
+    hub: bool = _key(True, p.boolean, "Fetch unknown org/name models' config.json from the HF hub.")
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The whole configuration; `sources` maps "section.key" to where the value came from."""
@@ -179,6 +220,7 @@ class Config:
     thresholds: ThresholdsConfig = field(default_factory=ThresholdsConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
     path: Path | None = None  # the file that was read, if any
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -206,6 +248,7 @@ SECTIONS: dict[str, type] = {
     "thresholds": ThresholdsConfig,
     "service": ServiceConfig,
     "labels": LabelsConfig,
+    "models": ModelsConfig,
 }
 
 
