@@ -110,7 +110,7 @@ def test_calibrate_from_a_store(tmp_path: Path) -> None:
         write_history(store)
     out = tmp_path / "p.toml"
     res = runner.invoke(root, ["plan", "calibrate", "--deployment", "llm/qwen", "--db", str(db),
-                               "--out", str(out)])  # fmt: skip
+                               "--power-curve", "--out", str(out)])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "RMSE" in res.output and out.exists()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec
 
@@ -62,6 +61,7 @@ PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write a chart: out
 # The library's error fields and the flags that set them (the one field-to-flag mapping).
 FLAGS = {
     "batch": "--batch",
+    "bench": "--bench",
     "calibration": "--calibration",
     "dtype": "--dtype",
     "contexts": "--context",
@@ -69,7 +69,9 @@ FLAGS = {
     "deployment_id": "--deployment",
     "gamma": "--gamma",
     "gpus": "--gpu",
+    "gpu": "--gpu",
     "max_util": "--max-util",
+    "model": "--model",
     "out": "--out",
     "plot": "--plot",
     "power_profile": "--power-profile",
@@ -348,44 +350,48 @@ def fleet(
 @plan_app.command()
 @_flag_names
 def calibrate(
-    deployment: Annotated[str, typer.Option("--deployment", help="Deployment id (ns/workload).")],
+    deployment: Annotated[
+        str | None, typer.Option("--deployment", help="Deployment id (ns/workload).")
+    ] = None,
     db: Annotated[
         Path | None, typer.Option("--db", help="DuckDB file (default from config).")
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="wattlens.toml.")] = None,
+    bench: Annotated[
+        Path | None, typer.Option("--bench", help="Bench results CSV (docs/planning.md).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Catalog model (default: the stored one).")
+    ] = None,
+    gpu: Annotated[
+        str | None, typer.Option("--gpu", help="Catalog GPU (default: the stored one).")
+    ] = None,
+    tp: Annotated[
+        int | None, typer.Option("--tp", help="Tensor parallelism (default: GPU count).")
+    ] = None,
+    dtype: DtypeOpt = None,
+    power_curve: Annotated[
+        bool, typer.Option("--power-curve", help="Fit the 1/W paper's logistic P(b).")
+    ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Save the fitted profile (.json or .toml).")
+        Path | None, typer.Option("--out", help="Save the fitted profile (.toml or .json).")
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Fit the logistic power curve P(requests running) to a deployment's stored history."""
-    from wattlens.config import load_config
-    from wattlens.plan.calibrate import calibrate_from_store, save_power_profile
-    from wattlens.store import Store
+    """Fit the step model (default) or the logistic P(b) to telemetry or bench results."""
+    from wattlens.cli import plan_calibrate as cal
+    from wattlens.plan.stepprofile import save_step_profile
 
-    path = db if db is not None else Path(load_config(config).store.path)
-    with Store.open(path, read_only=True) as store:
-        fit = calibrate_from_store(store, deployment)
-    if out is not None:
-        save_power_profile(fit, out)
-    if json_:
-        _echo_json(asdict(fit))
+    if power_curve:
+        cal.calibrate_power_curve(deployment, db, config, out, json_)
         return
-    se = fit.stderr
-    typer.echo(f"{deployment}: P(b) = idle + (nominal - idle) / (1 + exp(-k (log2 b - x0)))")
-    for name, value, unit in (
-        ("idle", fit.p_idle_watts, "W"),
-        ("nominal", fit.p_nominal_watts, "W"),
-        ("x0", fit.x0, "log2 batch"),
-        ("k", fit.k, ""),
-    ):
-        key = {"idle": "p_idle_watts", "nominal": "p_nominal_watts"}.get(name, name)
-        typer.echo(f"  {name:8} {value:9.2f} ± {se.get(key, float('nan')):.2f} {unit}")
-    typer.echo(
-        f"  fit: RMSE {fit.rmse_watts:.1f} W, MAPE {fit.mape_percent:.1f} % over {fit.points}"
-    )
+    profile = cal.fit_step_profile(deployment, db, config, bench, model, gpu, tp, dtype)
     if out is not None:
-        typer.echo(f"profile saved to {out}; use it with `plan tokw --power-profile {out}`")
+        save_step_profile(profile, out)
+    if json_:
+        _echo_json(profile.as_dict())
+        return
+    cal.show_step_profile(profile, out)
 
 
 __all__ = ["plan_app"]

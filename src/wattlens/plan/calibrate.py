@@ -23,6 +23,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from wattlens.core.errors import InputError
 from wattlens.physics.power import logistic_power
 from wattlens.plan.profiles import PowerProfile
+from wattlens.plan.stepfit import MIN_LOAD_RATIO
 
 MIN_POINTS = 5
 _NAMES = ("p_idle_watts", "p_nominal_watts", "x0", "k")
@@ -73,7 +74,10 @@ def fit_power_curve(
         n: (float(e) if math.isfinite(e) else float("nan"))
         for n, e in zip(_NAMES, err, strict=True)
     }
+    reasons = _unidentifiable(popt, stderr, b)
     return PowerProfile(
+        identifiable=not reasons,
+        reasons=tuple(reasons),
         p_idle_watts=float(popt[0]),
         p_nominal_watts=float(popt[1]),
         x0=float(popt[2]),
@@ -84,6 +88,28 @@ def fit_power_curve(
         stderr=stderr,
         points=int(b.size),
     )
+
+
+def _unidentifiable(popt: np.ndarray, stderr: dict[str, float], b: np.ndarray) -> list[str]:
+    """Why the data do not determine the curve (#9: the demo's Qwen3.5-397B fitted idle
+    23.5 +- 8.7e7 W and a negative x0 without a word)."""
+    reasons = []
+    for name, value in zip(_NAMES, popt, strict=True):
+        se = stderr[name]
+        if not math.isfinite(se) or se > abs(float(value)):
+            reasons.append(f"{name} = {value:.3g} ± {se:.2g}: the standard error exceeds the value")
+    lo, hi = float(np.log2(max(b.min(), 1.0))), float(np.log2(max(b.max(), 1.0)))
+    if not lo <= popt[2] <= hi:
+        reasons.append(
+            f"x0 = {popt[2]:.2f} lies outside the observed log2 batch {lo:.2f}..{hi:.2f}: the "
+            "curve's midpoint is extrapolated"
+        )
+    if b.max() / max(b.min(), 1e-9) < MIN_LOAD_RATIO:
+        reasons.append(
+            f"observed batch {b.min():.1f}..{b.max():.1f} spans less than {MIN_LOAD_RATIO:g}x: "
+            "too narrow to tell the idle floor from the rise"
+        )
+    return reasons
 
 
 def calibrate_from_store(
@@ -145,6 +171,8 @@ def _toml_value(v: Any) -> str:
         return json.dumps(v)
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, float) and not math.isfinite(v):
         return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
     return repr(v)
@@ -186,6 +214,7 @@ def load_power_profile(path: str | Path) -> PowerProfile:
             f"power_profile {str(src)!r}: unknown key(s) {', '.join(unknown)}",
             field="power_profile",
         )
+    data["reasons"] = tuple(data.get("reasons", ()))
     return PowerProfile(**data)
 
 

@@ -37,6 +37,8 @@ class PowerProfile:
     mape_percent: float | None = None
     stderr: dict[str, float] = field(default_factory=dict)
     points: int = 0
+    identifiable: bool = True  # False: the data do not determine the curve (see reasons)
+    reasons: tuple[str, ...] = ()
 
     def watts(self, batch: ArrayLike) -> F64:
         """Power per GPU at `batch` requests running (clamped to >= 1)."""
