@@ -31,6 +31,9 @@ def _mount_subapps() -> None:
     from wattlens.cli.plan import plan_app
 
     app.add_typer(plan_app, name="plan", help="Plan: tokens per watt, fleet sizing, calibration.")
+    from wattlens.cli.models import models_app
+
+    app.add_typer(models_app, name="models", help="The model catalog and name resolution.")
 
 
 _mount_subapps()
