@@ -75,5 +75,5 @@ def test_every_paper_group_is_sourced() -> None:
 def test_public_api_is_exported() -> None:
     public = {n for n in dir(catalog) if not n.startswith("_")}
     modules = {"constants", "frontier", "gpus", "grid", "models", "papers", "specs"}
-    modules |= {"build_models", "estimate", "hfconfig", "hub", "naming", "resolve"}  # #10
+    modules |= {"build_models", "estimate", "hfconfig", "hub", "listing", "naming", "resolve"}
     assert set(catalog.__all__) == public - modules
