@@ -91,6 +91,7 @@ def run_demo(
     check_scenario_against_catalog(sc)
     now = time.time()
     with Store.open(db) as store:
+        store.announce_writer("demo")  # the URL follows once the dashboard is up
         stored_start = store.get_meta(META_DEMO_START)
         if stored_start is not None and store.get_meta(META_DEMO_SCENARIO) == sc.name:
             scenario_start = float(stored_start)  # resume the same timeline
@@ -113,6 +114,7 @@ def run_demo(
                 progress=progress,
             )
             web = None if start_web is None else start_web(store, cfg, True)
+            store.announce_writer("demo", web.url if web else None)
             try:
                 if on_ready is not None:
                     on_ready(web.url if web else "")

@@ -10,10 +10,11 @@ from typing import Any
 
 from wattlens.app.views import report_rows, snapshot_rows
 from wattlens.catalog import gpu_id_for_dcgm_name
-from wattlens.core.durations import parse_time  # the one time parser; re-exported for callers
+from wattlens.core.durations import iso, parse_duration, parse_time
+from wattlens.core.errors import InputError, NotFoundError
 from wattlens.derive.carbon import CarbonModel
 from wattlens.derive.engine import DeriveOptions, Deriver
-from wattlens.store import Store
+from wattlens.store import Store, StoreReader
 from wattlens.telemetry.importer import iter_telemetry_file
 from wattlens.telemetry.metrics import WANTED_METRICS
 
@@ -83,7 +84,7 @@ def import_file(
     )
 
 
-def status(store: Store, *, window_s: float, min_tokens_per_s: float) -> list[dict[str, Any]]:
+def status(store: StoreReader, *, window_s: float, min_tokens_per_s: float) -> list[dict[str, Any]]:
     """Latest snapshot per deployment: rates over the last `window_s` of stored intervals."""
     return snapshot_rows(
         [d.info for d in store.deployments()],
@@ -92,8 +93,30 @@ def status(store: Store, *, window_s: float, min_tokens_per_s: float) -> list[di
     )
 
 
+def period(
+    since: str | None, until: str | None, range_: str | None, now_s: float
+) -> tuple[float | None, float | None]:
+    """(since_s, until_s) from ISO times, epoch seconds or durations ago; `range_` is the last
+    period before `until` (or now). An empty or reversed period is an InputError."""
+    if range_ and since:
+        raise InputError("range and since cannot be combined; give one of them", field="range")
+    since_s = parse_time(since, now_s=now_s, what="since") if since else None
+    until_s = parse_time(until, now_s=now_s, what="until") if until else None
+    if range_:
+        length = float(parse_duration(range_, what="range") or 0.0)
+        if length <= 0:
+            raise InputError(f"range {range_!r}: expected a positive duration such as 24h or 7d",
+                             field="range")  # fmt: skip
+        since_s = (until_s or now_s) - length
+    if since_s is not None and since_s >= (now_s if until_s is None else until_s):
+        end = "now" if until_s is None else f"until {iso(until_s)}"
+        raise InputError(f"since {iso(since_s)} is not before {end}: the period is empty",
+                         field="since")  # fmt: skip
+    return since_s, until_s
+
+
 def report(
-    store: Store,
+    store: StoreReader,
     *,
     since_s: float | None,
     until_s: float | None,
@@ -101,9 +124,18 @@ def report(
 ) -> dict[str, Any]:
     """`{"deployments", "fleet"}` totals over (since, until]; None bounds = everything."""
     totals = store.totals(since_s, until_s, active_min_tokens_per_s=min_tokens_per_s)
+    if not totals:
+        raise NotFoundError(_no_data(store, since_s, until_s))
     return report_rows(
         [d.info for d in store.deployments()], totals, min_tokens_per_s=min_tokens_per_s
     )
 
 
-__all__ = ["ImportStats", "import_file", "make_deriver", "parse_time", "report", "status"]
+def _no_data(store: StoreReader, since_s: float | None, until_s: float | None) -> str:
+    first, last = store.first_ts(), store.last_ts()
+    held = "the store is empty" if last is None else f"the store holds {iso(first)} to {iso(last)}"
+    start, end = iso(since_s) or "the start", iso(until_s) or "now"
+    return f"no stored data between {start} and {end}; {held}"
+
+
+__all__ = ["ImportStats", "import_file", "make_deriver", "period", "report", "status"]

@@ -227,6 +227,7 @@ def run_collector(
     """
 
     with Store.open(db) as store:
+        store.announce_writer("collect")
         collector = build_collector(
             cfg, store, prometheus=prometheus, scrape=scrape, sd=sd,
             backfill_on_start=backfill_on_start, progress=progress,
@@ -258,6 +259,7 @@ def run_service(
         return
     with Store.open(db) as store:
         web = start_web(store, cfg, True)
+        store.announce_writer("serve", web.url)
         try:
             if on_ready is not None:
                 on_ready(web.url)

@@ -20,7 +20,13 @@ if TYPE_CHECKING:  # the commands import their floors lazily so that --help stay
     from wattlens.config import Config
 
 # Library errors name fields (`WattlensError.field`); shown here with the option the user typed.
-FLAGS = {"history_days": "--history-days", "scrape": "--scrape"}
+FLAGS = {
+    "history_days": "--history-days",
+    "scrape": "--scrape",
+    "since": "--since",
+    "until": "--until",
+    "range": "--range",
+}
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 config_app = typer.Typer(no_args_is_help=True, help="Check and explain the configuration.")
@@ -43,6 +49,10 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="wattlens.toml (default ./wattlens.toml).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(help="Read through a running service's API (e.g. http://127.0.0.1:8080)."),
+]
 
 
 @app.callback()
@@ -96,19 +106,27 @@ def import_(
 
 
 @app.command()
-def status(db: DbOpt = None, config: ConfigOpt = None, json_: JsonOpt = False) -> None:
+def status(
+    db: DbOpt = None, config: ConfigOpt = None, json_: JsonOpt = False, url: UrlOpt = None
+) -> None:
     """The latest snapshot per deployment."""
-    from wattlens.app.ops import status as fleet_status
     from wattlens.cli.render import status_table
-    from wattlens.store import Store
 
-    cfg = _config(config)
-    with Store.open(_db_path(cfg, db), read_only=True) as store:
-        rows = fleet_status(
-            store,
-            window_s=cfg.collect.live_window_s,
-            min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio,
-        )
+    if url:
+        from wattlens.cli.remote import get_json
+
+        rows = get_json(url, "/api/v2/live")["deployments"]
+    else:
+        from wattlens.app.ops import status as fleet_status
+        from wattlens.store import Store
+
+        cfg = _config(config)
+        with Store.open(_db_path(cfg, db), read_only=True) as store:
+            rows = fleet_status(
+                store,
+                window_s=cfg.collect.live_window_s,
+                min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio,
+            )
     _print_json({"deployments": rows}) if json_ else status_table(rows)
 
 
@@ -124,29 +142,31 @@ def report(
         str | None, typer.Option("--range", help="Last period, e.g. 24h, 7d (instead of --since).")
     ] = None,
     json_: JsonOpt = False,
+    url: UrlOpt = None,
 ) -> None:
     """Energy, tokens and CO2 per deployment and for the fleet over a period (default: all)."""
-    from wattlens.app.ops import report as fleet_report
+    from wattlens.app.ops import period
     from wattlens.cli.render import report_table
-    from wattlens.core.durations import parse_duration, parse_time
-    from wattlens.store import Store
 
-    if range_ and since:
-        raise WattlensError("--range and --since cannot be combined; use one of them")
-    cfg = _config(config)
-    now = time.time()
-    since_s = parse_time(since, now_s=now, what="--since") if since else None
-    until_s = parse_time(until, now_s=now, what="--until") if until else None
-    if range_:
-        since_s = (until_s or now) - float(parse_duration(range_, what="--range") or 0.0)
-    with Store.open(_db_path(cfg, db), read_only=True) as store:
-        body = fleet_report(
-            store,
-            since_s=since_s,
-            until_s=until_s,
-            min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio,
-        )
-    _print_json({"since": since_s, "until": until_s, **body}) if json_ else report_table(body)
+    since_s, until_s = period(since, until, range_, time.time())  # checked here either way
+    if url:
+        from wattlens.cli.remote import get_json
+
+        body = get_json(url, "/api/v2/report", since=since_s, until=until_s)
+    else:
+        from wattlens.app.ops import report as fleet_report
+        from wattlens.store import Store
+
+        cfg = _config(config)
+        with Store.open(_db_path(cfg, db), read_only=True) as store:
+            body = fleet_report(
+                store,
+                since_s=since_s,
+                until_s=until_s,
+                min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio,
+            )
+        body = {"since": since_s, "until": until_s, **body}
+    _print_json(body) if json_ else report_table(body)
 
 
 @app.command()
@@ -158,21 +178,25 @@ def export(
     tier: Annotated[str, typer.Option(help="raw, 5m or 1h")] = "raw",
     since: Annotated[str | None, typer.Option(help="Start time")] = None,
     until: Annotated[str | None, typer.Option(help="End time")] = None,
+    url: UrlOpt = None,
 ) -> None:
     """Export stored intervals to Parquet or CSV."""
-    from wattlens.core.durations import parse_time
+    from wattlens.app.ops import period
+
+    since_s, until_s = period(since, until, None, time.time())
+    if url:
+        from wattlens.cli.remote import download
+
+        chosen = fmt or ("csv" if out.suffix.lower() == ".csv" else "parquet")
+        size = download(url, "/api/v2/export", out, format=chosen, tier=tier, since=since_s,
+                        until=until_s)  # fmt: skip
+        typer.echo(f"wrote {size:,} bytes to {out} from {url}")
+        return
     from wattlens.store import Store, as_tier
 
     cfg = _config(config)
-    now = time.time()
     with Store.open(_db_path(cfg, db), read_only=True) as store:
-        n = store.export(
-            out,
-            fmt=fmt,
-            tier=as_tier(tier),
-            start_s=parse_time(since, now_s=now, what="--since") if since else None,
-            end_s=parse_time(until, now_s=now, what="--until") if until else None,
-        )
+        n = store.export(out, fmt=fmt, tier=as_tier(tier), start_s=since_s, end_s=until_s)
     typer.echo(f"wrote {n:,} rows to {out}")
 
 
@@ -258,23 +282,31 @@ def analyze(
         str | None, typer.Option(help="Frontier spec for the comparison (e.g. nrp-2026).")
     ] = None,
     json_: JsonOpt = False,
+    url: UrlOpt = None,
 ) -> None:
     """Fleet efficiency: curves, idle power, right-sizing, consolidation, frontier comparison."""
-    from wattlens.analysis import AnalysisOptions
-    from wattlens.analysis import analyze as run_analysis
     from wattlens.analysis.render import render_analysis
     from wattlens.core.durations import parse_duration
-    from wattlens.store import Store
 
-    cfg = _config(config)
-    opts = AnalysisOptions.from_config(cfg)
-    if frontier:
-        from wattlens.catalog.frontier import get_frontier
+    range_s = float(parse_duration(range_, what="range") or 0.0)
+    if url:
+        from wattlens.cli.remote import get_json
 
-        opts = opts.with_(frontier_spec=get_frontier(frontier).id)
-    with Store.open(_db_path(cfg, db), read_only=True) as store:
-        range_s = float(parse_duration(range_, what="--range") or 0.0)
-        result = run_analysis(store, range_s=range_s, options=opts)
+        result = get_json(url, "/api/v2/analysis", range=range_, frontier=frontier)
+        result.pop("charts", None)  # the web view's chart series; not part of `analyze`
+    else:
+        from wattlens.analysis import AnalysisOptions
+        from wattlens.analysis import analyze as run_analysis
+        from wattlens.store import Store
+
+        cfg = _config(config)
+        opts = AnalysisOptions.from_config(cfg)
+        if frontier:
+            from wattlens.catalog.frontier import get_frontier
+
+            opts = opts.with_(frontier_spec=get_frontier(frontier).id)
+        with Store.open(_db_path(cfg, db), read_only=True) as store:
+            result = run_analysis(store, range_s=range_s, options=opts)
     if json_:
         _print_json(result)
     else:

@@ -63,7 +63,9 @@ def parse_duration(
         InputError: the value is not a duration (the message says which spellings work).
     """
     named = f"{what} " if what else ""
-    bad = InputError(f"{named}{value!r} is not a duration; {duration_form(allow_forever)}")
+    bad = InputError(
+        f"{named}{value!r} is not a duration; {duration_form(allow_forever)}", field=what or None
+    )
     if isinstance(value, bool):
         raise bad
     if isinstance(value, int | float):
@@ -133,7 +135,9 @@ def parse_time(value: str | float, *, now_s: float, what: str = "time") -> float
     try:
         ago = parse_duration(text)
     except InputError:
-        raise InputError(f"{what} {value!r} is not a time; {time_form()}") from None
+        raise InputError(
+            f"{what} {value!r} is not a time; {time_form()}", field=what or None
+        ) from None
     return now_s - float(ago or 0.0)
 
 

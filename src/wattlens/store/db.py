@@ -23,7 +23,7 @@ from wattlens.catalog.constants import constant
 from wattlens.core.errors import InputError, StoreError
 from wattlens.core.records import DeploymentInfo, IntervalRecord
 from wattlens.store import export as _export
-from wattlens.store import queries, retention, series, writes
+from wattlens.store import queries, retention, series, writer, writes
 from wattlens.store.aggregate import Aggregate
 from wattlens.store.queries import StoredDeployment
 from wattlens.store.reader import StoreReader, TierName, as_tier
@@ -42,8 +42,8 @@ def _open_error(path: Path, e: duckdb.Error, read_only: bool) -> StoreError:
         )
     if "lock" in text.lower():
         return StoreError(
-            f"{path} is open for writing by another process (DuckDB allows one writer and no "
-            "readers beside it); stop that process (`wattlens serve`) or read through its API"
+            f"{path} is open for writing {writer.held_by(path)} (DuckDB allows one writer and "
+            "no readers beside it)"
         )
     if "different configuration" in text:
         return StoreError(
@@ -107,6 +107,12 @@ class Store:
         with self._lock:
             self._con.close()
             self._root.close()
+        if not self.read_only:
+            writer.withdraw(self.path)
+
+    def announce_writer(self, command: str, url: str | None = None) -> None:
+        """Say which command holds this file for writing, and where it serves its API."""
+        writer.announce(self.path, command, url)
 
     def __enter__(self) -> Store:
         return self

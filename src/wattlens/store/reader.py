@@ -7,6 +7,7 @@ other backends (an API client, a snapshot) can stand in for the DuckDB file.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -97,6 +98,18 @@ class StoreReader(Protocol):
         min_tokens_per_s: float | None = None,
     ) -> dict[str, np.ndarray]:
         """Several series over one read: ts_end_s, covered_s, sample_count and one column each."""
+        ...
+
+    def export(
+        self,
+        path: str | Path,
+        *,
+        fmt: str | None = None,
+        tier: TierName = "raw",
+        start_s: float | None = None,
+        end_s: float | None = None,
+    ) -> int:
+        """Write intervals with deployment attributes to Parquet or CSV; rows written."""
         ...
 
 

@@ -26,7 +26,16 @@ from wattlens.store import StoreReader
 from wattlens.web.context import WebContext
 from wattlens.web.errors import install_error_handlers
 from wattlens.web.exporter import StoreCollector, make_registry
-from wattlens.web.routes import analysis, catalog, deployments, fleet, legacy, pages, plan
+from wattlens.web.routes import (
+    analysis,
+    catalog,
+    deployments,
+    fleet,
+    legacy,
+    pages,
+    plan,
+    reads,
+)
 from wattlens.web.snapshot import TTLCache
 
 DEFAULT_CACHE_TTL_S = 5.0
@@ -126,6 +135,7 @@ def create_app(
     app.include_router(legacy.router(ctx))
     app.include_router(deployments.router(ctx))
     app.include_router(fleet.router(ctx))
+    app.include_router(reads.router(ctx))
     app.include_router(analysis.router(ctx))
     app.include_router(plan.router(ctx))
     app.include_router(catalog.router(ctx))
