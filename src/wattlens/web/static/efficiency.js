@@ -316,13 +316,23 @@
     canvas.dataset.points = String(P.tokens_per_s.length);
   }
 
+  // Which model entry the analysis used and where it came from, or why there is none (#10).
+  function modelText(d) {
+    var mo = d.model || {};
+    if (!mo.id) { return "unknown \u2014 " + (mo.reason || "no model name reported"); }
+    var how = mo.source + ", matched by " + mo.matched_by;
+    if (mo.source === "estimated_from_name") { how += ", \u00b1" + Math.round(100 * mo.uncertainty_fraction) + " %"; }
+    return mo.id + " (" + how + ")";
+  }
+
   function curveCard(d, ch) {
     var c = el("article", "card curve-card");
     c.dataset.deployment = d.deployment_id;
     var head = el("div", "card-head");
     head.appendChild(el("h3", "card-title", nameOf(d)));
     var rs = d.right_sizing;
-    if (rs && rs.status) { head.appendChild(el("span", "badge badge-" + (rs.flagged ? "warn" : "idle"), rs.status.replace("_", " "))); }
+    if (rs && rs.status) { head.appendChild(el("span", "badge badge-" + (rs.flagged || rs.status === "unknown_model" ? "warn" : "idle"), rs.status.replace("_", " "))); }
+    if ((d.model || {}).source === "estimated_from_name") { head.appendChild(el("span", "badge badge-warn", "model estimated from name")); }
     c.appendChild(head);
     c.appendChild(el("p", "card-meta", [d.deployment_id, d.gpu_count + "x " + (d.gpu_type || "GPU"),
       "idle overhead " + pct(d.idle_fraction) + " of power"].join(" \u00b7 ")));
@@ -345,6 +355,7 @@
     }
     var fr = d.frontier;
     var rows = [
+      ["Model", modelText(d)],
       ["Fit", e.model || "-"],
       ["Knee", W.finite(e.knee_tokens_per_s) ? W.sig(e.knee_tokens_per_s, 3) + " tok/s" +
         (e.knee_extrapolated ? " (extrapolated)" : "") + ", " + W.sig(e.knee_joules_per_token, 3) + " J/token" : "-"],
