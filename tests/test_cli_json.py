@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,33 @@ def test_export_round_trip(imported: tuple[Path, dict, float, float], suffix: st
     for key, t in want.items():
         assert got[key] == pytest.approx(t.energy_joules, rel=0.01)
     assert not any(math.isnan(v) for v in got.values())
+
+
+def test_tables_never_cut_numbers_at_80_columns(imported: tuple[Path, dict, float, float]) -> None:
+    """Piped at 80 columns, every number of the report appears whole (names may fold)."""
+    root, want, _, _ = imported
+    env = {**os.environ, "COLUMNS": "80"}
+    proc = subprocess.run([sys.executable, "-m", "wattlens", "report", "--db",
+                           str(root / "w.duckdb")], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "…" not in proc.stdout
+    for t in want.values():
+        assert f"{round(t.generation_tokens):,}" in proc.stdout
+
+
+def test_version() -> None:
+    import wattlens
+
+    proc = subprocess.run([sys.executable, "-m", "wattlens", "--version"], capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout.strip() == f"wattlens {wattlens.__version__}"
+
+
+def test_import_progress_estimates_the_total(imported: tuple[Path, dict, float, float]) -> None:
+    from wattlens.cli.render import estimate_samples
+
+    root, _, _, _ = imported
+    path = root / "nrp.om"
+    true = sum(1 for ln in path.read_bytes().splitlines() if ln and not ln.startswith(b"#"))
+    assert estimate_samples(path) == pytest.approx(true, rel=0.1)

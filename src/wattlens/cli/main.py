@@ -55,8 +55,21 @@ UrlOpt = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from wattlens import __version__
+
+        typer.echo(f"wattlens {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
     """wattlens: what each token costs in energy and CO2, and how to spend less."""
 
 

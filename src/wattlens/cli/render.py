@@ -19,6 +19,8 @@ err_console = Console(stderr=True)
 def _fmt(v: Any, digits: int = 1) -> str:
     if v is None:
         return "—"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
     if isinstance(v, float):
         if abs(v) >= 100 or digits == 0:
             return f"{v:,.0f}"
@@ -26,12 +28,32 @@ def _fmt(v: Any, digits: int = 1) -> str:
     return str(v)
 
 
-def _deployment_table(title: str, numbers: Sequence[str]) -> Table:
-    """A table of deployment and model (left-aligned), then GPUs and `numbers` (right)."""
+def _print_deployment_table(
+    title: str, numbers: Sequence[str], rows: Sequence[Sequence[str]]
+) -> None:
+    """Deployment and model (left, folded when narrow), then GPUs and `numbers` (right).
+
+    Numbers are never cut: each number column is as wide as its widest cell (headers fold at
+    spaces), the names fold onto more lines, and a table that still does not fit is printed at
+    the width it needs (piped output is never truncated)."""
+    headers = ("deployment", "model", "GPUs", *numbers)
     t = Table(title=title, header_style="bold")
-    for col in ("deployment", "model", "GPUs", *numbers):
-        t.add_column(col, justify="left" if col in ("deployment", "model") else "right")
-    return t
+    need = 1
+    for i, col in enumerate(headers):
+        word = max(len(w) for w in col.split())
+        widest = max([len(r[i]) for r in rows] + [word])
+        if i < 2:
+            widest = min(widest, NAME_MIN_WIDTH)
+            t.add_column(col, justify="left", overflow="fold", min_width=widest)
+        else:
+            t.add_column(col, justify="right", min_width=widest)
+        need += widest + 3
+    for r in rows:
+        t.add_row(*r)
+    console.print(t, width=max(console.width, need), crop=False)
+
+
+NAME_MIN_WIDTH = 14
 
 
 def status_table(rows: Sequence[dict[str, Any]]) -> None:
@@ -39,12 +61,8 @@ def status_table(rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         console.print("no deployments stored yet: run `wattlens collect`, `import` or `demo`")
         return
-    t = _deployment_table(
-        "wattlens status (live window)",
-        ("W", "in tok/s", "out tok/s", "J/token", "gCO2/h", "mgCO2/token", "kg/kWh", "energy"),
-    )
-    for r in rows:
-        t.add_row(
+    cells = [
+        (
             r["deployment"],
             r.get("model_name") or "—",
             f"{r.get('gpu_count') or 0}× {r.get('gpu_type') or r.get('gpu_hardware') or '?'}",
@@ -57,18 +75,20 @@ def status_table(rows: Sequence[dict[str, Any]]) -> None:
             _fmt(r.get("carbon_intensity_kg_per_kwh"), 3),
             r.get("energy_source") or "—",
         )
-    console.print(t)
+        for r in rows
+    ]
+    _print_deployment_table(
+        "wattlens status (live window)",
+        ("W", "in tok/s", "out tok/s", "J/token", "gCO2/h", "mgCO2/token", "kg/kWh", "energy"),
+        cells,
+    )
 
 
 def report_table(body: dict[str, Any]) -> None:
     """Period totals table: one row per deployment, then the fleet totals."""
-    t = _deployment_table(
-        "wattlens report",
-        ("kWh", "prompt tok", "output tok", "kg CO2", "J/token", "J/token (active)"),
-    )
     fleet = {"deployment": "fleet", **body["fleet"]}
-    for r in [*body["deployments"], fleet]:
-        t.add_row(
+    cells = [
+        (
             r["deployment"],
             r.get("model_name") or "",
             str(r.get("gpu_count") or ""),
@@ -79,7 +99,13 @@ def report_table(body: dict[str, Any]) -> None:
             _fmt(r.get("joules_per_token"), 3),
             _fmt(r.get("joules_per_token_active"), 3),
         )
-    console.print(t)
+        for r in [*body["deployments"], fleet]
+    ]
+    _print_deployment_table(
+        "wattlens report",
+        ("kWh", "prompt tok", "output tok", "kg CO2", "J/token", "J/token (active)"),
+        cells,
+    )
 
 
 def config_table(rows: Sequence[tuple[str, str, str]]) -> None:
@@ -92,22 +118,49 @@ def config_table(rows: Sequence[tuple[str, str, str]]) -> None:
     console.print(t)
 
 
+def estimate_samples(path: Path, probes: int = 16, probe_bytes: int = 256 << 10) -> int | None:
+    """About how many samples a text exposition file holds: its size over the mean bytes per
+    sample line in `probes` slices spread over the file (families differ in line length).
+    None for JSON or an unreadable file."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            if f.read(64).lstrip()[:1] in (b"{", b"["):
+                return None
+            read = samples = 0
+            for k in range(probes):
+                f.seek(size * k // probes)
+                chunk = f.read(probe_bytes)
+                lines = chunk.splitlines()[1:-1]  # drop the partial first and last lines
+                read += sum(len(ln) + 1 for ln in lines)
+                samples += sum(1 for ln in lines if ln and not ln.startswith(b"#"))
+    except OSError:
+        return None
+    return max(1, round(size * samples / read)) if samples else None
+
+
 @contextmanager
 def progress_samples(path: Path) -> Iterator[Callable[[int], None]]:
-    """A live count of samples read from a file; yields `tick(samples_done)`."""
+    """Samples read from a file out of an estimated total, with the time left; yields
+    `tick(samples_done)`."""
     from rich.progress import MofNCompleteColumn, SpinnerColumn, TimeElapsedColumn
 
+    total = estimate_samples(path)
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
+        BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("samples"),
+        TextColumn("samples (estimated total)" if total else "samples"),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err_console,
         transient=True,
     ) as bar:
-        task = bar.add_task(f"importing {path.name}", total=None)
-        yield lambda done: bar.update(task, completed=done)
+        task = bar.add_task(f"importing {path.name}", total=total)
+        yield lambda done: bar.update(
+            task, completed=done, total=max(total, done) if total else None
+        )
 
 
 @contextmanager
