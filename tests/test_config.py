@@ -51,7 +51,7 @@ def test_defaults_without_a_file(empty_cwd: Path) -> None:
     assert (b.prometheus_url, b.bearer_token, b.bearer_token_file) == ("", Secret(""), None)
     assert (b.tls_verify, b.tls_client_cert, b.tls_client_key) == (True, None, None)
     assert (b.timeout_s, b.retries, b.namespaces, b.backfill) == (30.0, 3, (), True)
-    assert b.backfill_max_s == 30 * DAY
+    assert b.backfill_max_s == 7 * DAY  # issue #11: history from the first minute, a week back
     assert (c.scrape.targets, c.scrape.sd_url, c.scrape.interval_s) == ((), "", 30.0)
     assert (c.collect.step_s, c.collect.live_window_s) == (30.0, 300.0)
     k = c.carbon

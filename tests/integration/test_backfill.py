@@ -50,3 +50,28 @@ def test_file_import_matches_truth_and_is_idempotent(history: History, tmp_path:
             else:
                 assert second[key][field] == pytest.approx(t[field], rel=1e-12), (key, field)
         assert second[key]["interval_count"] == t["interval_count"]
+
+
+def test_victoria_metrics_export_file_imports_to_truth(history: History, tmp_path: Path) -> None:
+    """docs/getting-data.md: `curl VM/api/v1/export` to a file, then `wattlens import` it."""
+    import httpx
+
+    from wattlens.app.ops import import_file
+    from wattlens.derive.engine import DeriveOptions
+    from wattlens.store import Store
+    from wattlens.telemetry.metrics import WANTED_METRICS
+
+    names = "|".join(sorted(n.replace(".", r"\.") for n in WANTED_METRICS))
+    path = tmp_path / "history.jsonl"
+    with start_victoria_metrics(tmp_path, import_openmetrics=history.path) as vm:
+        resp = httpx.get(f"{vm.url}/api/v1/export", timeout=120,
+                         params={"match[]": f'{{__name__=~"{names}"}}',
+                                 "start": str(int(history.start_s) - 60),
+                                 "end": str(int(history.end_s) + 60)})  # fmt: skip
+        resp.raise_for_status()
+        path.write_bytes(resp.content)
+    with Store.open(tmp_path / "w.duckdb") as store:
+        import_file(store, path, options=DeriveOptions(step_s=30.0))
+        got = {t["deployment_id"]: t for t in store.totals()}
+        infos = {d.info.deployment_id: d.info for d in store.deployments()}
+    assert_matches_truth({k: {**v, "info": infos[k]} for k, v in got.items()}, history.truth)

@@ -67,7 +67,7 @@ class BackendConfig:
     namespaces: tuple[str, ...] = _key((), _NS, "Namespaces to read; [] = all namespaces.")
     backfill: bool = _key(True, p.boolean, "Fill gaps in the store from the backend's history.")
     backfill_max_s: float | None = _dur(
-        30 * SECONDS_PER_DAY, "Never backfill further back (nor past backend retention).",
+        7 * SECONDS_PER_DAY, "Never backfill further back (nor past backend retention).",
         allow_forever=True,
     )  # fmt: skip
 

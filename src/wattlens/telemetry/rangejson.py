@@ -16,7 +16,7 @@ import numpy as np
 from wattlens.core.errors import InputError
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
 
-__all__ = ["read_range_json", "series_from_result"]
+__all__ = ["read_export_lines", "read_range_json", "series_from_result"]
 
 
 def _bad(name: str, path: str, what: str) -> InputError:
@@ -71,6 +71,40 @@ def series_from_result(result: Any, name: str = "<json>", path: str = "$.data.re
     return out
 
 
+def read_export_lines(text: str, name: str = "<json>") -> SeriesSet:
+    """VictoriaMetrics `/api/v1/export` output: one JSON object per line,
+    `{"metric": {...}, "values": [v, ...], "timestamps": [ms, ...]}`."""
+    out = SeriesSet()
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"line {n}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{name}: {where} is not JSON ({e.msg})") from e
+        metric, values, stamps = (item.get(k) if isinstance(item, dict) else None
+                                  for k in ("metric", "values", "timestamps"))  # fmt: skip
+        if (
+            not isinstance(metric, dict)
+            or not isinstance(values, list)
+            or not (isinstance(stamps, list) and len(stamps) == len(values))
+        ):
+            raise InputError(
+                f"{name}: {where} is not an export line; expected "
+                '{"metric":{...},"values":[...],"timestamps":[ms,...]} (same lengths)'
+            )
+        try:
+            t = np.asarray(stamps, dtype=np.float64) / 1000.0
+            v = np.asarray([float(x) for x in values], dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise InputError(f"{name}: {where} has a value that is not a number ({e})") from e
+        order = np.argsort(t, kind="stable")
+        labels = {str(k): str(val) for k, val in metric.items()}
+        out.add(SeriesKey(labels.get("__name__", ""), make_labels(labels)), t[order], v[order])
+    return out
+
+
 def read_range_json(source: Path | str | IO[str]) -> SeriesSet:
     """Read a saved query / query_range response (or its `result` list) from a file."""
     if isinstance(source, (str, Path)):
@@ -85,7 +119,11 @@ def read_range_json(source: Path | str | IO[str]) -> SeriesSet:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
+        if e.msg == "Extra data":  # several JSON values: VictoriaMetrics /api/v1/export lines
+            return read_export_lines(text, name)
         raise InputError(f"{name}: not JSON ({e.msg} at line {e.lineno})") from e
+    if isinstance(doc, dict) and "timestamps" in doc:
+        return read_export_lines(text, name)
     if isinstance(doc, list):
         return series_from_result(doc, name, "$")
     if not isinstance(doc, dict):
