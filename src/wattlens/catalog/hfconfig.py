@@ -19,8 +19,13 @@ from typing import Any
 from wattlens.core.errors import CatalogError
 
 # Architectures whose configs leave `tie_word_embeddings` at a default of True (transformers
-# configuration_gemma*.py, 2024-2026); every other model_type defaults to False.
+# configuration_gemma*.py, 2024-2026); every other model_type defaults to False (Falcon-7B/40B
+# reach their cards' 7.22B / 41.8B only with a separate LM head).
 _TIED_BY_DEFAULT = ("gemma",)
+# Two-matrix GELU MLPs (Falcon, GPT-NeoX/Pythia, Phi-1/2: transformers modeling_*.py); with
+# biases on every projection for GPT-NeoX and Phi.
+_PLAIN_MLP = ("falcon", "gpt_neox", "phi")
+_ALL_BIASES = ("gpt_neox", "phi")
 # Qwen2-family attention always has q/k/v biases (transformers modeling_qwen2.py, 2024).
 _QKV_BIAS_BY_DEFAULT = ("qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl")
 # Gated full attention doubles the query projection (Qwen3-Next / Qwen3.5 configs, 2025-2026:
@@ -37,6 +42,10 @@ _QUANT_DTYPES = {
     "bitsandbytes": "int4",
 }
 _UNSUPPORTED = ("hybrid_override_pattern", "mamba_num_heads", "ssm_state_size")
+# Encoder-only embedding and reranker models (BERT, Devlin et al. 2019, arXiv 1810.04805; XLM-R,
+# Conneau et al. 2020): biased projections, a GELU MLP of two matrices, learned positions, no LM
+# head. They hold no KV cache between requests.
+_ENCODERS = ("bert", "xlm-roberta", "roberta")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +144,10 @@ def _attention(c: Mapping[str, Any], h: int, kind: str) -> int:
     q_mult = 2 if str(c.get("model_type", "")) in _GATED_ATTENTION else 1
     weights = h * nh * hd * q_mult + kv_mult * h * nkv * hd + nh * hd * h
     bias = c.get("attention_bias", c.get("qkv_bias"))
+    mt = str(c.get("model_type", ""))
     if bias is None:
-        bias = str(c.get("model_type", "")) in _QKV_BIAS_BY_DEFAULT
-    return weights + ((nh + 2 * nkv) * hd if bias else 0)
+        bias = mt in _QKV_BIAS_BY_DEFAULT or mt in _ALL_BIASES
+    return weights + ((nh + 2 * nkv) * hd if bias else 0) + (h if mt in _ALL_BIASES else 0)
 
 
 def _experts(c: Mapping[str, Any]) -> tuple[int, int, int]:
@@ -166,6 +176,8 @@ def shapes_from_config(config: Mapping[str, Any]) -> Shapes:
             "weights and cache wattlens does not model; add the model by hand to models.toml"
         )
     c = text_config(config)
+    if str(c.get("model_type", "")) in _ENCODERS:
+        return _encoder(c)
     h, layers = _int(c, "hidden_size", "d_model"), _int(c, "num_hidden_layers", "num_layers")
     nh = _int(c, "num_attention_heads")
     mla = bool(c.get("kv_lora_rank"))
@@ -191,22 +203,25 @@ def shapes_from_config(config: Mapping[str, Any]) -> Shapes:
     if n_exp and mt in ("mixtral", "minimax_m2", "gpt_oss", "phimoe", "minimax"):
         dense_w = 0
     expert = 3 * h * width + (2 * width + h if mt == "gpt_oss" else 0)  # gpt-oss: biases
+    mlp = 3 * h * dense_w
+    if mt in _PLAIN_MLP:
+        mlp = 2 * h * dense_w + (dense_w + h if mt in _ALL_BIASES else 0)
     total = active = float(vocab * h * (1 if tied else 2) + h)  # embedding, head, final norm
     for kind, is_moe in zip(kinds, moe, strict=True):
         block = _attention(c, h, kind) + 2 * h
         if is_moe:
             shared = 3 * h * shared_w + (h if shared_w and mt.startswith("qwen") else 0)
             router = h * n_exp
-            both = 3 * h * dense_w if c.get("enable_moe_block") else 0  # Gemma 4: MLP + experts
+            both = mlp if c.get("enable_moe_block") else 0  # Gemma 4: MLP + experts
             total += block + router + shared + both + n_exp * expert
             active += block + router + shared + both + top_k * expert
         else:
-            total += block + 3 * h * dense_w
-            active += block + 3 * h * dense_w
+            total += block + mlp
+            active += block + mlp
     full = sum(k == "full" for k in kinds)
     sliding = sum(k == "sliding" for k in kinds)
     window = _int(c, "sliding_window", default=0) if sliding else 0
-    arch: dict[str, int] = {}
+    arch: dict[str, int] = {"plain_mlp": 1} if mt in _PLAIN_MLP else {}
     if full != layers:
         arch["full_attention_layers"] = full
     if sum(k == "linear" for k in kinds):
@@ -245,6 +260,28 @@ def shapes_from_config(config: Mapping[str, Any]) -> Shapes:
         "default_dtype": served_dtype_of(config),
     }
     return Shapes(fields, arch, total, active)
+
+
+def _encoder(c: Mapping[str, Any]) -> Shapes:
+    """BERT-style encoders: weights and shapes (MHA, no sliding window, no LM head)."""
+    h, layers = _int(c, "hidden_size"), _int(c, "num_hidden_layers")
+    nh, inter, vocab = (
+        _int(c, "num_attention_heads"),
+        _int(c, "intermediate_size"),
+        _int(c, "vocab_size"),
+    )
+    positions = _int(c, "max_position_embeddings", default=512)
+    embed = (vocab + positions + _int(c, "type_vocab_size", default=2)) * h + 2 * h
+    block = 4 * h * h + 4 * h + 2 * h * inter + inter + h + 4 * h  # attention, MLP, 2 LayerNorms
+    total = float(embed + layers * block + h * h + h)  # + pooler
+    fields: dict[str, Any] = {
+        "layers": layers, "hidden_size": h, "attention_heads": nh, "kv_heads": nh,
+        "head_dim": h // nh, "intermediate_size": inter, "vocab_size": vocab,
+        "attention_type": "MHA", "moe_experts": 0, "moe_top_k": 0, "moe_intermediate_size": 0,
+        "moe_shared_experts": 0, "kv_lora_rank": 0, "qk_rope_head_dim": 0, "sliding_window": 0,
+        "max_context_tokens": positions, "default_dtype": served_dtype_of(c),
+    }  # fmt: skip
+    return Shapes(fields, {"encoder_only": 1}, total, total)
 
 
 __all__ = ["Shapes", "served_dtype_of", "shapes_from_config", "text_config"]

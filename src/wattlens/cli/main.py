@@ -34,11 +34,10 @@ app.add_typer(config_app, name="config")
 
 
 def _mount_subapps() -> None:
+    from wattlens.cli.models import models_app
     from wattlens.cli.plan import plan_app
 
     app.add_typer(plan_app, name="plan", help="Plan: tokens per watt, fleet sizing, calibration.")
-    from wattlens.cli.models import models_app
-
     app.add_typer(models_app, name="models", help="The model catalog and name resolution.")
 
 
