@@ -21,6 +21,7 @@ STATUS_KEYS = {
     "deployment", "namespace", "model_name", "gpu_type", "gpu_count", "node", "power_watts",
     "prompt_tokens_per_s", "generation_tokens_per_s", "joules_per_token",
     "co2_grams_per_hour", "co2_mg_per_token", "carbon_intensity_kg_per_kwh", "energy_source",
+    "grid_region_source",
 }  # fmt: skip
 REPORT_KEYS = {
     "deployment", "namespace", "model_name", "gpu_type", "gpu_count", "energy_kwh",

@@ -84,12 +84,19 @@ def import_file(
     )
 
 
-def status(store: StoreReader, *, window_s: float, min_tokens_per_s: float) -> list[dict[str, Any]]:
+def status(
+    store: StoreReader,
+    *,
+    window_s: float,
+    min_tokens_per_s: float,
+    carbon: CarbonModel | None = None,
+) -> list[dict[str, Any]]:
     """Latest snapshot per deployment: rates over the last `window_s` of stored intervals."""
     return snapshot_rows(
         [d.info for d in store.deployments()],
         store.latest(window_s),
         min_tokens_per_s=min_tokens_per_s,
+        carbon=carbon,
     )
 
 

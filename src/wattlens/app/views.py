@@ -13,6 +13,7 @@ from typing import Any
 from wattlens.core.durations import iso
 from wattlens.core.metrics import Totals, co2_kg, compute, compute_many, energy_kwh
 from wattlens.core.records import DeploymentInfo, identity
+from wattlens.derive.carbon import CarbonModel
 from wattlens.store.aggregate import Aggregate, row_totals
 
 
@@ -21,8 +22,12 @@ def snapshot_rows(
     aggregates: dict[str, Aggregate],
     *,
     min_tokens_per_s: float,
+    carbon: CarbonModel | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per deployment with live rates over the aggregate window (None when no data)."""
+    """One row per deployment with live rates over the aggregate window (None when no data).
+
+    With `carbon`, each row says how its grid region was chosen (`grid_region_source`: rule,
+    default or override), so a node no rule matched is shown as using the default region."""
     infos = sorted(deployments, key=lambda d: d.deployment_id)
     measured = [i.deployment_id for i in infos if i.deployment_id in aggregates]
     rates = dict(zip(measured, compute_many(
@@ -32,6 +37,8 @@ def snapshot_rows(
     for info in infos:
         agg = aggregates.get(info.deployment_id)
         row = identity(info)
+        if carbon is not None:
+            row["grid_region_source"] = carbon.region_source(info.node, info.namespace)
         if agg is None:
             row.update({"power_watts": None, "energy_source": "none", "window_s": 0.0})
             rows.append(row)

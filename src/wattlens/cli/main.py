@@ -130,6 +130,7 @@ def status(
         rows = get_json(url, "/api/v2/live")["deployments"]
     else:
         from wattlens.app.ops import status as fleet_status
+        from wattlens.app.settings import carbon_model
         from wattlens.store import Store
 
         cfg = _config(config)
@@ -138,6 +139,7 @@ def status(
                 store,
                 window_s=cfg.collect.live_window_s,
                 min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio,
+                carbon=carbon_model(cfg),
             )
     _print_json({"deployments": rows}) if json_ else status_table(rows)
 

@@ -72,7 +72,8 @@ def status_table(rows: Sequence[dict[str, Any]]) -> None:
             _fmt(r.get("joules_per_token"), 2),
             _fmt(r.get("co2_grams_per_hour")),
             _fmt(r.get("co2_mg_per_token"), 3),
-            _fmt(r.get("carbon_intensity_kg_per_kwh"), 3),
+            _fmt(r.get("carbon_intensity_kg_per_kwh"), 3)
+            + ("*" if r.get("grid_region_source") == "default" else ""),
             r.get("energy_source") or "—",
         )
         for r in rows
@@ -82,6 +83,11 @@ def status_table(rows: Sequence[dict[str, Any]]) -> None:
         ("W", "in tok/s", "out tok/s", "J/token", "gCO2/h", "mgCO2/token", "kg/kWh", "energy"),
         cells,
     )
+    if any(r.get("grid_region_source") == "default" for r in rows):
+        console.print(
+            "* no grid-region rule matched the node: the default region's intensity "
+            "(carbon.default_region) is used; add a rule under [carbon] to place it"
+        )
 
 
 def report_table(body: dict[str, Any]) -> None:

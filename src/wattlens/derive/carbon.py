@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from wattlens.catalog import grid
 
@@ -34,20 +34,27 @@ class CarbonModel:
 
     def lookup(self, host: str | None, namespace: str | None) -> tuple[str | None, float]:
         """(region code, kg CO2 per kWh) for a node host and namespace."""
-        return _lookup(self, host, namespace)
+        return _lookup(self, host, namespace)[:2]
+
+    def region_source(self, host: str | None, namespace: str | None) -> RegionSource:
+        """How the intensity was chosen: a matching `rule`, the `default` region (no rule
+        matched: shown as such, never silently), or the configured `override`."""
+        return _lookup(self, host, namespace)[2]
+
+
+RegionSource = Literal["rule", "default", "override"]
 
 
 @lru_cache(maxsize=4096)
 def _lookup(
     model: CarbonModel, host: str | None, namespace: str | None
-) -> tuple[str | None, float]:
-
+) -> tuple[str | None, float, RegionSource]:
     if model.intensity_override_kg_per_kwh is not None:
-        return None, model.intensity_override_kg_per_kwh
-    region, _rule = grid.intensity_for(
+        return None, model.intensity_override_kg_per_kwh, "override"
+    region, rule = grid.intensity_for(
         host, namespace, list(model.rules or ()), model.vintage, model.default_region
     )
-    return region.code, region.intensity_kg_per_kwh
+    return region.code, region.intensity_kg_per_kwh, "default" if rule is None else "rule"
 
 
-__all__ = ["CarbonModel"]
+__all__ = ["CarbonModel", "RegionSource"]

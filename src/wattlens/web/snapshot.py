@@ -22,6 +22,7 @@ from wattlens.app.collector import (
     META_LAST_SUCCESS,
     META_SOURCE,
 )
+from wattlens.app.settings import carbon_model
 from wattlens.app.views import snapshot_rows
 from wattlens.config import Config
 from wattlens.core.metrics import WINDOW_METRICS, compute_many
@@ -57,7 +58,9 @@ def build_snapshot(store: StoreReader, config: Config, now_s: float) -> Snapshot
     thr = config.thresholds.min_tokens_per_s_for_ratio
     deps = store.deployments()
     live_aggs = store.latest(config.collect.live_window_s, now_s)
-    rows = snapshot_rows([d.info for d in deps], live_aggs, min_tokens_per_s=thr)
+    rows = snapshot_rows(
+        [d.info for d in deps], live_aggs, min_tokens_per_s=thr, carbon=carbon_model(config)
+    )
     day = store.latest(DAY_S, now_s)
     day_t = store.totals(now_s - DAY_S, now_s, active_min_tokens_per_s=thr)
     week_t = store.totals(now_s - WEEK_S, now_s, active_min_tokens_per_s=thr)

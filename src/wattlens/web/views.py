@@ -140,6 +140,8 @@ def deployment_view(dep: Any, snap: Snapshot, config: Config) -> dict[str, Any]:
         **identity(info, mig=True),
         "grid_region_name": region,
         "carbon_intensity_kg_per_kwh": intensity_of(info, snap, config),
+        # "default": no region rule matched this node; the intensity is the default region's
+        "grid_region_source": live.get("grid_region_source"),
         "first_seen": iso(dep.first_seen_s),
         "last_seen": iso(dep.last_seen_s),
         "state": state,  # active, idle, gpu_only (no engine metrics) or no_data

@@ -13,6 +13,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
 from wattlens.app.ops import period, report, status
+from wattlens.app.settings import carbon_model
 from wattlens.core.errors import InputError
 from wattlens.store import as_tier
 from wattlens.web.context import JSONBytes, WebContext, json_response
@@ -23,12 +24,14 @@ MEDIA = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv"}
 def router(ctx: WebContext) -> APIRouter:
     """Routes of the CLI's reads."""
     r = APIRouter(prefix="/api/v2", tags=["v2 cli reads"])
+    carbon = carbon_model(ctx.config)
 
     @r.get("/live", response_class=JSONBytes)
     def live() -> Response:
         """`wattlens status --json`: rates per deployment over the live window of stored data."""
         thr = ctx.config.thresholds.min_tokens_per_s_for_ratio
-        rows = status(ctx.store, window_s=ctx.config.collect.live_window_s, min_tokens_per_s=thr)
+        window = ctx.config.collect.live_window_s
+        rows = status(ctx.store, window_s=window, min_tokens_per_s=thr, carbon=carbon)
         return json_response({"deployments": rows})
 
     @r.get("/report", response_class=JSONBytes)

@@ -232,6 +232,7 @@
     c.appendChild(head);
     var hw = d.gpu_count + "x " + (d.gpu_hardware || d.gpu_type || "GPU");
     var region = d.grid_region ? d.grid_region + (d.grid_region_name ? " (" + d.grid_region_name + ")" : "") : "region unknown";
+    if (d.grid_region_source === "default") region += " [default region: no rule matched the node]";
     var meta = [d.namespace + "/" + d.workload, hw, d.node || "node unknown",
       region + " " + withUnit(d.carbon_intensity_kg_per_kwh, 3, "kg/kWh")];
     c.appendChild(el("p", "card-meta", meta.join(" \u00b7 ")));
