@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from wattlens.app.runner import StartWeb, run_loop, scrape_collector
+from wattlens.app.runner import StartWeb, check_seconds, run_loop, scrape_collector
 from wattlens.catalog import get_gpu
 from wattlens.config import Config, load_config
-from wattlens.core.errors import ConfigError
+from wattlens.core.validate import finite
 from wattlens.derive.engine import DeriveOptions
 from wattlens.emulator import EmulatorServer, history_series, load_scenario
 from wattlens.store import Store
@@ -82,10 +82,8 @@ def run_demo(
 ) -> None:
     """Run the demo until stopped (signal), or for `seconds`."""
 
-    if history_days < 0:
-        raise ConfigError(
-            f"history_days {history_days}: expected 0 or more days", field="history_days"
-        )
+    finite(history_days, "history_days", lo=0.0, hi=3650.0, example="3 (days)")
+    check_seconds(seconds)
     cfg = config or load_config()
     sc = load_scenario(scenario)
     check_scenario_against_catalog(sc)

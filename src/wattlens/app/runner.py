@@ -21,6 +21,7 @@ from wattlens.app.ops import make_deriver
 from wattlens.app.settings import carbon_model, derive_options, prometheus_client, retention_policy
 from wattlens.config import Config
 from wattlens.core.errors import BackendError, ConfigError, InputError
+from wattlens.core.validate import finite
 from wattlens.derive.engine import DeriveOptions
 from wattlens.store import Store
 from wattlens.telemetry.scrape import Scraper, ScrapeTarget
@@ -208,6 +209,12 @@ def build_collector(
     return collector
 
 
+def check_seconds(seconds: float | None) -> None:
+    """A run length (`seconds`) is None (until stopped) or a finite number of seconds >= 0."""
+    if seconds is not None:
+        finite(seconds, "seconds", lo=0.0, example="60")
+
+
 def run_collector(
     cfg: Config,
     *,
@@ -226,6 +233,7 @@ def run_collector(
         BackendError: no target was ever reachable (naming each one and why).
     """
 
+    check_seconds(seconds)
     with Store.open(db) as store:
         store.announce_writer("collect")
         collector = build_collector(
@@ -254,6 +262,7 @@ def run_service(
     fills it. The app is up before the start-up backfill runs, and a backend that is down at
     start is reported, not fatal. With no source at all it serves the stored history alone
     (read-only, `live=False`: the pages say no live collection runs)."""
+    check_seconds(seconds)
     if not has_source(cfg, prometheus, scrape, sd):
         _serve_stored(cfg, db, start_web, seconds, on_ready)
         return
@@ -353,6 +362,7 @@ __all__ = [
     "parse_scrape_arg",
     "run_collector",
     "build_collector",
+    "check_seconds",
     "run_loop",
     "run_service",
     "scrape_collector",

@@ -26,6 +26,8 @@ FLAGS = {
     "since": "--since",
     "until": "--until",
     "range": "--range",
+    "seconds": "--seconds",
+    "port": "--port",
 }
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)

@@ -146,6 +146,25 @@ def number(
     return parse
 
 
+def finite(
+    value: float,
+    field: str,
+    *,
+    lo: float = -math.inf,
+    hi: float = math.inf,
+    above: bool = False,
+    example: str = "",
+) -> float:
+    """A library argument that must be a finite number in [lo, hi] ((lo, hi] when `above`);
+    InputError naming the field, the value and the accepted range otherwise."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok and math.isfinite(value) and lo <= value <= hi and not (above and value <= lo):
+        return float(value)
+    wanted = f"a finite number {_number_range(lo, hi, above)}".rstrip()
+    tail = f", e.g. {example}" if example else ""
+    raise InputError(f"{field} {value!r}: expected {wanted}{tail}", field=field)
+
+
 def optional(inner: Parser) -> Parser:
     """`inner`, or None for an empty variable (a TOML file leaves the key out instead)."""
 

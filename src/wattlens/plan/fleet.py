@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from wattlens.catalog.prices import gpu_price
 from wattlens.catalog.specs import GpuSpec, ModelSpec
 from wattlens.core.errors import InputError
+from wattlens.core.validate import finite
 from wattlens.plan.build import resolve
 from wattlens.plan.calibrated import uncertainty_band
 from wattlens.plan.optimize import optimise_split
@@ -106,10 +107,13 @@ def plan_fleet(
     calibration: StepProfile | None = None,
 ) -> FleetResult:
     """Size one topology; for pool/fleetopt a missing split (and gamma) is optimised."""
-    if rate_rps <= 0:
-        raise InputError(
-            f"rate_rps {rate_rps}: expected a positive request rate in req/s", field="rate_rps"
-        )
+    finite(rate_rps, "rate_rps", lo=0.0, above=True, example="1000 (requests/s)")
+    finite(slo_ttft_ms, "slo_ttft_ms", lo=0.0, above=True, example="500")
+    finite(max_util, "max_util", lo=0.0, hi=1.0, above=True, example="0.85")
+    if gamma is not None:
+        finite(gamma, "gamma", lo=0.0, above=True, example="1.5")
+    if split_tokens is not None:
+        finite(split_tokens, "split_tokens", lo=1.0, example="4096 (tokens)")
     if topology not in TOPOLOGIES:
         raise InputError(
             f"topology {topology!r}: expected homo, pool or fleetopt", field="topology"

@@ -40,19 +40,24 @@ def optimise_split(
     gammas = [gamma] if gamma else (GAMMAS if topology == "fleetopt" else (1.0,))
     best: tuple[float, int, float] | None = None
     tried = 0
+    reasons: list[InfeasibleError] = []
     for b in splits:
         for g in gammas:
             if b * g > long_window or (prof.max_concurrency(b) < 1):
                 continue
             try:
                 rows = pools(prof, cdf, rate, "fleetopt", b, g, long_window, sizing)
-            except InfeasibleError:
+            except InfeasibleError as e:
+                reasons.append(e)
                 continue
             tried += 1
             tpw = fleet_total(rows)["tokens_per_watt"]
             if best is None or tpw > best[0] * (1 + 1e-12):
                 best = (tpw, b, g)
     if best is None:
+        fields = {e.field for e in reasons}
+        if len(fields) == 1 and None not in fields:  # one cause for all (e.g. the rate): say it
+            raise reasons[0]
         raise InfeasibleError(
             f"topology {topology!r}: no split point in {splits[:1]}..{splits[-1:]} fits; "
             "give a split explicitly or use the homo topology",

@@ -135,6 +135,12 @@ def size_instances(
         return kimura_p99_wait_s(n * svc.n_slots, rate, mu_slot, svc.cv2) + svc.mean_prefill_s
 
     n = max(1, math.ceil(rate / (max_util * svc.mu_rps)))
+    if n > _MAX_INSTANCES:  # before any per-instance work: 1e12 req/s must not allocate TiBs
+        raise InfeasibleError(
+            f"rate_rps {rate:g}: needs at least {n:,} instances, more than the "
+            f"{_MAX_INSTANCES:,} this sizing handles; plan a smaller share of the traffic",
+            field="rate_rps",
+        )
     if published:  # fleet_sim's SLO search starts at ceil(lambda/mu) + 1
         n = max(n, math.ceil(rate / svc.mu_rps) + 1)
     t = p99(n)

@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 
 from wattlens.config import Config
-from wattlens.core.errors import ConfigError
+from wattlens.core.errors import ConfigError, InputError
 from wattlens.store import StoreReader
 
 STARTUP_TIMEOUT_S = 30.0
@@ -95,7 +95,11 @@ def serve_in_thread(
 
 
 def web_starter(host: str, port: int) -> Callable[[StoreReader, Config, bool], ServerHandle]:
-    """A `(store, config, live) -> running app` callable for the app layer's long-running jobs."""
+    """A `(store, config, live) -> running app` callable for the app layer's long-running jobs.
+
+    The port is checked here, before any long work starts (0 picks a free port)."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InputError(f"port {port!r}: expected 0 to 65535 (0: any free port)", field="port")
 
     def start(store: StoreReader, config: Config, live: bool) -> ServerHandle:
         from wattlens.web.app import create_app  # the app imports this module's neighbours
