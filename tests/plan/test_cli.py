@@ -69,7 +69,8 @@ FLEET = ["plan", "fleet", "--model", "llama-3.1-70b", "--gpu", "H100-SXM", "--pr
 @pytest.mark.parametrize(
     ("args", "error", "start"),
     [
-        (["--rate", "0", "--topology", "homo"], InputError, "--rate 0.0: expected a finite number above 0"),
+        (["--rate", "0", "--topology", "homo"], InputError,
+         "--rate 0.0: expected a finite number above 0"),  # fmt: skip
         (["--rate", "100", "--topology", "homo", "--slo-ttft-ms", "0.001"], InfeasibleError,
          "--slo-ttft-ms 0.001: the mean prefill alone"),
         (["--rate", "100", "--topology", "pool", "--split", "100000"], InfeasibleError,
