@@ -126,9 +126,16 @@ async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, r
     writer.write(req)
     head = await reader.readuntil(b"\r\n\r\n")
     m = re.search(rb"content-length: *(\d+)", head, re.I)
-    if not head.startswith(b"HTTP/1.1 200") or m is None:
+    if not head.startswith(b"HTTP/1.1 200"):
         raise RuntimeError(f"bad response: {head[:80]!r}")
-    await reader.readexactly(int(m.group(1)))
+    if m is not None:
+        await reader.readexactly(int(m.group(1)))
+    elif re.search(rb"transfer-encoding: *chunked", head, re.I):  # Go's net/http streams JSON
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            await reader.readexactly(size + 2)
+        await reader.readuntil(b"\r\n")  # no trailers: the empty line after the last chunk
+    else:
+        raise RuntimeError(f"response without a length: {head[:200]!r}")
 
 
 async def _fixed_rate(
