@@ -508,3 +508,60 @@ def test_public_names_are_exported() -> None:
 
     public = {n for n in vars(module) if not n.startswith("_") and n != "annotations"}
     assert set(module.__all__) == public
+
+
+# [models]: the user's own models are [models.NAME] tables beside the settings (#10).
+MODEL_KEYS = (
+    "hidden_size = 2048\nnum_hidden_layers = 16\nnum_attention_heads = 16\nvocab_size = 32000\n"
+)
+
+
+def test_models_name_tables_are_user_models(tmp_path: Path) -> None:
+    text = (
+        f'[models]\nhub = false\n\n[models.my-llm]\n{MODEL_KEYS}aliases = ["mine"]\ndtype = "fp8"\n'
+        '\n[models."acme/other"]\nconfig = "other.json"\n'
+    )
+    c = load_config(write(tmp_path, text), environ={})
+    assert c.models.hub is False and c.models.directory is None
+    assert dict(c.models.custom) == {
+        "my-llm": {"hidden_size": 2048, "num_hidden_layers": 16, "num_attention_heads": 16,
+                   "vocab_size": 32000, "aliases": ["mine"], "dtype": "fp8"},
+        "acme/other": {"config": "other.json"},
+    }  # fmt: skip
+    assert c.source_of("models.custom") == str(tmp_path / "wattlens.toml")
+
+
+def test_models_directory_setting_still_works_beside_model_tables(tmp_path: Path) -> None:
+    text = f'[models]\ndirectory = "{tmp_path}"\n\n[models.my-llm]\n{MODEL_KEYS}'
+    c = load_config(write(tmp_path, text), environ={})
+    assert c.models.directory == tmp_path
+    assert [name for name, _ in c.models.custom] == ["my-llm"]
+
+
+def test_a_model_named_like_a_setting_is_written_under_custom(tmp_path: Path) -> None:
+    text = f"[models.custom.directory]\n{MODEL_KEYS}\n[models.hub]\n{MODEL_KEYS}"
+    (line,) = config_error_lines(write(tmp_path, text), {})
+    assert "[models.hub] is the setting models.hub, not a model" in line
+    assert "[models.custom.hub]" in line
+    ok = load_config(write(tmp_path, f"[models.custom.directory]\n{MODEL_KEYS}"), environ={})
+    assert [name for name, _ in ok.models.custom] == ["directory"]
+    assert ok.models.directory is None
+
+
+def test_a_model_written_twice_and_a_flat_custom_table_are_refused(tmp_path: Path) -> None:
+    twice = f"[models.a]\n{MODEL_KEYS}\n[models.custom.a]\n{MODEL_KEYS}"
+    (line,) = config_error_lines(write(tmp_path, twice), {})
+    assert "model 'a' is written twice" in line
+    flat = f"[models.custom]\n{MODEL_KEYS}"
+    (line,) = config_error_lines(write(tmp_path, flat), {})
+    assert "[models.custom.custom]" in line
+
+
+def test_models_plain_unknown_key_is_still_an_error(tmp_path: Path) -> None:
+    (line,) = config_error_lines(write(tmp_path, "[models]\nhubb = false\n"), {})
+    assert "models has no key 'hubb'" in line and "hub" in line
+
+
+def test_models_custom_variable_takes_an_inline_table(tmp_path: Path) -> None:
+    env = {"WATTLENS_MODELS_CUSTOM": '{ my-llm = { config = "c.json" } }'}
+    assert load_config(environ=env).models.custom == (("my-llm", {"config": "c.json"}),)

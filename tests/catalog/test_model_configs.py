@@ -120,6 +120,27 @@ def test_user_directory_and_toml_entries_override_the_catalog(tmp_path: Path) ->
     assert m.spec.layers == 16  # the user's file, not the catalog's 28
     mine = r.resolve("mine")
     assert mine is not None and mine.source == "user_toml" and mine.dtype == "fp8"
+    assert mine.origin == "[models.my-llm]"  # how wattlens.toml writes it
+
+
+def test_toml_entries_from_the_config_file_resolve(tmp_path: Path) -> None:
+    """[models.NAME] tables in wattlens.toml reach the resolver; a model named like a setting is
+    written [models.custom.NAME]."""
+    from wattlens.config import load_config
+
+    conf = DATA / "hub" / "acme--Tiny-1B.json"
+    toml = tmp_path / "wattlens.toml"
+    toml.write_text(
+        f'[models]\nhub = false\n\n[models.my-llm]\nconfig = "{conf}"\n\n'
+        f'[models."acme/llm"]\nconfig = "{conf}"\n\n[models.custom.directory]\nconfig = "{conf}"\n'
+    )
+    c = load_config(toml, environ={})
+    r = ModelResolver(custom=dict(c.models.custom), hub_enabled=c.models.hub, environ={})
+    for name, origin in [("my-llm", "[models.my-llm]"), ("acme/llm", '[models."acme/llm"]'),
+                         ("directory", "[models.custom.directory]")]:  # fmt: skip
+        m = r.resolve(name)
+        assert m is not None and (m.source, m.origin) == ("user_toml", origin)
+        assert m.spec.layers == 16
     with pytest.raises(CatalogError, match="not a directory"):
         ModelResolver(directory=tmp_path / "nope", hub_enabled=False).resolve("x")
 

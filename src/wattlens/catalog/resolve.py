@@ -1,7 +1,7 @@
 """Which model a deployment serves: the user's models, the catalog, the hub, or the name alone.
 
 `ModelResolver.resolve(name)` tries, in order:
-1. the user's `[models.custom.NAME]` entries in wattlens.toml (`user_toml`),
+1. the user's `[models.NAME]` entries in wattlens.toml (`user_toml`),
 2. the user's directory of config.json files, e.g. a mounted HF cache (`user_config_dir`),
 3. the shipped catalog: hand-checked entries (`catalog`) and entries built from config.json
    copies (`catalog_hf_config`), by exact spelling, core name or squashed name,
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -84,6 +85,17 @@ def spec_from_config(
     )
 
 
+def _toml_table(name: str) -> str:
+    """How wattlens.toml spells the user's model `name`: [models.NAME], quoted where TOML needs
+    it, and [models.custom.NAME] for a model named like a [models] setting."""
+    key = name if _BARE_KEY.fullmatch(name) else json.dumps(name)
+    return f"[models.custom.{key}]" if name in _SETTINGS else f"[models.{key}]"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_SETTINGS = ("directory", "custom", "hub")
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         return dict(json.loads(path.read_text(encoding="utf-8")))
@@ -147,11 +159,12 @@ class ModelResolver:
             dtype = table.pop("dtype", None)
             if "config" in table:
                 table = {**_read_json(Path(str(table.pop("config")))), **table}
-            spec = spec_from_config(table, name, f"wattlens.toml [models.custom.{name}]", aliases)
+            where = _toml_table(name)
+            spec = spec_from_config(table, name, f"wattlens.toml {where}", aliases)
             if dtype:
                 spec = replace(spec, default_dtype=str(dtype))
             for spelling in (name, *aliases):
-                out[squashed(spelling)] = (spec, "user_toml", f"[models.custom.{name}]")
+                out[squashed(spelling)] = (spec, "user_toml", where)
         return out
 
     def resolve(self, name: str | None) -> ModelMatch | None:
@@ -180,7 +193,7 @@ class ModelResolver:
         if not name or not name.strip():
             return (
                 "the deployment reports no model name (vLLM's model_name label); add the label "
-                "or a [models.custom.NAME] entry"
+                "or a [models.NAME] entry"
             )
         tried = ["the catalog", "the name's size (no '7B'-style size in it)"]
         if self.directory or self.custom:
@@ -190,7 +203,7 @@ class ModelResolver:
             tried.append(f"the Hugging Face hub ({failure})")
         return (
             f"model {name!r} is unknown: tried {', '.join(tried)}; add its config.json to "
-            "[models] directory or a [models.custom.NAME] entry in wattlens.toml"
+            "[models] directory or a [models.NAME] entry in wattlens.toml"
         )
 
     def _hub_allowed(self, name: str) -> bool:

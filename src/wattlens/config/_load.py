@@ -110,7 +110,7 @@ class _Loader:
         sections = list(SECTIONS)
         for section, table in raw.items():
             if section in SECTIONS and isinstance(table, dict):
-                for key, value in table.items():
+                for key, value in self._gather(section, table, file).items():
                     self._one(section, key, value, f"{file}: {section}.{key}", str(file), False)
             elif section in SECTIONS:
                 self.errors.append(f"{file}: {section} must be a [{section}] table; add the header")
@@ -125,6 +125,47 @@ class _Loader:
                     f"put it under [{owner}]" if owner else f"use a section: {', '.join(sections)}"
                 )
                 self.errors.append(f"{file}: {section} is outside any section; {where}")
+
+    def _gather(self, section: str, table: dict[str, Any], file: Path) -> dict[str, Any]:
+        """The section's settings, with its named tables ([models.NAME]) under the key that
+        gathers them; [models.custom.NAME] spells a model named like a setting."""
+        gatherer = next(
+            (f for f in dataclasses.fields(SECTIONS[section]) if f.metadata.get("gathers_tables")),
+            None,
+        )
+        if gatherer is None:
+            return table
+        key = toml_key(gatherer)
+        settings = {k: v for k, v in table.items() if k in self.by_key[section] and k != key}
+        named = {k: v for k, v in table.items() if k not in self.by_key[section]}
+        explicit = table.get(key, {})
+        for k, v in settings.items():
+            if isinstance(v, dict):
+                self.errors.append(
+                    f"{file}: [{section}.{k}] is the setting {section}.{k}, not a model; write a "
+                    f"model named {k!r} as [{section}.{key}.{k}]"
+                )
+                self.failed.add(f"{section}.{k}")
+        if isinstance(explicit, dict) and not all(isinstance(v, dict) for v in explicit.values()):
+            self.errors.append(
+                f"{file}: [{section}.{key}] holds models as [{section}.{key}.NAME] tables; write "
+                f"a model named {key!r} as [{section}.{key}.{key}]"
+            )
+            self.failed.add(f"{section}.{key}")
+            explicit = {}
+        out = {k: v for k, v in settings.items() if not isinstance(v, dict)}
+        for k, v in named.items():
+            if not isinstance(v, dict):
+                out[k] = v  # an unknown plain key: _one says so
+            elif isinstance(explicit, dict) and k in explicit:
+                self.errors.append(
+                    f"{file}: model {k!r} is written twice, as [{section}.{k}] and "
+                    f"[{section}.{key}.{k}]; keep one"
+                )
+        if key in table or any(isinstance(v, dict) for v in named.values()):
+            tables = {k: v for k, v in named.items() if isinstance(v, dict)}
+            out[key] = {**tables, **explicit} if isinstance(explicit, dict) else explicit
+        return out
 
     def read_environ(self, environ: Mapping[str, str]) -> None:
         for name in sorted(environ):

@@ -177,7 +177,12 @@ def _model_directory(value: Any, env: bool) -> Path | None:
 
 
 def _model_entries(value: Any, env: bool) -> tuple[tuple[str, dict[str, Any]], ...]:
-    """[models.custom.NAME] tables: config.json keys inline, or `config` = a config.json path."""
+    """[models.NAME] tables: config.json keys inline, or `config` = a config.json path.
+
+    In the file the loader gathers every table under [models] that is not a setting
+    (`directory`, `hub`) into this key, together with the [models.custom.NAME] tables (the
+    spelling for a model named like a setting); the variable takes an inline table of tables.
+    """
     if env and isinstance(value, str):
         try:
             value = tomllib.loads(f"x = {value}")["x"]
@@ -187,8 +192,8 @@ def _model_entries(value: Any, env: bool) -> tuple[tuple[str, dict[str, Any]], .
             ) from e
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         raise p.bad(
-            "tables [models.custom.NAME]",
-            'write [models.custom.my-llm] with config = "/path/config.json" or its keys',
+            "tables [models.NAME]",
+            'write [models.my-llm] with config = "/path/config.json" or its keys',
         )
     return tuple((str(k), dict(v)) for k, v in value.items())
 
@@ -203,7 +208,8 @@ class ModelsConfig:
     custom: tuple[tuple[str, dict[str, Any]], ...] = _key(
         (),
         _model_entries,
-        "[models.custom.NAME] tables: config.json keys or config = path; aliases, dtype.",
+        "[models.NAME] tables: config.json keys or config = path; aliases, dtype.",
+        gathers_tables=True,
     )
     hub: bool = _key(True, p.boolean, "Fetch unknown org/name models' config.json from the HF hub.")
 
