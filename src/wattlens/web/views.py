@@ -183,7 +183,9 @@ def find_deployment(snap: Snapshot, deployment_id: str) -> Any:
     )
 
 
-def fleet_view(snap: Snapshot, config: Config) -> dict[str, Any]:
+def fleet_view(
+    snap: Snapshot, config: Config, freshness: Freshness | None = None
+) -> dict[str, Any]:
     """The fleet tiles over the live window: power, CO2/h and /day, active GPUs and models."""
     power = co2_h = weighted_ci = 0.0
     intensities: list[float] = []
@@ -210,8 +212,16 @@ def fleet_view(snap: Snapshot, config: Config) -> dict[str, Any]:
         mean_ci: float | None = weighted_ci / power
     else:
         mean_ci = sum(intensities) / len(intensities) if intensities else None
-    if not snap.deployments:
+    has_live = any((snap.live.get(d.info.deployment_id) or {}).get("power_watts") is not None
+                   for d in snap.deployments)  # fmt: skip
+    if freshness is not None and not freshness.live:
+        state = "stored_only"  # no collector: history only, never "idle"
+    elif not has_live and freshness is not None and freshness.last_success_s is None:
+        state = "warming_up"  # collecting, but no live interval has landed yet
+    elif not snap.deployments:
         state = "no_deployments"
+    elif not has_live:
+        state = "no_live_data"
     elif not active_ids:
         state = "all_idle"
     else:

@@ -20,7 +20,9 @@ def router(ctx: WebContext) -> APIRouter:
     @r.get("/api/v2/fleet", response_class=JSONBytes)
     def fleet() -> Response:
         """Tiles: total power, CO2 per hour and day, active GPUs and models, grid intensity."""
-        return JSONBytes(ctx.cached_json("v2.fleet", lambda s: fleet_view(s, ctx.config)))
+        return JSONBytes(
+            ctx.cached_json("v2.fleet", lambda s: fleet_view(s, ctx.config, ctx.freshness()))
+        )
 
     @r.get("/api/v2/fleet/co2", response_class=JSONBytes)
     def fleet_co2(

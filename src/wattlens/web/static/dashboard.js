@@ -75,7 +75,8 @@
   }
 
   // -- phase: what the live part of the page can honestly say --------------------------------
-  // /api/v2/fleet `state` (warming_up, no_deployments, all_idle, ok) and /api/v2/status
+  // /api/v2/fleet `state` (warming_up, stored_only, no_deployments, no_live_data, all_idle, ok)
+  // and /api/v2/status
   // `collection` ({mode, failures}) are used when the server sends them; without them the page
   // infers as much as it can and never calls a fleet idle that it has no live data for.
   function phaseOf(f, deps, s) {
@@ -84,6 +85,7 @@
     if (!deps.length) { return "no_deployments"; }
     if (collection.mode === "stored_only") { return "stored_only"; }
     if (f.state === "warming_up") { return "warming_up"; }
+    if (f.state === "no_live_data") { return "no_live"; }
     if (!anyLive) {
       // no collector cycle has succeeded yet: the first live interval is still coming
       return s.backend.state === "unknown" ? "warming_up" : "no_live";
