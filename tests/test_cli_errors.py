@@ -105,7 +105,7 @@ def test_library_errors_are_shown_with_the_flag_typed(tmp_path: Path) -> None:
     """The library names the field (`history_days`, `scrape`); the CLI shows the option."""
     proc = run_cli("demo", "--history-days", "-1", "--db", str(tmp_path / "d.duckdb"),
                    cwd=tmp_path)  # fmt: skip
-    assert_one_line_error(proc, "--history-days -1", "expected 0 or more days")
+    assert_one_line_error(proc, "--history-days -1", "expected a finite number from 0")
     proc = run_cli("collect", "--scrape", "ftp://x", "--seconds", "1", "--db",
                    str(tmp_path / "c.duckdb"), cwd=tmp_path)  # fmt: skip
     assert_one_line_error(proc, "--scrape 'ftp://x'", "expected an http(s) URL")

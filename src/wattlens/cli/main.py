@@ -6,18 +6,18 @@ User errors (`WattlensError`) print one red line on stderr and exit 2; anything 
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from wattlens.cli import reads
+from wattlens.cli.options import ConfigOpt, DbOpt, db_path, load_cfg
 from wattlens.core.errors import WattlensError
 
 if TYPE_CHECKING:  # the commands import their floors lazily so that --help stays fast
-    from wattlens.config import Config
+    pass
 
 # Library errors name fields (`WattlensError.field`); shown here with the option the user typed.
 FLAGS = {
@@ -45,16 +45,6 @@ def _mount_subapps() -> None:
 
 _mount_subapps()
 
-DbOpt = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default from config).")]
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="wattlens.toml (default ./wattlens.toml).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(help="Read through a running service's API (e.g. http://127.0.0.1:8080)."),
-]
-
 
 def _version(value: bool) -> None:
     if value:
@@ -72,20 +62,6 @@ def _root(
     ] = False,
 ) -> None:
     """wattlens: what each token costs in energy and CO2, and how to spend less."""
-
-
-def _config(path: Path | None) -> Any:
-    from wattlens.config import load_config
-
-    return load_config(path)
-
-
-def _db_path(cfg: Config, db: Path | None) -> Path:
-    return Path(db) if db is not None else Path(cfg.store.path)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
 
 
 @app.command()
@@ -108,8 +84,8 @@ def import_(
     from wattlens.cli.render import progress_samples
     from wattlens.store import Store
 
-    cfg = _config(config)
-    with Store.open(_db_path(cfg, db)) as store, progress_samples(file) as tick:
+    cfg = load_cfg(config)
+    with Store.open(db_path(cfg, db)) as store, progress_samples(file) as tick:
         stats = import_file(
             store, file, options=derive_options(cfg), carbon=carbon_model(cfg), progress=tick
         )
@@ -119,101 +95,9 @@ def import_(
     )
 
 
-@app.command()
-def status(
-    db: DbOpt = None, config: ConfigOpt = None, json_: JsonOpt = False, url: UrlOpt = None
-) -> None:
-    """The latest snapshot per deployment."""
-    from wattlens.cli.render import status_table
-
-    if url:
-        from wattlens.cli.remote import get_json
-
-        rows = get_json(url, "/api/v2/live")["deployments"]
-    else:
-        from wattlens.app.ops import status as fleet_status
-        from wattlens.app.settings import carbon_model
-        from wattlens.store import Store
-
-        cfg = _config(config)
-        with Store.open(_db_path(cfg, db), read_only=True) as store:
-            rows = fleet_status(
-                store,
-                window_s=cfg.collect.live_window_s,
-                min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio,
-                carbon=carbon_model(cfg),
-            )
-    _print_json({"deployments": rows}) if json_ else status_table(rows)
-
-
-@app.command()
-def report(
-    db: DbOpt = None,
-    config: ConfigOpt = None,
-    since: Annotated[
-        str | None, typer.Option(help="Start: ISO time, epoch s, or '7d' ago.")
-    ] = None,
-    until: Annotated[str | None, typer.Option(help="End: ISO time, epoch s, or '1d' ago.")] = None,
-    range_: Annotated[
-        str | None, typer.Option("--range", help="Last period, e.g. 24h, 7d (instead of --since).")
-    ] = None,
-    json_: JsonOpt = False,
-    url: UrlOpt = None,
-) -> None:
-    """Energy, tokens and CO2 per deployment and for the fleet over a period (default: all)."""
-    from wattlens.app.ops import period
-    from wattlens.cli.render import report_table
-
-    since_s, until_s = period(since, until, range_, time.time())  # checked here either way
-    if url:
-        from wattlens.cli.remote import get_json
-
-        body = get_json(url, "/api/v2/report", since=since_s, until=until_s)
-    else:
-        from wattlens.app.ops import report as fleet_report
-        from wattlens.store import Store
-
-        cfg = _config(config)
-        with Store.open(_db_path(cfg, db), read_only=True) as store:
-            body = fleet_report(
-                store,
-                since_s=since_s,
-                until_s=until_s,
-                min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio,
-            )
-        body = {"since": since_s, "until": until_s, **body}
-    _print_json(body) if json_ else report_table(body)
-
-
-@app.command()
-def export(
-    out: Annotated[Path, typer.Argument(help="Output file: .parquet or .csv")],
-    db: DbOpt = None,
-    config: ConfigOpt = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="parquet or csv")] = None,
-    tier: Annotated[str, typer.Option(help="raw, 5m or 1h")] = "raw",
-    since: Annotated[str | None, typer.Option(help="Start time")] = None,
-    until: Annotated[str | None, typer.Option(help="End time")] = None,
-    url: UrlOpt = None,
-) -> None:
-    """Export stored intervals to Parquet or CSV."""
-    from wattlens.app.ops import period
-
-    since_s, until_s = period(since, until, None, time.time())
-    if url:
-        from wattlens.cli.remote import download
-
-        chosen = fmt or ("csv" if out.suffix.lower() == ".csv" else "parquet")
-        size = download(url, "/api/v2/export", out, format=chosen, tier=tier, since=since_s,
-                        until=until_s)  # fmt: skip
-        typer.echo(f"wrote {size:,} bytes to {out} from {url}")
-        return
-    from wattlens.store import Store, as_tier
-
-    cfg = _config(config)
-    with Store.open(_db_path(cfg, db), read_only=True) as store:
-        n = store.export(out, fmt=fmt, tier=as_tier(tier), start_s=since_s, end_s=until_s)
-    typer.echo(f"wrote {n:,} rows to {out}")
+app.command()(reads.status)
+app.command()(reads.report)
+app.command()(reads.export)
 
 
 @app.command()
@@ -242,10 +126,10 @@ def collect(
     from wattlens.app.runner import run_collector
     from wattlens.cli.render import cycle_line, progress_fraction
 
-    cfg = _config(config)
+    cfg = load_cfg(config)
     run_collector(
         cfg,
-        db=_db_path(cfg, db),
+        db=db_path(cfg, db),
         prometheus=prometheus,
         scrape=scrape or [],
         sd=sd,
@@ -289,44 +173,7 @@ def demo(
         )
 
 
-@app.command()
-def analyze(
-    db: DbOpt = None,
-    config: ConfigOpt = None,
-    range_: Annotated[str, typer.Option("--range", help="Period to analyse, e.g. 24h, 7d.")] = "7d",
-    frontier: Annotated[
-        str | None, typer.Option(help="Frontier spec for the comparison (e.g. nrp-2026).")
-    ] = None,
-    json_: JsonOpt = False,
-    url: UrlOpt = None,
-) -> None:
-    """Fleet efficiency: curves, idle power, right-sizing, consolidation, frontier comparison."""
-    from wattlens.analysis.render import render_analysis
-    from wattlens.core.durations import parse_duration
-
-    range_s = float(parse_duration(range_, what="range") or 0.0)
-    if url:
-        from wattlens.cli.remote import get_json
-
-        result = get_json(url, "/api/v2/analysis", range=range_, frontier=frontier)
-        result.pop("charts", None)  # the web view's chart series; not part of `analyze`
-    else:
-        from wattlens.analysis import AnalysisOptions
-        from wattlens.analysis import analyze as run_analysis
-        from wattlens.store import Store
-
-        cfg = _config(config)
-        opts = AnalysisOptions.from_config(cfg)
-        if frontier:
-            from wattlens.catalog.frontier import get_frontier
-
-            opts = opts.with_(frontier_spec=get_frontier(frontier).id)
-        with Store.open(_db_path(cfg, db), read_only=True) as store:
-            result = run_analysis(store, range_s=range_s, options=opts)
-    if json_:
-        _print_json(result)
-    else:
-        render_analysis(result)
+app.command()(reads.analyze)
 
 
 @app.command()
@@ -345,14 +192,14 @@ def serve(
     from wattlens.cli.render import console, progress_fraction
     from wattlens.web.server import web_starter
 
-    cfg = _config(config)
+    cfg = load_cfg(config)
 
     def ready(url: str) -> None:
         console.print(f"wattlens: dashboard at [bold]{url}/[/bold]  (Ctrl-C to stop)")
 
     run_service(
         cfg,
-        db=_db_path(cfg, db),
+        db=db_path(cfg, db),
         start_web=web_starter(host or cfg.service.host, cfg.service.port if port is None else port),
         prometheus=prometheus,
         scrape=scrape or [],
@@ -377,7 +224,7 @@ def docs_methodology(
     """Write the methodology page (formulas, grid table, thresholds) as Markdown."""
     from wattlens.web.methodology import render_methodology_markdown
 
-    out.write_text(render_methodology_markdown(config=_config(config)))
+    out.write_text(render_methodology_markdown(config=load_cfg(config)))
     typer.echo(f"wrote {out}")
 
 

@@ -8,9 +8,7 @@ covariance. The fitted `PowerProfile` saves to JSON or TOML and plugs into
 
 from __future__ import annotations
 
-import json
 import math
-import tomllib
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -22,6 +20,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 
 from wattlens.core.errors import InputError
 from wattlens.physics.power import logistic_power
+from wattlens.plan.profile_files import read_profile, toml_value, write_profile
 from wattlens.plan.profiles import PowerProfile
 from wattlens.plan.stepfit import MIN_LOAD_RATIO
 
@@ -153,29 +152,7 @@ def calibrate_from_store(
 
 def save_power_profile(profile: PowerProfile, path: str | Path) -> Path:
     """Write a profile as JSON (.json) or TOML (.toml); returns the path."""
-    out = Path(path)
-    data = asdict(profile)
-    if out.suffix == ".json":
-        out.write_text(json.dumps(data, indent=2, allow_nan=True) + "\n")
-    elif out.suffix == ".toml":
-        out.write_text(_to_toml(data))
-    else:
-        raise InputError(
-            f"out {str(out)!r}: expected a .json or .toml file name for the profile", field="out"
-        )
-    return out
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, float) and not math.isfinite(v):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    return repr(v)
+    return write_profile(path, asdict(profile), _to_toml)
 
 
 def _to_toml(data: dict[str, Any]) -> str:
@@ -185,23 +162,17 @@ def _to_toml(data: dict[str, Any]) -> str:
         if isinstance(v, dict):
             tables.append((k, v))
         elif v is not None:
-            lines.append(f"{k} = {_toml_value(v)}")
+            lines.append(f"{k} = {toml_value(v)}")
     for name, table in tables:
         lines.append(f"\n[{name}]")
-        lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items())
+        lines.extend(f"{k} = {toml_value(v)}" for k, v in table.items())
     return "\n".join(lines) + "\n"
 
 
 def load_power_profile(path: str | Path) -> PowerProfile:
     """Read a profile written by `save_power_profile` (JSON or TOML)."""
     src = Path(path)
-    try:
-        text = src.read_text()
-        data = json.loads(text) if src.suffix == ".json" else tomllib.loads(text)
-    except (OSError, ValueError) as e:
-        raise InputError(
-            f"power_profile {str(src)!r}: cannot read it ({e})", field="power_profile"
-        ) from e
+    data = read_profile(src, "power_profile")
     missing = [n for n in _NAMES if n not in data]
     if missing:
         raise InputError(

@@ -7,9 +7,7 @@ default (`wattlens/catalog/stepmodel.toml`) has the same layout.
 
 from __future__ import annotations
 
-import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from numpy.typing import NDArray
 from wattlens.catalog.stepmodel import step_model_defaults
 from wattlens.core.errors import InputError
 from wattlens.physics.stepmodel import PARAM_NAMES, StepParams
+from wattlens.plan.profile_files import read_profile, toml_value, write_profile
 
 F64 = NDArray[np.float64]
 
@@ -93,18 +92,6 @@ def _from_dict(data: dict[str, Any], where: str) -> StepProfile:
     )
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else ("nan" if math.isnan(v) else "inf")
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return repr(v)
-
-
 def to_toml(profile: StepProfile, header: str = "") -> str:
     """The profile as TOML text (top-level keys first, then [params], [stderr], [fit])."""
     data = profile.as_dict()
@@ -114,41 +101,25 @@ def to_toml(profile: StepProfile, header: str = "") -> str:
     for k, v in data.items():
         if k == "covariance":
             lines.append("covariance = [")
-            lines.extend(f"  {_toml_value(row)}," for row in v)
+            lines.extend(f"  {toml_value(row)}," for row in v)
             lines.append("]")
         elif k not in tables:
-            lines.append(f"{k} = {_toml_value(v)}")
+            lines.append(f"{k} = {toml_value(v)}")
     for name, table in tables.items():
         lines.append(f"\n[{name}]")
-        lines.extend(f"{k} = {_toml_value(x)}" for k, x in table.items() if x is not None)
+        lines.extend(f"{k} = {toml_value(x)}" for k, x in table.items() if x is not None)
     return "\n".join(lines) + "\n"
 
 
 def save_step_profile(profile: StepProfile, path: str | Path) -> Path:
     """Write a profile as TOML (.toml) or JSON (.json); returns the path."""
-    out = Path(path)
-    if out.suffix == ".toml":
-        out.write_text(to_toml(profile))
-    elif out.suffix == ".json":
-        out.write_text(json.dumps(profile.as_dict(), indent=2) + "\n")
-    else:
-        raise InputError(
-            f"out {str(out)!r}: expected a .toml or .json file name for the profile", field="out"
-        )
-    return out
+    return write_profile(path, profile.as_dict(), lambda _data: to_toml(profile))
 
 
 def load_step_profile(path: str | Path) -> StepProfile:
     """Read a profile written by `save_step_profile` (or the shipped default's layout)."""
-    src = Path(path)
-    try:
-        text = src.read_text()
-        data = json.loads(text) if src.suffix == ".json" else tomllib.loads(text)
-    except (OSError, ValueError) as e:
-        raise InputError(
-            f"calibration {str(src)!r}: cannot read it ({e})", field="calibration"
-        ) from e
-    return _from_dict(data, repr(str(src)))
+    data = read_profile(path, "calibration")
+    return _from_dict(data, repr(str(path)))
 
 
 __all__ = [
