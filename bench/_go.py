@@ -44,7 +44,9 @@ def find_go_source() -> Path | None:
     """$WATTLENS_GO_SRC, else a fetched snapshot under /work/.mirror/ (a bare git directory)."""
     env = os.environ.get("WATTLENS_GO_SRC")
     candidates = [Path(env)] if env else []
-    for d in sorted(glob.glob(MIRROR_GLOB)):
+    for d in (
+        [] if env else sorted(glob.glob(MIRROR_GLOB))
+    ):  # an explicit path is not second-guessed
         candidates += [Path(d) / "repo", Path(d)]
     for c in candidates:
         if (c / "go.mod").is_file() or _is_git_dir(c):

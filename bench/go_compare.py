@@ -243,6 +243,7 @@ def _backfill(tmp: Path, prom: Any, prom_url: str, samples: int) -> dict[str, An
     proc, url = _start_wattlens(tmp, "wl-nobackfill", prom_url, "[backend]\nbackfill = false\n")
     _wait_wattlens_live(proc, url, tmp, "wl-nobackfill")
     startup_cpu = cpu_seconds(proc.pid)
+    startup_rss = rss_mb(proc.pid)[0]
     proc.terminate()
     proc.wait(timeout=30)
 
@@ -260,6 +261,7 @@ def _backfill(tmp: Path, prom: Any, prom_url: str, samples: int) -> dict[str, An
         "wall": wall,
         "w_cpu": w_cpu,
         "startup_cpu": startup_cpu,
+        "startup_rss": startup_rss,
         "p_cpu": p_cpu,
         "p_net": p_net,
         "idle_rate": idle_rate,
@@ -345,7 +347,8 @@ def _load_test(ex: ProcessPoolExecutor, url: str) -> dict[str, float]:
 def _row(label: str, ours: float, base: float, unit: str, goal: str, ok: bool | None) -> None:
     ratio = ours / base if base else float("inf")
     verdict = "" if ok is None else ("meets" if ok else "MISSES")
-    print(f"  {label:<34} {ours:10.2f} {base:10.2f} {unit:<6} {ratio:7.2f}x  {goal:<22} {verdict}")
+    line = f"  {label:<34} {ours:10.2f} {base:10.2f} {unit:<6} {ratio:7.2f}x  {goal:<22} {verdict}"
+    print(line.rstrip())
 
 
 def main() -> None:
@@ -456,6 +459,8 @@ def _report(
             f"mean: median error {100 * statistics.median(polled['power_err'][name]):.1f} %"
         )
     over = sum(a > goal_age for a in ages["wattlens"])
+    first = ", ".join(f"{a:.0f}" for a in ages["wattlens"][:4])
+    print(f"  wattlens's first answers once /readyz said ready: {first} s old")
     print(f"  wattlens answers older than {goal_age:g} s: {over} of {len(ages['wattlens'])}")
     quiet = polled["quiet"]
     for name in ("wattlens", "go"):
@@ -492,9 +497,7 @@ def _report(
     }
     steady = {n: statistics.median(polled["rss"][n] + [rss_end[n][0]]) for n in rss_end}
     print(f"load average at end: {_load()}")
-    print(
-        f"  {'figure':<34} {'wattlens':>10} {'baseline':>10} {'unit':<6} {'ratio':>8}  {'goal':<22}"
-    )
+    print(f"  {'figure':<34} {'wattlens':>10} {'baseline':>10} {'unit':<6} {'ratio':>8}  goal")
     wl_max, go_max = max(ages["wattlens"]), max(ages["go"])
     _row("data age max (base: Go)", wl_max, go_max, "s", f"<= {goal_age:g} s", wl_max <= goal_age)
     med_w, med_g = statistics.median(ages["wattlens"]), statistics.median(ages["go"])
@@ -544,7 +547,8 @@ def _report(
     )
     _row("peak RSS (base: Go)", rss_end["wattlens"][1], rss_end["go"][1], "MB", "", None)
     print(
-        f"  (wattlens peak RSS at the end of backfill: {bf['hwm_backfill']:.0f} MB; throughput "
+        f"  (wattlens RSS: {bf['startup_rss']:.0f} MB started without backfill, peak "
+        f"{bf['hwm_backfill']:.0f} MB at the end of backfill; throughput "
         f"and p99 are the best of {ROUNDS} interleaved rounds)"
     )
     lag = min(r["lag99"] for r in rounds["go"])
