@@ -301,3 +301,44 @@ def test_partial_first_and_last_intervals_say_how_long_they_are(quantity):
     for r in records:
         assert r.energy_joules / r.interval_s == pytest.approx(800.0, rel=1e-9), r.ts_end_s
     assert sum(r.interval_s for r in records) == pytest.approx(1097.0 - 1007.0)
+
+
+def test_prefix_cache_hits_are_reported_apart():
+    """vLLM counts cache hits inside prompt_tokens; prompt_tokens_by_source{source=
+    "local_cache_hit"} says how many. Planted: 40 prompt tok/s of which 30 from the cache."""
+    from wattlens.core.metrics import Totals, compute
+
+    t = np.arange(1000.0, 2200.0 + 1, 15.0)
+    ss = SeriesSet()
+    ss.add(SeriesKey("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", gpu_labels(POD_A, "0")), t,
+           energy_series(t, 500.0))  # fmt: skip
+    ss.add(SeriesKey("vllm:prompt_tokens_total", vllm_labels(POD_A)), t, 40.0 * (t - 900.0))
+    ss.add(SeriesKey("vllm:generation_tokens_total", vllm_labels(POD_A)), t, 10.0 * (t - 900.0))
+    for source, rate in (("local_cache_hit", 30.0), ("local_compute", 10.0)):
+        labels = make_labels({**dict(vllm_labels(POD_A)), "source": source})
+        ss.add(SeriesKey("vllm:prompt_tokens_by_source_total", labels), t, rate * (t - 900.0))
+    d = Deriver(DeriveOptions(step_s=STEP))
+    d.feed(ss)
+    _, records = d.drain()
+    mid = [r for r in records if r.ts_end_s == 1500.0][0]
+    assert mid.cached_prompt_tokens == pytest.approx(30.0 * 30.0)
+    assert mid.prompt_tokens == pytest.approx(40.0 * 30.0)
+    window = Totals(seconds=mid.interval_s, energy_joules=mid.energy_joules,
+                    prompt_tokens=mid.prompt_tokens, generation_tokens=mid.generation_tokens,
+                    cached_prompt_tokens=mid.cached_prompt_tokens)  # fmt: skip
+    rates = compute(window, min_tokens_per_s=5.0)
+    # 500 W over 50 tok/s = 10 J/token; over the 20 computed tok/s (10 prompt + 10 output) = 25
+    assert rates["joules_per_token"] == pytest.approx(10.0)
+    assert rates["joules_per_computed_token"] == pytest.approx(25.0)
+    assert rates["cached_prompt_tokens_per_s"] == pytest.approx(30.0)
+
+
+def test_no_cache_metric_means_unknown_not_zero():
+    t = np.arange(1000.0, 1300.0 + 1, 15.0)
+    ss = SeriesSet()
+    ss.add(SeriesKey("vllm:prompt_tokens_total", vllm_labels(POD_A)), t, 40.0 * (t - 900.0))
+    ss.add(SeriesKey("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", gpu_labels(POD_A, "0")), t,
+           energy_series(t, 500.0))  # fmt: skip
+    d = Deriver(DeriveOptions(step_s=STEP))
+    d.feed(ss)
+    assert {r.cached_prompt_tokens for r in d.drain()[1]} == {None}

@@ -110,3 +110,29 @@ def test_file_locked_by_another_writer(db_path: Path) -> None:
     # once the writer is gone, read-only opening works
     with Store.open(db_path, read_only=True) as ro:
         assert ro.last_ts() is None
+
+
+def test_v1_store_is_upgraded_in_place_and_read_only_says_how(tmp_path: Path) -> None:
+    """A store from before cached_prompt_tokens (schema v1) gains the column on a writable
+    open; a read-only open of it says how to upgrade instead of failing on the query."""
+    import duckdb
+
+    from wattlens.core.errors import StoreError
+    from wattlens.store import Store
+
+    db = tmp_path / "old.duckdb"
+    Store.open(db).close()
+    con = duckdb.connect(str(db))
+    for table in ("intervals_raw", "intervals_5m", "intervals_1h"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN cached_prompt_tokens")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(StoreError, match="open it once for writing"):
+        Store.open(db, read_only=True)
+    with Store.open(db) as store:
+        assert store.totals() == []
+    con = duckdb.connect(str(db), read_only=True)
+    cols = [r[0] for r in con.execute("DESCRIBE intervals_raw").fetchall()]
+    version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    con.close()
+    assert cols[-1] == "cached_prompt_tokens" and version == ("2",)

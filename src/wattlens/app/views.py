@@ -77,6 +77,8 @@ def _period_fields(total: Totals, active: Totals, min_tokens_per_s: float) -> di
         "tokens_per_s": rates["tokens_per_s"],
         "joules_per_token": rates["joules_per_token"],
         "joules_per_output_token": rates["joules_per_output_token"],
+        "cached_prompt_tokens": _count(total.cached_prompt_tokens),
+        "joules_per_computed_token": rates["joules_per_computed_token"],
         "co2_grams_per_hour": rates["co2_grams_per_hour"],
         "co2_mg_per_token": rates["co2_mg_per_token"],
         "joules_per_token_active": active_jpt["joules_per_token"],
@@ -102,6 +104,7 @@ def _sum(totals: Sequence[Totals]) -> Totals:
             generation_tokens=_add(out.generation_tokens, t.generation_tokens),
             co2_grams=_add(out.co2_grams, t.co2_grams),
             token_energy_joules=_add(out.token_energy_joules, t.token_energy_joules),
+            cached_prompt_tokens=_add(out.cached_prompt_tokens, t.cached_prompt_tokens),
             token_co2_grams=_add(out.token_co2_grams, t.token_co2_grams),
         )
     return out

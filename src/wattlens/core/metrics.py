@@ -34,6 +34,7 @@ TOTAL_FIELDS: tuple[str, ...] = (
     "token_co2_grams",
     "requests_finished",
     "itl_seconds_sum",
+    "cached_prompt_tokens",
 )
 
 
@@ -55,6 +56,7 @@ class Totals:
     itl_seconds_sum: float | None = None
     token_energy_joules: float | None = None
     token_co2_grams: float | None = None
+    cached_prompt_tokens: float | None = None  # the part of prompt_tokens the prefix cache served
 
 
 def _div(num: F64, den: F64) -> F64:
@@ -114,6 +116,14 @@ METRICS: tuple[Metric, ...] = (
            ("energy_joules", "token_energy_joules", *_TOKENS),
            lambda t: _div(_or(t["token_energy_joules"], t["energy_joules"]),
                           t["generation_tokens"])),
+    Metric("cached_prompt_tokens_per_s", "tokens/s",
+           "cached_prompt_tokens / seconds (prefix-cache hits)", False,
+           ("cached_prompt_tokens",), lambda t: _div(t["cached_prompt_tokens"], t["seconds"])),
+    Metric("joules_per_computed_token", "J/token",
+           "token_energy_joules / (prompt_tokens - cached_prompt_tokens + generation_tokens)",
+           True, ("energy_joules", "token_energy_joules", "cached_prompt_tokens", *_TOKENS),
+           lambda t: _div(_or(t["token_energy_joules"], t["energy_joules"]),
+                          _tokens(t) - t["cached_prompt_tokens"])),
     Metric("co2_grams_per_hour", "g/h", "co2_grams / seconds x 3600 (PUE and grid included)",
            False, ("co2_grams",), lambda t: _div(t["co2_grams"], t["seconds"]) * SECONDS_PER_HOUR),
     Metric("co2_mg_per_token", "mg/token",

@@ -52,6 +52,9 @@ class IntervalRecord:
     pue: float
     co2_grams: float | None  # energy x PUE x intensity
     sample_count: int  # raw samples behind this record
+    # Part of prompt_tokens served from the prefix cache (None: the engine does not say). Last,
+    # so stores from before it gain it as an appended column.
+    cached_prompt_tokens: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (for JSON and the store)."""

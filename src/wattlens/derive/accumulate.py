@@ -13,11 +13,13 @@ from wattlens.core.units import joules_from_millijoules
 from wattlens.derive import spread as sp
 from wattlens.derive.buckets import BucketTable, pack
 from wattlens.derive.layout import (
+    CACHED,
     COV_CTR,
     COV_GAUGE,
     E_CTR,
     E_GAUGE,
     ENGINE,
+    HAS_CACHED,
     HAS_CTR,
     HAS_GAUGE,
     M_ECTR,
@@ -126,7 +128,7 @@ def counters(
     acc.append((k // NF, b, k % NF, share))
     # Flags: which buckets got counter energy, and which got engine activity.
     is_e = cc == E_CTR
-    for fmask, flag in ((is_e, HAS_CTR), (~is_e, ENGINE)):
+    for fmask, flag in ((is_e, HAS_CTR), (~is_e, ENGINE), (cc == CACHED, HAS_CACHED)):
         fo, fb, _ = sp.spread(
             owner[ok][fmask], start[ok][fmask], end[ok][fmask], np.ones(fmask.sum()), step
         )

@@ -10,12 +10,14 @@ from wattlens.core.records import DeploymentInfo
 from wattlens.core.units import co2_grams
 from wattlens.derive.buckets import unpack
 from wattlens.derive.layout import (
+    CACHED,
     COV_CTR,
     COV_GAUGE,
     E_CTR,
     E_GAUGE,
     FINISHED,
     GEN,
+    HAS_CACHED,
     HAS_CTR,
     HAS_GAUGE,
     ITL,
@@ -144,6 +146,8 @@ def interval_columns(
         "pue": np.full(n, pue),
         "co2_grams": co2_grams(energy, intensity, pue),
         "sample_count": a[:, SAMPLES].astype(np.int64),
+        # unknown (NaN) unless the engine exposes a prefix-cache counter
+        "cached_prompt_tokens": np.where(a[:, HAS_CACHED] > 0, a[:, CACHED], np.nan),
     }
 
 

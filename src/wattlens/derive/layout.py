@@ -39,8 +39,10 @@ from wattlens.telemetry.metrics import Quantity
     UTIL_N,
     COV_CTR,
     COV_GAUGE,
-) = range(20)
-NF = 20
+    CACHED,
+    HAS_CACHED,
+) = range(22)
+NF = 22
 # COV_*: seconds of the bucket covered by energy readings, summed over the energy streams
 # (counter increments / integrated gauge spans); divided by the number of those streams
 # (M_ECTR / M_EGAUGE) it is the interval's covered time, so a partial first or last interval
@@ -54,6 +56,7 @@ COUNTER_COL = {
     Quantity.GPU_ENERGY_MILLIJOULES_TOTAL: E_CTR,
     Quantity.PROMPT_TOKENS_TOTAL: PROMPT,
     Quantity.GENERATION_TOKENS_TOTAL: GEN,
+    Quantity.CACHED_PROMPT_TOKENS_TOTAL: CACHED,
     Quantity.REQUESTS_FINISHED_TOTAL: FINISHED,
     Quantity.ITL_SECONDS_SUM_TOTAL: ITL,
 }

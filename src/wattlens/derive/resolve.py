@@ -47,6 +47,11 @@ def resolve_series(
     q = _quantity_of(key.name)
     if q is None:
         return None
+    if (
+        key.name == "vllm:prompt_tokens_by_source_total"
+        and key.label("source") != "local_cache_hit"
+    ):
+        return None  # computed and transferred prompt tokens are in prompt_tokens already
     c = canonical(key.labels)
     if c.tp_rank not in (None, "0"):
         return None  # SGLang exposes one series per TP rank; counting all would multiply tokens

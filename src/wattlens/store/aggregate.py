@@ -21,6 +21,7 @@ ADDITIVE = (
     "itl_seconds_sum",
     "co2_grams",
     "sample_count",
+    "cached_prompt_tokens",
 )
 GAUGES = ("requests_running", "requests_waiting", "kv_cache_usage_ratio", "gpu_util_percent")
 FACTORS = ("carbon_intensity_kg_per_kwh", "pue")  # never NULL
@@ -72,6 +73,7 @@ class Aggregate:
     sample_count: int
     token_energy_joules: float | None = None  # over the rows with token counts
     token_co2_grams: float | None = None
+    cached_prompt_tokens: float | None = None
 
     def totals(self) -> Totals:
         """The window's additive totals, the input of the metric vocabulary."""
@@ -85,6 +87,7 @@ class Aggregate:
             itl_seconds_sum=self.itl_seconds_sum,
             token_energy_joules=self.token_energy_joules,
             token_co2_grams=self.token_co2_grams,
+            cached_prompt_tokens=self.cached_prompt_tokens,
         )
 
     @property
@@ -117,6 +120,7 @@ def row_totals(row: dict[str, Any], *, active: bool = False) -> Totals:
         requests_finished=None if active else row.get("requests_finished"),
         token_energy_joules=row.get(f"{pre}energy_joules" if active else "token_energy_joules"),
         token_co2_grams=row.get(f"{pre}co2_grams" if active else "token_co2_grams"),
+        cached_prompt_tokens=None if active else row.get("cached_prompt_tokens"),
     )
 
 

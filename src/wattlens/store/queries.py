@@ -116,6 +116,7 @@ _TOTAL_SUMS = (
     "requests_finished",
     "co2_grams",
     "sample_count",
+    "cached_prompt_tokens",
 )
 
 

@@ -16,7 +16,8 @@ import pyarrow as pa
 from wattlens.core.errors import StoreError
 from wattlens.core.records import DEPLOYMENT_COLUMNS, INTERVAL_COLUMNS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# v2: intervals gained cached_prompt_tokens (prefix-cache hits), appended to each tier table.
 DEFAULT_DB_PATH = Path("wattlens.duckdb")
 
 Tier = Literal["raw", "5m", "1h"]
@@ -45,6 +46,7 @@ INTERVAL_TYPES: dict[str, str] = {
     "pue": "DOUBLE NOT NULL",
     "co2_grams": "DOUBLE",
     "sample_count": "BIGINT NOT NULL",
+    "cached_prompt_tokens": "DOUBLE",  # added in schema v2 (appended by the upgrade)
 }
 DEPLOYMENT_TYPES: dict[str, str] = {
     "deployment_id": "VARCHAR PRIMARY KEY",
@@ -117,13 +119,23 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool
                 f"{path} has no wattlens tables and was opened read-only; "
                 "run `wattlens serve` (or open it writable) once to create them"
             )
+        if version < SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} has store schema v{version}, older than this wattlens "
+                f"(v{SCHEMA_VERSION}); open it once for writing (e.g. `wattlens collect` or "
+                "`wattlens serve`) to upgrade it in place"
+            )
         return
     con.execute("BEGIN TRANSACTION")
     try:
         for stmt in _ddl():
             con.execute(stmt)
+        if version is not None and version < 2:
+            for table in TIER_TABLES.values():
+                con.execute(f"ALTER TABLE {table} ADD COLUMN cached_prompt_tokens DOUBLE")
         con.execute(
-            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE "
+            "SET value = excluded.value",
             [str(SCHEMA_VERSION)],
         )
         con.execute("COMMIT")

@@ -41,6 +41,7 @@ _PER_DEP: dict[str, tuple[str, tuple[str, ...]]] = {
     "co2": ("sum(co2_grams)", ("co2_grams",)),
     "ptok": ("sum(prompt_tokens)", ("prompt_tokens",)),
     "gtok": ("sum(generation_tokens)", ("generation_tokens",)),
+    "cached": ("sum(cached_prompt_tokens)", ("cached_prompt_tokens",)),
     "tok": (
         "CASE WHEN count(prompt_tokens) + count(generation_tokens) > 0 THEN "
         "coalesce(sum(prompt_tokens), 0) + coalesce(sum(generation_tokens), 0) END",
@@ -89,6 +90,7 @@ _FLEET: dict[str, tuple[tuple[str, ...], _Fleet]] = {
     "token_co2_grams": (("co2", "tok"), lambda g, d: g.sum(d["co2"] / d["s"], _has(d["tok"]))),
     "prompt_tokens": (("ptok",), lambda g, d: g.sum(d["ptok"] / d["s"])),
     "generation_tokens": (("gtok",), lambda g, d: g.sum(d["gtok"] / d["s"])),
+    "cached_prompt_tokens": (("cached",), lambda g, d: g.sum(d["cached"] / d["s"])),
     "requests_finished": (("fin",), lambda g, d: g.sum(d["fin"] / d["s"])),
     "sum_energy_joules": (("e",), lambda g, d: g.sum(d["e"])),
     "sum_co2_grams": (("co2",), lambda g, d: g.sum(d["co2"])),

@@ -17,6 +17,7 @@ class Quantity(StrEnum):
     GPU_MEMORY_USED_MIB = "gpu_memory_used_mib"  # gauge
     PROMPT_TOKENS_TOTAL = "prompt_tokens_total"  # counter
     GENERATION_TOKENS_TOTAL = "generation_tokens_total"  # counter
+    CACHED_PROMPT_TOKENS_TOTAL = "cached_prompt_tokens_total"  # counter: prompt tokens from cache
     REQUESTS_RUNNING = "requests_running"  # gauge
     REQUESTS_WAITING = "requests_waiting"  # gauge
     KV_CACHE_USAGE_RATIO = "kv_cache_usage_ratio"  # gauge 0-1
@@ -29,6 +30,7 @@ COUNTERS = frozenset(
         Quantity.GPU_ENERGY_MILLIJOULES_TOTAL,
         Quantity.PROMPT_TOKENS_TOTAL,
         Quantity.GENERATION_TOKENS_TOTAL,
+        Quantity.CACHED_PROMPT_TOKENS_TOTAL,
         Quantity.REQUESTS_FINISHED_TOTAL,
         Quantity.ITL_SECONDS_SUM_TOTAL,
     }
@@ -59,6 +61,11 @@ METRIC_ALIASES: dict[str, Quantity] = {
     "vllm:request_success_total": Quantity.REQUESTS_FINISHED_TOTAL,
     "vllm:inter_token_latency_seconds_sum": Quantity.ITL_SECONDS_SUM_TOTAL,
     "vllm:time_per_output_token_seconds_sum": Quantity.ITL_SECONDS_SUM_TOTAL,
+    # Prefix-cache hits are counted inside prompt_tokens; these count the cached part
+    # (by_source: only its source="local_cache_hit" series, see derive.resolve).
+    "vllm:prompt_tokens_by_source_total": Quantity.CACHED_PROMPT_TOKENS_TOTAL,
+    "vllm:prefix_cache_hits_total": Quantity.CACHED_PROMPT_TOKENS_TOTAL,
+    "sglang:cached_tokens_total": Quantity.CACHED_PROMPT_TOKENS_TOTAL,
     "sglang:prompt_tokens_total": Quantity.PROMPT_TOKENS_TOTAL,
     "sglang:generation_tokens_total": Quantity.GENERATION_TOKENS_TOTAL,
     "sglang:num_running_reqs": Quantity.REQUESTS_RUNNING,
@@ -69,6 +76,10 @@ METRIC_ALIASES: dict[str, Quantity] = {
 
 # When two names map to one quantity for the same engine, prefer the newer one.
 PREFERRED_NAMES: dict[Quantity, tuple[str, ...]] = {
+    Quantity.CACHED_PROMPT_TOKENS_TOTAL: (
+        "vllm:prompt_tokens_by_source_total",
+        "vllm:prefix_cache_hits_total",
+    ),
     Quantity.KV_CACHE_USAGE_RATIO: ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"),
     Quantity.ITL_SECONDS_SUM_TOTAL: (
         "vllm:inter_token_latency_seconds_sum",

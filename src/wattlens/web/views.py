@@ -214,12 +214,12 @@ def fleet_view(
         mean_ci = sum(intensities) / len(intensities) if intensities else None
     has_live = any((snap.live.get(d.info.deployment_id) or {}).get("power_watts") is not None
                    for d in snap.deployments)  # fmt: skip
-    if freshness is not None and not freshness.live:
+    if not snap.deployments:
+        state = "no_deployments"
+    elif freshness is not None and not freshness.live:
         state = "stored_only"  # no collector: history only, never "idle"
     elif not has_live and freshness is not None and freshness.last_success_s is None:
         state = "warming_up"  # collecting, but no live interval has landed yet
-    elif not snap.deployments:
-        state = "no_deployments"
     elif not has_live:
         state = "no_live_data"
     elif not active_ids:
