@@ -49,13 +49,18 @@ def spread(
         buckets += [b0[two], b1[two]]
         shares += [amount[two] * frac_first, amount[two] * (1.0 - frac_first)]
     many = np.flatnonzero(~one & (b1 > b0 + 1))
-    for i in many:  # long gaps are rare; a small loop keeps the common path vectorised
-        ks = np.arange(b0[i], b1[i] + 1, dtype=np.int64)
-        lo = np.maximum((ks - 1) * step_s, start_s[i])
-        hi = np.minimum(ks * step_s, end_s[i])
-        owners.append(np.full(ks.size, owner[i], dtype=np.int64))
-        buckets.append(ks)
-        shares.append(amount[i] * (hi - lo) / dur[i])
+    if many.size:
+        # Increments spanning 3+ buckets (gaps, or samples sparser than the step: common when
+        # Prometheus scrapes every 60 s), vectorised: one row per (increment, bucket).
+        counts = b1[many] - b0[many] + 1
+        rows = np.repeat(many, counts)
+        first = np.cumsum(counts) - counts
+        ks = b0[rows] + (np.arange(rows.size) - np.repeat(first, counts))
+        lo = np.maximum((ks - 1) * step_s, start_s[rows])
+        hi = np.minimum(ks * step_s, end_s[rows])
+        owners.append(owner[rows])
+        buckets.append(ks.astype(np.int64))
+        shares.append(amount[rows] * (hi - lo) / dur[rows])
     return (
         np.concatenate(owners).astype(np.int64),
         np.concatenate(buckets).astype(np.int64),
