@@ -32,3 +32,20 @@ def test_fleet_states(tmp_path: Path, config: Config) -> None:
         assert _state(store, config, END_S, live=True) in ("ok", "all_idle")
     finally:
         store.close()
+
+
+def test_derived_answers_are_never_built_from_a_stale_snapshot() -> None:
+    """After a quiet spell the snapshot is stale; a JSON answer rebuilt then must use a fresh
+    one (`fresh`), not serve the stale data a second time."""
+    import time
+
+    from wattlens.web.snapshot import TTLCache
+
+    cache = TTLCache(5.0)
+    builds = iter(range(100))
+    assert cache.get("snapshot", lambda: next(builds)) == 0
+    assert cache.fresh("snapshot", lambda: next(builds)) == 0  # young: reused
+    old, value = cache._items["snapshot"]
+    cache._items["snapshot"] = (time.monotonic() - 60.0, value)  # a quiet minute has passed
+    assert cache.get("snapshot", lambda: 99) == 0  # the plain read serves stale at once ...
+    assert cache.fresh("snapshot", lambda: next(builds)) in (1, 99)  # ... a derived build waits

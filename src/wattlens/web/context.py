@@ -59,9 +59,7 @@ class WebContext:
 
     def snapshot(self) -> Snapshot:
         """The current snapshot (rebuilt at most once per cache TTL)."""
-        return self.cache.get(
-            "snapshot", lambda: build_snapshot(self.store, self.config, self.clock())
-        )
+        return self.cache.get("snapshot", self._build_snapshot)
 
     def cached_json(self, key: str, make: Callable[[Snapshot], Any]) -> bytes:
         """`make(snapshot)` encoded, cached under `key` for the cache TTL."""
@@ -72,7 +70,11 @@ class WebContext:
         return self.cache.get_nowait(key, self._encoder(make))
 
     def _encoder(self, make: Callable[[Snapshot], Any]) -> Callable[[], bytes]:
-        return lambda: encode(make(self.snapshot()))
+        # Derived answers are built from a fresh snapshot, never from a stale one.
+        return lambda: encode(make(self.cache.fresh("snapshot", self._build_snapshot)))
+
+    def _build_snapshot(self) -> Snapshot:
+        return build_snapshot(self.store, self.config, self.clock())
 
     def cached_static(self, key: str, make: Callable[[], Any]) -> bytes:
         """`make()` encoded once for the process (catalog lists: fixed while it runs)."""

@@ -112,6 +112,18 @@ class TTLCache:
             return hit[1]
         return self._build(key, make)
 
+    def fresh(self, key: str, make: Callable[[], Any]) -> Any:
+        """A value no older than `ttl_s`, built inline when the cached one is stale: for builders
+        of derived values, so that nothing is derived from a stale value (after a quiet spell a
+        derived answer would otherwise be stale twice over). Waits for a rebuild in progress."""
+        with self._key_lock(key):
+            hit = self._items.get(key)
+            if hit is not None and self.ttl_s > 0 and time.monotonic() - hit[0] < self.ttl_s:
+                return hit[1]
+            value = make()
+            self._put(key, value)
+            return value
+
     def _key_lock(self, key: str) -> threading.Lock:
         with self._lock:
             return self._key_locks.setdefault(key, threading.Lock())
