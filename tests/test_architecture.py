@@ -24,6 +24,7 @@ LAYERS = (
     "emulator",
     "analysis",
     "plan",
+    "measure",
     "app",
     "web",
     "cli",
