@@ -26,6 +26,7 @@ LAYERS = (
     "plan",
     "measure",
     "app",
+    "integrations",
     "web",
     "cli",
 )
