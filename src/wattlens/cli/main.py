@@ -41,6 +41,9 @@ def _mount_subapps() -> None:
 
     app.add_typer(plan_app, name="plan", help="Plan: tokens per watt, fleet sizing, calibration.")
     app.add_typer(models_app, name="models", help="The model catalog and name resolution.")
+    from wattlens.cli.fit import mount as mount_fit  # `fit sweetspot`, `plan grid`
+
+    mount_fit(app, plan_app)
 
 
 _mount_subapps()
