@@ -38,8 +38,10 @@ app.add_typer(config_app, name="config")
 def _mount_subapps() -> None:
     from wattlens.cli.models import models_app
     from wattlens.cli.plan import plan_app
+    from wattlens.cli.plan_query import mount as mount_plan_query  # plan query, plan daily (#12)
 
     app.add_typer(plan_app, name="plan", help="Plan: tokens per watt, fleet sizing, calibration.")
+    mount_plan_query(plan_app)
     app.add_typer(models_app, name="models", help="The model catalog and name resolution.")
     from wattlens.cli.fit import mount as mount_fit  # `fit sweetspot`, `plan grid`
 
