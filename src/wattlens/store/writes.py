@@ -1,8 +1,11 @@
 """Idempotent bulk writes of interval records and deployment attributes.
 
-A record replaces the stored one for the same (deployment_id, ts_end_s) only when its
-`sample_count` is at least the stored one, so a partial interval never overwrites a complete one
-and writing the same records twice changes nothing. Records go in as one Arrow table per call.
+A record replaces the stored one for the same (deployment_id, ts_end_s) only when it is more
+complete: more samples, or as many samples covering more seconds. A partial interval never
+overwrites a complete one, writing the same records twice changes nothing, and a re-derivation of
+an interval from fewer readings (a restart re-reads the last steps without the counters' previous
+readings) never rewrites what was stored (issue 14: a killed demo's history shrank on restart).
+Records go in as one Arrow table per call.
 """
 
 from __future__ import annotations
@@ -92,7 +95,9 @@ def write_table(con: duckdb.DuckDBPyConnection, table: pa.Table, tier: str = "ra
         "QUALIFY row_number() OVER (PARTITION BY deployment_id, ts_end_s "
         "ORDER BY sample_count DESC, _pos DESC) = 1 "
         f"ON CONFLICT (deployment_id, ts_end_s) DO UPDATE SET {sets} "
-        f"WHERE excluded.sample_count >= {target}.sample_count"
+        f"WHERE excluded.sample_count > {target}.sample_count "
+        f"OR (excluded.sample_count = {target}.sample_count "
+        f"AND excluded.interval_s > {target}.interval_s)"
     ).fetchone()
     if tier == "raw":
         mark_dirty(con, float(pc.min(table["ts_end_s"]).as_py()))
