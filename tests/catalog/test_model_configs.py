@@ -60,7 +60,7 @@ def test_generated_entry_is_consistent(m) -> None:  # noqa: ANN001
     arch = model_arch(m.id)
     size = size_from_name(m.name)
     if size:  # the size in the name agrees with the shapes (the builder's own rule)
-        assert abs(m.total_params - size[0]) <= max(0.25 * size[0], 0.65e9)
+        assert abs(m.total_params - size[0]) <= max(0.25 * size[0], 0.7e9)
     plain = not (set(arch) & {"full_attention_layers", "linear_attention_layers",
                               "first_dense_layers", "global_kv_heads"})  # fmt: skip
     plain = plain and not arch.get("encoder_only")  # positions and pooler: see the name list

@@ -6,8 +6,10 @@ Pure functions over the parsed JSON (no I/O). Used by the catalog builder
 Parameter counts are the weights the shapes imply (Vaswani et al. 2017 layer layout with the
 gated MLP of Llama, Touvron et al. 2023 arXiv 2302.13971): embedding, attention projections
 (with their biases where the config or the architecture has them), MLP or experts, router,
-norms, and an untied LM head. Vision towers of multimodal checkpoints are not counted (the
-text model is what the KV cache and the decode bandwidth scale with).
+norms, and an untied LM head (none for a base `...Model` checkpoint such as an embedding
+model's `MistralModel` or `Qwen3Model`). Vision towers of multimodal checkpoints are not in the
+total (the text model is what the KV cache and the decode bandwidth scale with); where the
+config describes one wattlens knows (Qwen2.5-VL), its weights go in `arch["vision_params"]`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from typing import Any
 from wattlens.core.errors import CatalogError
 
 # Architectures whose configs leave `tie_word_embeddings` at a default of True (transformers
-# configuration_gemma*.py, 2024-2026); every other model_type defaults to False (Falcon-7B/40B
-# reach their cards' 7.22B / 41.8B only with a separate LM head).
-_TIED_BY_DEFAULT = ("gemma",)
+# configuration_gemma*.py and configuration_cohere*.py, 2024-2026); every other model_type
+# defaults to False (Falcon-7B/40B reach their cards' 7.22B / 41.8B only with a separate LM head).
+_TIED_BY_DEFAULT = ("gemma", "cohere")
+# Cohere (Command R, Aya): one LayerNorm before the parallel attention and MLP, no second norm;
+# optional per-head q/k LayerNorms (transformers modeling_cohere.py, 2024). logit_scale has no
+# weights.
+_ONE_NORM = ("cohere", "cohere2")
 # Two-matrix GELU MLPs (Falcon, GPT-NeoX/Pythia, Phi-1/2: transformers modeling_*.py); with
 # biases on every projection for GPT-NeoX and Phi.
 _PLAIN_MLP = ("falcon", "gpt_neox", "phi")
@@ -46,6 +52,8 @@ _UNSUPPORTED = ("hybrid_override_pattern", "mamba_num_heads", "ssm_state_size")
 # Conneau et al. 2020): biased projections, a GELU MLP of two matrices, learned positions, no LM
 # head. They hold no KV cache between requests.
 _ENCODERS = ("bert", "xlm-roberta", "roberta")
+# Tasks whose models embed or score the prompt and generate nothing (vLLM's pooling runner).
+POOLING_TASKS = ("embed", "score")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +176,35 @@ def _moe_layers(c: Mapping[str, Any], layers: int) -> list[bool]:
     return [i >= first_dense and (i + 1) % step == 0 and i not in dense for i in range(layers)]
 
 
+def _headless(config: Mapping[str, Any]) -> bool:
+    """A base-model checkpoint ('MistralModel', 'Qwen3Model'): hidden states out, no LM head."""
+    archs = config.get("architectures") or []
+    return bool(archs) and all(str(a).endswith("Model") for a in archs)
+
+
+def _vision_params(config: Mapping[str, Any]) -> int:
+    """Qwen2.5-VL's ViT (report arXiv 2502.13923, sec. 2.1; transformers modeling_qwen2_5_vl.py):
+    a bias-free Conv3d patch embedding, blocks of two RMSNorms, fused qkv and output projections
+    with biases and a biased SwiGLU MLP, then a patch merger (RMSNorm and a two-layer MLP over
+    merge^2 patches). 0 for any other vision tower."""
+    v = config.get("vision_config")
+    if str(config.get("model_type")) != "qwen2_5_vl" or not isinstance(v, Mapping):
+        return 0
+    h, inter, depth = _int(v, "hidden_size"), _int(v, "intermediate_size"), _int(v, "depth")
+    patch = _int(v, "in_chans", "in_channels", default=3) * h * _int(v, "temporal_patch_size")
+    patch *= _int(v, "patch_size") ** 2
+    block = 2 * h + (3 * h * h + 3 * h) + (h * h + h) + 2 * (h * inter + inter) + inter * h + h
+    merged = h * _int(v, "spatial_merge_size") ** 2
+    merger = (
+        h
+        + merged * merged
+        + merged
+        + merged * _int(v, "out_hidden_size")
+        + (_int(v, "out_hidden_size"))
+    )
+    return patch + depth * block + merger
+
+
 def shapes_from_config(config: Mapping[str, Any]) -> Shapes:
     """ModelSpec fields, arch facts and parameter counts (total, active) from a config.json."""
     if any(k in config or k in (config.get("text_config") or {}) for k in _UNSUPPORTED):
@@ -206,9 +243,13 @@ def shapes_from_config(config: Mapping[str, Any]) -> Shapes:
     mlp = 3 * h * dense_w
     if mt in _PLAIN_MLP:
         mlp = 2 * h * dense_w + (dense_w + h if mt in _ALL_BIASES else 0)
-    total = active = float(vocab * h * (1 if tied else 2) + h)  # embedding, head, final norm
+    headless = _headless(config)
+    total = active = float(vocab * h * (1 if tied or headless else 2) + h)  # embed, head, norm
+    norms = h if mt in _ONE_NORM else 2 * h
+    if mt in _ONE_NORM and c.get("use_qk_norm"):
+        norms += (nh + nkv) * head_dim
     for kind, is_moe in zip(kinds, moe, strict=True):
-        block = _attention(c, h, kind) + 2 * h
+        block = _attention(c, h, kind) + norms
         if is_moe:
             shared = 3 * h * shared_w + (h if shared_w and mt.startswith("qwen") else 0)
             router = h * n_exp
@@ -239,6 +280,12 @@ def shapes_from_config(config: Mapping[str, Any]) -> Shapes:
         arch["q_lora_rank"] = _int(c, "q_lora_rank", default=0)
         arch["qk_nope_head_dim"] = _int(c, "qk_nope_head_dim")
         arch["v_head_dim"] = _int(c, "v_head_dim")
+    if headless:
+        arch["no_lm_head"] = 1
+        arch["pooling_model"] = 1
+    vision = _vision_params(config)
+    if vision:
+        arch["vision_params"] = vision
     attention = "MLA" if mla else "MHA" if nkv == nh else "MQA" if nkv == 1 else "GQA"
     fields: dict[str, Any] = {
         "layers": layers,
@@ -273,7 +320,14 @@ def _encoder(c: Mapping[str, Any]) -> Shapes:
     positions = _int(c, "max_position_embeddings", default=512)
     embed = (vocab + positions + _int(c, "type_vocab_size", default=2)) * h + 2 * h
     block = 4 * h * h + 4 * h + 2 * h * inter + inter + h + 4 * h  # attention, MLP, 2 LayerNorms
-    total = float(embed + layers * block + h * h + h)  # + pooler
+    # A bare encoder ends in the pooler (dense h x h); a cross-encoder reranker
+    # (...ForSequenceClassification, add_pooling_layer=False) in a classifier: dense h x h, then
+    # h -> labels (transformers modeling_bert.py / modeling_xlm_roberta.py).
+    head = h * h + h
+    if any(str(a).endswith("ForSequenceClassification") for a in c.get("architectures") or []):
+        labels = len(c.get("id2label") or {}) or _int(c, "num_labels", default=2)
+        head += h * labels + labels
+    total = float(embed + layers * block + head)
     fields: dict[str, Any] = {
         "layers": layers, "hidden_size": h, "attention_heads": nh, "kv_heads": nh,
         "head_dim": h // nh, "intermediate_size": inter, "vocab_size": vocab,
@@ -281,7 +335,7 @@ def _encoder(c: Mapping[str, Any]) -> Shapes:
         "moe_shared_experts": 0, "kv_lora_rank": 0, "qk_rope_head_dim": 0, "sliding_window": 0,
         "max_context_tokens": positions, "default_dtype": served_dtype_of(c),
     }  # fmt: skip
-    return Shapes(fields, {"encoder_only": 1}, total, total)
+    return Shapes(fields, {"encoder_only": 1, "pooling_model": 1}, total, total)
 
 
-__all__ = ["Shapes", "served_dtype_of", "shapes_from_config", "text_config"]
+__all__ = ["POOLING_TASKS", "Shapes", "served_dtype_of", "shapes_from_config", "text_config"]
