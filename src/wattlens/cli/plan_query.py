@@ -137,15 +137,30 @@ def _wh(v: float | None) -> str:
     return f"{v:,.3f}" if v < 100 else f"{v:,.0f}"
 
 
-def _fit_cell(fit: dict[str, Any] | None) -> str:
-    if fit is None:
-        return "measured"
-    if fit["beta"] is None:
-        return f"max {fit['tokens_per_s_max']:,.0f} tok/s ({fit['points']} pts)"
-    b0, b1, b2 = fit["beta"]
-    loo = fit["loo_mape_percent"]
-    err = f"LOO err {loo:.0f} %" if loo is not None else "no LOO (3 pts)"
-    return f"{b0:.2f}{b1:+.3f}·lnLin{b2:+.3f}·lnLout; {fit['points']} pts, {err}"
+def _num(v: float | None, fmt: str) -> str:
+    return "—" if v is None else format(v, fmt)
+
+
+def _fit_table(models: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    t = Table(title="Throughput regression ln TPS = b0 + b1 ln L_in + b2 ln L_out, capped at max",
+              header_style="bold")  # fmt: skip
+    t.add_column("model", no_wrap=True)
+    for col in ("points", "b0", "b1", "b2", "max tok/s", "RMSE ln (fit)", "RMSE ln (LOO)",
+                "TPS error (LOO)"):  # fmt: skip
+        t.add_column(col, justify="right")
+    for r in models:
+        f = r["fit"]
+        if f is None:
+            continue
+        b = f["beta"] or [None, None, None]
+        t.add_row(r["model"], str(f["points"]), _num(b[0], ".3f"), _num(b[1], "+.3f"),
+                  _num(b[2], "+.3f"), f"{f['tokens_per_s_max']:,.0f}", _num(f["rmse_log"], ".3f"),
+                  _num(f["loo_rmse_log"], ".3f"),
+                  _num(f["loo_mape_percent"], ".0f") + (" %" if f["loo_mape_percent"] else ""),
+                  )  # fmt: skip
+    return t
 
 
 def _show_query(body: dict[str, Any]) -> None:
@@ -155,31 +170,33 @@ def _show_query(body: dict[str, Any]) -> None:
 
     p = body["parameters"]
     t = Table(title="Energy per query (Wh), Monte Carlo", header_style="bold")
-    for col in ("model", "node kW", "median", "p25", "p75", "mean"):
-        t.add_column(col, justify="left" if col == "model" else "right")
-    t.add_column("throughput fit (ln TPS)", overflow="fold")
+    t.add_column("model", no_wrap=True)
+    for col in ("node kW", "median", "p25", "p75", "mean"):
+        t.add_column(col, justify="right")
     for r in body["models"]:
         t.add_row(r["model"], f"{r['node_kw']:g}", _wh(r["median_wh"]), _wh(r["p25_wh"]),
-                  _wh(r["p75_wh"]), _wh(r["mean_wh"]), _fit_cell(r["fit"]))  # fmt: skip
+                  _wh(r["p75_wh"]), _wh(r["mean_wh"]))  # fmt: skip
     b = body.get("blend")
     if b:
-        t.add_row(f"blend ({', '.join(b['models'])})", "", _wh(b["median_wh"]), _wh(b["p25_wh"]),
-                  _wh(b["p75_wh"]), _wh(b["mean_wh"]), "trimmed P5-95, P10-90; mean untrimmed",
-                  style="bold")  # fmt: skip
+        t.add_row("blend", "", _wh(b["median_wh"]), _wh(b["p25_wh"]),
+                  _wh(b["p75_wh"]), _wh(b["mean_wh"]), style="bold")  # fmt: skip
     f = body.get("fleet")
     if f:
         t.add_row(f"fleet {f['deployment_id']}", f"{f['power_kw']:.3g}", _wh(f["median_wh"]),
-                  _wh(f["p25_wh"]), _wh(f["p75_wh"]), _wh(f["mean_wh"]),
-                  f"measured {f['generation_tokens_per_s']:,.0f} tok/s")  # fmt: skip
+                  _wh(f["p25_wh"]), _wh(f["p75_wh"]), _wh(f["mean_wh"]))  # fmt: skip
     console.print(t)
+    if b:
+        console.print(f"blend of {', '.join(b['models'])}", style="dim")
+    console.print(_fit_table(body["models"]))
     out = p["output_tokens_median"]
     lout = f"exponential, median {out:g}" if out else "from file"
     console.print(
         f"L_in {p['input_tokens']:g} tokens; L_out {lout}; PU {p['power_use_p5']:g}-"
         f"{p['power_use_p95']:g}, PUE {p['pue_p5']:g}-{p['pue_p95']:g} (log-normal P5-P95); "
         f"{p['samples_per_model']:,} samples/model, seed {p['seed']}; {p['quantization']} rows "
-        f"of the {p['throughput_table']} throughput table. LOO err: mean |error| of TPS at "
-        "held-out points.",
+        f"of the {p['throughput_table']} throughput table. Blend: each model trimmed to P5-P95, "
+        "then P10-P90, pooled; its mean is over the untrimmed samples. LOO: leave-one-out "
+        "(held-out points); 3 points leave none to hold out.",
         style="dim",
     )
     if f:

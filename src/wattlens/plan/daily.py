@@ -81,7 +81,7 @@ def _boot_means(rng: np.random.Generator, arrays: list[F64], b: int) -> F64:
     chunk = max(1, _BOOT_INDICES // n)
     for start in range(0, b, chunk):
         k = min(b, start + chunk) - start
-        idx = rng.integers(0, n, size=(k, n))
+        idx = rng.integers(0, n, size=(k, n), dtype=np.int32)
         for j, a in enumerate(arrays):
             out[start : start + k, j] = a[idx].mean(axis=1)
     return out
