@@ -46,6 +46,9 @@ def _mount_subapps() -> None:
     from wattlens.cli.fit import mount as mount_fit  # `fit sweetspot`, `plan grid`
 
     mount_fit(app, plan_app)
+    from wattlens.cli.measure import mount as mount_measure  # bench, emulate, plan powercap (#13)
+
+    mount_measure(app, plan_app)
 
 
 _mount_subapps()

@@ -1,0 +1,227 @@
+"""Energy over a measured window: GPU energy counters read live or from a Prometheus backend.
+
+Every source gives `Reading`s: a time and each GPU's cumulative energy counter (J), plus power
+and memory where known. The energy over [a, b] is the counter's increase between the two
+instants, each GPU's counter interpolated linearly between readings and made monotone first
+(a decrease is a counter reset or wrap: flagged, and the new value counts from zero).
+
+- `ScrapeEnergy`: a dcgm-exporter-format `/metrics` (the emulator's, or a node's
+  dcgm-exporter), optionally filtered by labels; the emulator's own clock when it exposes one.
+- `NvmlEnergy`: local GPUs through NVML's total-energy counter (`telemetry.nvml`).
+- `PrometheusEnergy`: `DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION` of a remote deployment, named by
+  labels, read after the run from a Prometheus-API backend (resolution: its scrape interval).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
+
+from wattlens.core.errors import BackendError, InputError
+from wattlens.telemetry.nvml import ENERGY_METRIC, MEMORY_METRIC, POWER_METRIC, NvmlGpus
+
+CLOCK_METRIC = "wattlens_emulator_clock_seconds"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Each GPU's cumulative energy (J) at `time_s`, by GPU id; power (W) and memory if known."""
+
+    time_s: float
+    energy_joules: Mapping[str, float]
+    power_watts: float | None = None
+    memory_used_bytes: float | None = None
+
+
+class EnergySource(Protocol):
+    """Where energy readings come from."""
+
+    name: str
+    live: bool  # readings are taken during the run (else fetched afterwards by `history`)
+
+    async def read(self) -> Reading: ...
+
+    async def history(self, start_s: float, end_s: float) -> list[Reading]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Energy over one window, with what makes it questionable."""
+
+    energy_joules: float
+    duration_s: float
+    wrapped: bool
+    samples_inside: int
+
+
+def _monotone(v: np.ndarray) -> tuple[np.ndarray, bool]:
+    d = np.diff(v)
+    wrapped = bool((d < 0).any())
+    inc = np.where(d >= 0, d, v[1:])  # after a reset the counter restarts from zero
+    return np.concatenate([[0.0], np.cumsum(inc)]), wrapped
+
+
+def window_energy(readings: Sequence[Reading], start_s: float, end_s: float) -> Window:
+    """Increase of the summed counters over [start_s, end_s] (interpolated per GPU)."""
+    rs = sorted(readings, key=lambda r: r.time_s)
+    gpus = sorted({g for r in rs for g in r.energy_joules})
+    if not gpus or len(rs) < 2:
+        raise BackendError("energy: fewer than two counter readings; nothing to difference")
+    total, wrapped = 0.0, False
+    for g in gpus:
+        pts = [(r.time_s, r.energy_joules[g]) for r in rs if g in r.energy_joules]
+        t = np.asarray([p[0] for p in pts])
+        c, w = _monotone(np.asarray([p[1] for p in pts]))
+        wrapped |= w
+        if t[0] > start_s + 1e-6 or t[-1] < end_s - 1e-6:
+            raise BackendError(
+                f"energy: GPU {g} has no readings around {start_s:.3f}..{end_s:.3f} "
+                f"(readings {t[0]:.3f}..{t[-1]:.3f}); the counter does not cover the window"
+            )
+        total += float(np.interp(end_s, t, c) - np.interp(start_s, t, c))
+    inside = sum(1 for r in rs if start_s < r.time_s < end_s)
+    return Window(total, end_s - start_s, wrapped, inside)
+
+
+def _parse_dcgm(
+    text: str, labels: Mapping[str, str]
+) -> tuple[dict[str, float], float, float, float | None]:
+    energy: dict[str, float] = {}
+    power, memory, clock = 0.0, 0.0, None
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            if any(s.labels.get(k) != v for k, v in labels.items()):
+                continue
+            gpu = s.labels.get("UUID") or s.labels.get("gpu") or "0"
+            if s.name == ENERGY_METRIC:
+                energy[gpu] = s.value / 1000.0  # mJ -> J
+            elif s.name == POWER_METRIC:
+                power += s.value
+            elif s.name == MEMORY_METRIC:
+                memory += s.value * 2**20
+            elif s.name == CLOCK_METRIC:
+                clock = s.value
+    return energy, power, memory, clock
+
+
+class ScrapeEnergy:
+    """The energy counter of a dcgm-exporter-format `/metrics` endpoint, read live."""
+
+    live = True
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+        name: str = "emulator",
+        now: Any = None,
+    ) -> None:
+        self.client, self.url, self.labels, self.name = client, url, dict(labels or {}), name
+        self._now = now
+
+    async def read(self) -> Reading:
+        """One scrape."""
+        t0 = self._now() if self._now else 0.0
+        try:
+            resp = await self.client.get(self.url, timeout=10.0)
+            resp.raise_for_status()
+        except httpx.HTTPError as e:
+            raise BackendError(f"energy source {self.url}: {type(e).__name__}: {e}") from e
+        t1 = self._now() if self._now else 0.0
+        energy, power, memory, clock = _parse_dcgm(resp.text, self.labels)
+        if not energy:
+            raise BackendError(
+                f"energy source {self.url}: no {ENERGY_METRIC} series"
+                + (f" with labels {self.labels}" if self.labels else "")
+            )
+        return Reading(clock if clock is not None else (t0 + t1) / 2, energy, power, memory)
+
+    async def history(self, start_s: float, end_s: float) -> list[Reading]:
+        """Live source: nothing to fetch afterwards."""
+        return []
+
+
+class NvmlEnergy:
+    """Local GPUs' NVML total-energy counters (read in a worker thread)."""
+
+    name = "nvml"
+    live = True
+
+    def __init__(self, gpus: NvmlGpus, now: Any) -> None:
+        self.gpus, self._now = gpus, now
+
+    def _read(self) -> Reading:
+        t0 = self._now()
+        mj = self.gpus.energy_millijoules()
+        t1 = self._now()
+        power = sum(self.gpus.power_watts())
+        mem = float(sum(self.gpus.memory_used_bytes()))
+        ids = [g.uuid for g in self.gpus.gpus]
+        return Reading((t0 + t1) / 2, {u: v / 1000.0 for u, v in zip(ids, mj, strict=True)},
+                       power, mem)  # fmt: skip
+
+    async def read(self) -> Reading:
+        """One reading of every GPU."""
+        return await asyncio.to_thread(self._read)
+
+    async def history(self, start_s: float, end_s: float) -> list[Reading]:
+        """Live source: nothing to fetch afterwards."""
+        return []
+
+
+class PrometheusEnergy:
+    """DCGM energy counters of the GPUs matching `labels`, from a Prometheus-API backend."""
+
+    name = "prometheus"
+    live = False
+
+    def __init__(self, client: Any, labels: Mapping[str, str], *, margin_s: float = 60.0) -> None:
+        if not labels:
+            raise InputError(
+                "energy_labels: name the deployment's GPUs by labels, e.g. "
+                "namespace=llm,pod=vllm-0 (else every GPU the backend knows is summed)",
+                field="energy_labels",
+            )
+        self.client, self.labels, self.margin_s = client, dict(labels), margin_s
+
+    async def read(self) -> Reading:
+        """Not live: readings come from `history`."""
+        raise BackendError("the Prometheus energy source is read after the run (history)")
+
+    async def history(self, start_s: float, end_s: float) -> list[Reading]:
+        """Raw counter samples from `margin_s` before to `margin_s` after the window."""
+        from wattlens.telemetry.promapi import selector
+
+        sel = selector(ENERGY_METRIC, **self.labels)
+        ss = await asyncio.to_thread(
+            self.client.raw, sel, start_s - self.margin_s, end_s + self.margin_s
+        )
+        out: list[Reading] = []
+        for key, (t, v) in ss.series.items():
+            gpu = key.label("UUID") or key.label("gpu") or str(key.labels)
+            out += [
+                Reading(float(ti), {gpu: float(vi) / 1000.0}) for ti, vi in zip(t, v, strict=True)
+            ]
+        if not out:
+            raise BackendError(f"energy: the backend has no samples of {sel} around the run")
+        return out
+
+
+__all__ = [
+    "CLOCK_METRIC",
+    "EnergySource",
+    "NvmlEnergy",
+    "PrometheusEnergy",
+    "Reading",
+    "ScrapeEnergy",
+    "Window",
+    "window_energy",
+]
