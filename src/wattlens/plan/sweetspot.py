@@ -75,8 +75,10 @@ def feature_scales(model: ModelSpec, form: Form = "flops", dtype: str | None = N
 def predict(theta: ArrayLike, n_in: ArrayLike, n_out: ArrayLike) -> F64:
     """E_tok (J per output token) of the paper-parameterised θ at (n_in, n_out)."""
     t = np.asarray(theta, dtype=np.float64)
-    form: Form = "flops" if t.size == 5 else "memory"
-    return np.asarray(length_features(n_in, n_out, form) @ t, dtype=np.float64)
+    i, o = np.asarray(n_in, dtype=np.float64), np.asarray(n_out, dtype=np.float64)
+    inv = 1.0 / o  # the features summed directly: no (points x θ) matrix on the hot path
+    e = t[0] + (t[1] * i * i + t[3] * i + (t[5] if t.size > 5 else 0.0)) * inv + t[2] * i
+    return np.asarray(e + t[4] * o, dtype=np.float64)
 
 
 def n_out_star(theta: ArrayLike, n_in: ArrayLike) -> F64:
@@ -90,7 +92,7 @@ def n_out_star(theta: ArrayLike, n_in: ArrayLike) -> F64:
 
 
 def n_out_star_numeric(
-    theta: ArrayLike, n_in: ArrayLike, *, lo: float = 1e-3, hi: float = 1e7, iterations: int = 120
+    theta: ArrayLike, n_in: ArrayLike, *, lo: float = 1e-3, hi: float = 1e7, iterations: int = 64
 ) -> F64:
     """Minimiser of the fitted E_tok over n_out in [lo, hi] by golden-section search.
 
