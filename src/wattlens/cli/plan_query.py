@@ -311,8 +311,9 @@ def daily(
     """Fleet energy per day (GWh) for traditional, long and mixed days, with interventions."""
     from wattlens.plan.daily import DailyInputs, parse_interventions, parse_overhead, plan_daily
 
+    # a day is over a blend: the named models (all of them), else the paper's top 3
     inp = _inputs(model, node_kw, pu, pue, input_tokens, output_median, None, samples, seed,
-                  blend or "top3", quantization, throughput)  # fmt: skip
+                  blend or model or "top3", quantization, throughput)  # fmt: skip
     body = plan_daily(
         DailyInputs(
             query=inp,

@@ -34,6 +34,7 @@ from wattlens.web.routes import (
     legacy,
     pages,
     plan,
+    plan_queries,
     reads,
 )
 from wattlens.web.snapshot import TTLCache
@@ -138,6 +139,7 @@ def create_app(
     app.include_router(reads.router(ctx))
     app.include_router(analysis.router(ctx))
     app.include_router(plan.router(ctx))
+    app.include_router(plan_queries.router(ctx))  # /api/v2/plan/query, /daily (#12)
     app.include_router(catalog.router(ctx))
     app.include_router(pages.router(ctx, templates, static_url))
     registry = make_registry(StoreCollector(ctx.snapshot, config, ctx.freshness))
