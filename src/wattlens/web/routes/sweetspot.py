@@ -3,7 +3,7 @@ and `/api/v2/fit/sweetspot/grid`: the synthetic grid of `wattlens plan grid` as 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from starlette.responses import Response
@@ -46,7 +46,8 @@ def router(ctx: WebContext) -> APIRouter:
         from wattlens.plan.sweetspot_data import parse_sweetspot_csv
 
         spec = get_model(resolve_models([model])[0])
-        chosen = "memory" if parse_choice(form, "form", FORMS, "flops") == "memory" else "flops"
+        memory = parse_choice(form, "form", FORMS, "flops") == "memory"
+        chosen: Literal["flops", "memory"] = "memory" if memory else "flops"
         setting = num(concurrency, "concurrency", lo=0, hi=1e9)
         k = int(num(folds, "folds", lo=2, hi=20, integer=True, default=5) or 5)
         n_cells = int(num(cells, "cells", lo=4, hi=64, integer=True, default=32) or 32)
