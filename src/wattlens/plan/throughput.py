@@ -174,7 +174,7 @@ def fit_model(points: list[ThroughputPoint], model: str, *, min_points: int = 3)
     lin = np.log([p.input_tokens for p in pts])
     lout = np.log([p.output_tokens for p in pts])
     y = np.log([p.tokens_per_s for p in pts])
-    tps_max = float(np.exp(y.max()))
+    tps_max = max(p.tokens_per_s for p in pts)
     if len(pts) < min_points:
         return ThroughputFit(model, len(pts), None, tps_max, None, None, None)
     x = np.column_stack([np.ones_like(lin), lin, lout])
