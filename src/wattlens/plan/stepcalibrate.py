@@ -39,6 +39,9 @@ F64 = NDArray[np.float64]
 DEFAULT_FREE: tuple[str, ...] = ("eta_weights", "eta_kv", "p_floor", "p_mem")
 MIN_POINTS = 8
 BENCH_COLUMNS = ("batch", "joules_per_token", "power_watts", "mean_kv_tokens")
+# `wattlens bench` CSVs: its steady-window columns feed the fit (#13).
+_BENCH_STEADY = {"batch": "steady_batch", "joules_per_token": "steady_joules_per_output_token",
+                 "power_watts": "steady_power_watts_per_gpu"}  # fmt: skip
 
 
 class IntervalSource(Protocol):
@@ -169,6 +172,9 @@ def observations_from_csv(path: str | Path) -> Observations:
             rows = list(csv.DictReader(f))
     except OSError as e:
         raise InputError(f"bench {str(src)!r}: cannot read it ({e})", field="bench") from e
+    if rows and all(v in rows[0] for v in _BENCH_STEADY.values()):  # `wattlens bench` results
+        rows = [{**r, **{k: r[v] for k, v in _BENCH_STEADY.items()}} for r in rows
+                if r[_BENCH_STEADY["joules_per_token"]]]  # fmt: skip
     missing = [c for c in BENCH_COLUMNS if not rows or c not in rows[0]]
     if missing:
         raise InputError(
