@@ -8,6 +8,10 @@ Memory per GPU at tensor-parallel size n (vLLM's layout):
 must fit in gpu_memory_utilization (0.90) x the GPU's memory; the other 10 % is the runtime
 headroom vLLM itself leaves. n runs over powers of two that divide the attention heads.
 
+Embedding models and rerankers (catalog arch `pooling_model`) generate nothing, so no KV cache
+grows in decode: an encoder (BERT, XLM-R; `encoder_only`) is sized with no KV cache at all, a
+decoder-based one (e5-mistral, Qwen3-Reranker) with the KV of its concurrent prompts only.
+
 Projection: the marginal (above-idle) power is the same work on fewer GPUs, so
     P_new = P_measured - (n_now - n_new) x idle W per GPU;  J/token_new = P_new / tok/s.
 """
@@ -60,6 +64,10 @@ def memory_per_gpu_bytes(
     weights = model.total_params * dtype_bytes(dtype) / tp
     kv_b = dtype_bytes(default_kv_dtype(dtype))
     arch = _arch(model)
+    if arch.get("encoder_only"):  # bidirectional, recomputed per request: no KV cache at all
+        overhead = options.activation_overhead_bytes + (options.nccl_bytes_tp_gt1 if tp > 1 else 0)
+        return {"weights": weights, "kv": 0.0, "kv_per_token": 0.0, "overhead": overhead,
+                "total": weights + overhead}  # fmt: skip
     full_layers = int(arch.get("full_attention_layers", model.layers))
     ctx = min(options.context_tokens, model.max_context_tokens or options.context_tokens)
     full = model_kv_bytes_per_token(model, kv_b, tp=tp, per_gpu=True, layers=full_layers)
@@ -87,6 +95,21 @@ def memory_per_gpu_bytes(
         "overhead": overhead,
         "total": weights + kv + overhead,
     }
+
+
+def model_kind(model: ModelSpec) -> str:
+    """'generative', 'pooling_encoder' (BERT-style embedder or reranker, no KV cache) or
+    'pooling_decoder' (a decoder that embeds or scores its prompt: KV for prompts only)."""
+    arch = _arch(model)
+    if arch.get("encoder_only"):
+        return "pooling_encoder"
+    return "pooling_decoder" if arch.get("pooling_model") else "generative"
+
+
+_KIND_NOTE = {
+    "pooling_encoder": "embedding/reranker encoder: no KV cache, weights and activations only",
+    "pooling_decoder": "embedding/reranker model: KV for concurrent prompts only, no decode",
+}
 
 
 def _arch(model: ModelSpec) -> dict[str, int]:
@@ -246,6 +269,7 @@ def right_size(
         "idle_watts_per_gpu": idle_watts_per_gpu,
         "mean_tokens_per_s": rate,
         "marginal_power": "unchanged: the same tokens on fewer GPUs",
+        "model_kind": model_kind(model),
         "model_source": match.source if match else "catalog",
         "model_uncertainty_fraction": match.uncertainty_fraction if match else None,
     }
@@ -262,6 +286,8 @@ def right_size(
         if match is not None and match.estimated
         else ""
     )
+    if assumptions["model_kind"] in _KIND_NOTE:
+        est += f" ({_KIND_NOTE[assumptions['model_kind']]})"
     if rate <= options.active_tokens_per_s:
         reason = f"idle: {rate:.2f} tok/s over the range; scale to zero or co-locate"
         return RightSizing("idle", False, recommended_gpu_count=0, reason=reason, **common, **nulls)
@@ -348,6 +374,7 @@ __all__ = [
     "capacity_per_gpu_bytes",
     "memory_per_gpu_bytes",
     "min_gpus",
+    "model_kind",
     "peak_concurrency",
     "right_size",
     "served_dtype",

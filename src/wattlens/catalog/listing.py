@@ -46,6 +46,8 @@ def record(spec: ModelSpec, match: ModelMatch | None = None) -> dict[str, Any]:
         "moe_top_k": spec.moe_top_k,
         "sliding_window": spec.sliding_window,
         "full_attention_layers": arch.get("full_attention_layers", spec.layers),
+        "task": "pooling" if arch.get("pooling_model") else "generate",  # embed/score: no decode
+        "vision_params": arch.get("vision_params", 0),  # not in params_total (Qwen2.5-VL ViT)
         "max_context_tokens": spec.max_context_tokens,
         "dtype": match.dtype if match else spec.default_dtype,
         "source": source,
