@@ -99,16 +99,21 @@ def plan_daily(inp: DailyInputs) -> dict[str, Any]:
     """GWh/day per scenario with bootstrap intervals, the interventions, and waterfall steps."""
     p = oviedo_params()
     wl, fl = p["workload"], p["fleet"]
-    q = _check(float(inp.queries_per_day or fl["queries_per_day"]), "queries", 0,
+    q_in = fl["queries_per_day"] if inp.queries_per_day is None else inp.queries_per_day
+    q = _check(float(q_in), "queries", 0,
                MAX_QUERIES_PER_DAY)  # fmt: skip
     share = fl["long_query_share"] if inp.long_share is None else inp.long_share
     share = _check(float(share), "long_share", 0.0, 1.0, lo_open=False)
-    long_med = inp.long_output_median_tokens or float(wl["output_tokens_median_long"])
+    long_med = inp.long_output_median_tokens
+    if long_med is None:
+        long_med = float(wl["output_tokens_median_long"])
     long_med = _check(float(long_med), "long_output_median", 0, 1e9)
     factors = [float(f) for f in fl["overhead_factors"]]
-    beta = _check(float(inp.overhead or math.prod(factors)), "overhead", 0, 1e3)
+    beta = _check(float(math.prod(factors) if inp.overhead is None else inp.overhead),
+                  "overhead", 0, 1e3)  # fmt: skip
     names = ("serving_v1",) if inp.interventions is None else inp.interventions
-    b = inp.bootstrap_resamples or int(fl["bootstrap_resamples"])
+    b = inp.bootstrap_resamples
+    b = int(fl["bootstrap_resamples"]) if b is None else b
     if not (isinstance(b, int) and 10 <= b <= 100_000):
         raise InputError(f"bootstrap_resamples {b!r}: expected 10 to 100000", field="bootstrap")
     base = inp.query if inp.query.blend else replace(inp.query, blend="top3")
