@@ -30,16 +30,17 @@ def test_step_time_is_the_hand_sum_of_its_phases() -> None:
     t_over = 32 * 40e-6
     s = decode_step(P, H100, LLAMA8B, n, kv)
     assert float(s.step_s) == pytest.approx(t_mem + t_comp + t_over)
-    u_mem = (16.06e9 + n * kv * 131072) / 3.35e12 / (t_mem + t_comp + t_over)
-    u_comp = n * 2 * 8.03e9 / 989e12 / (t_mem + t_comp + t_over)
-    assert float(s.power_watts) == pytest.approx(700 * (0.5 + 0.2 * u_mem + 0.3 * u_comp))
+    tau = t_mem + t_comp + t_over
+    # Each phase draws its share of the idle-to-TDP range (225..700 W) for its time.
+    expected = 225 + 475 * (0.5 + 0.2 * t_mem / tau + 0.3 * t_comp / tau)
+    assert float(s.power_watts) == pytest.approx(expected)
     j, _ = joules_per_output_token(P, H100, LLAMA8B, n, kv)
     assert float(j) == pytest.approx(float(s.power_watts) * float(s.step_s) / n)
 
 
 def test_power_stays_within_idle_and_tdp() -> None:
     hot = StepParams(0.8, 0.7, 0.5, 0.1, 40.0, 25.0, 70.0, 0.9, 1.0, 1.0)
-    cold = StepParams(0.8, 0.7, 0.5, 0.1, 40.0, 25.0, 70.0, 0.05, 0.0, 0.0)
+    cold = StepParams(0.8, 0.7, 0.5, 0.1, 40.0, 25.0, 70.0, 0.0, 0.0, 0.0)
     n = np.asarray([1.0, 64.0, 4096.0])
     assert np.all(decode_step(hot, H100, LLAMA8B, n, 1000).power_watts == 700.0)
     assert np.all(decode_step(cold, H100, LLAMA8B, n, 1000).power_watts == 225.0)
@@ -48,6 +49,21 @@ def test_power_stays_within_idle_and_tdp() -> None:
 def test_parameters_outside_physical_bounds_are_refused() -> None:
     with pytest.raises(InputError, match="eta_weights"):
         StepParams(1.5, 0.7, 0.5, 0.1, 40.0, 25.0, 70.0, 0.5, 0.2, 0.3).check()
+    with pytest.raises(InputError, match="eta_quant"):
+        StepParams(0.8, 0.7, 0.5, 0.1, 40.0, 25.0, 70.0, 0.5, 0.2, 0.3, 0.0).check()
+
+
+def test_quantized_weights_pay_the_dequantisation_factor_in_both_phases() -> None:
+    # FP8 Llama-3.1-8B: half the bytes and the FP8 tensor rate, each at eta_quant = 0.5, so
+    # the weight stream and the GEMMs take as long as in bf16 (hand calculation).
+    q = StepParams(0.8, 0.7, 0.5, 0.1, 40.0, 25.0, 70.0, 0.5, 0.2, 0.3, 0.5)
+    fp8 = Workload(1, 8.03e9, 0.0, 0, 0, 131072.0, 0.0, 0, 32, 0, 2 * 8.03e9, 1.0)
+    h100_fp8 = Hardware(3.35e12, 1979e12, 700.0, 225.0)
+    s = decode_step(q, h100_fp8, fp8, 64, 1000)
+    assert float(s.compute_s) == pytest.approx(64 * 2 * 8.03e9 / (0.5 * 0.5 * 1979e12))
+    assert float(s.memory_s) == pytest.approx(
+        8.03e9 / (0.8 * 0.5 * 3.35e12) + 64 * 1000 * 131072 / (0.7 * 3.35e12)
+    )
 
 
 def test_shipped_default_has_provenance_and_covariance() -> None:

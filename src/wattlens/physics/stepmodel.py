@@ -2,12 +2,18 @@
 
 Per decode step of `n` sequences holding `L` tokens of KV each, on one GPU of a TP instance:
 
-    t_mem  = (W_fixed + W_experts x f(n)) / (eta_w BW) + n x kv(L) / (eta_kv BW)
-    t_comp = n x (2 active / tp) / (eta_c FLOPS)
+    t_mem  = (W_fixed + W_experts x f(n)) / (eta_w q BW) + n x kv(L) / (eta_kv BW)
+    t_comp = n x (2 active / tp) / (eta_c q FLOPS)
     t_over = layers x (c_layer + c_allreduce [tp > 1]) + moe_layers x c_moe
     tau    = t_mem + t_comp + t_over                      (phases of a step do not overlap)
-    P      = clip(TDP x (p_floor + p_mem u_mem + p_comp u_comp), idle, TDP)
-             u_mem = (bytes / peak BW) / tau,  u_comp = (FLOPs / peak FLOPS) / tau   (each <= 1)
+    P      = clip(idle + (TDP - idle) x (p_floor + p_mem t_mem/tau + p_comp t_comp/tau),
+                  idle, TDP)
+
+q = eta_quant for weights stored in under 2 bytes (FP8, 4-bit: dequantisation and block scales
+cost time in both the weight stream and the GEMMs; ML.ENERGY's FP8 runs are slower than the
+halved bytes alone predict), else 1. Power is per phase: each phase of the step draws its own
+share of the range above idle, so an overhead-bound step (launches, all-reduce waits, host
+work) stays near idle and a compute-bound one near TDP; idle and TDP come from the specs.
 
 f(n) = 1 - (1 - k/E)^n is the share of routed experts a batch touches (uniform routing); kv(L)
 counts full-attention layers for all L tokens and sliding-window layers for at most the window.
@@ -46,11 +52,13 @@ PARAM_NAMES: tuple[str, ...] = (
     "p_floor",
     "p_mem",
     "p_comp",
+    "eta_quant",
 )
 # Physical bounds: efficiencies are fractions of a datasheet peak; overheads are non-negative
-# and below 1 ms per layer; power fractions of TDP are in [0, 1].
-LOWER: tuple[float, ...] = (0.2, 0.2, 0.02, 0.02, 0.0, 0.0, 0.0, 0.05, 0.0, 0.0)
-UPPER: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1000.0, 1000.0, 1000.0, 1.0, 3.0, 3.0)
+# and below 1 ms per layer; power fractions of the idle-to-TDP range are in [0, 1] (phase
+# slopes up to 3, the clip at TDP bounds the sum).
+LOWER: tuple[float, ...] = (0.2, 0.2, 0.02, 0.02, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1)
+UPPER: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1000.0, 1000.0, 1000.0, 1.0, 3.0, 3.0, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +72,10 @@ class StepParams:
     c_layer_us: float  # fixed cost per layer per step (kernel launches, norms), microseconds
     c_allreduce_us: float  # tensor-parallel all-reduce cost per layer per step (tp > 1)
     c_moe_us: float  # routing/dispatch cost per MoE layer per step
-    p_floor: float  # power at zero utilisation while serving, fraction of TDP
-    p_mem: float  # added power at full memory-bandwidth utilisation, fraction of TDP
-    p_comp: float  # added power at full tensor-core utilisation, fraction of TDP
+    p_floor: float  # power above idle during the overhead phase, fraction of TDP - idle
+    p_mem: float  # added power while streaming memory, fraction of TDP - idle
+    p_comp: float  # added power while in tensor-core GEMMs, fraction of TDP - idle
+    eta_quant: float = 1.0  # efficiency factor for weights under 2 bytes (dequantisation)
 
     def vector(self) -> F64:
         """The parameters in PARAM_NAMES order."""
@@ -92,10 +101,10 @@ class StepParams:
                 raise InputError(
                     f"step model parameter {name} = {value!r}: expected {lo:g}..{hi:g}", field=name
                 )
-        if self.p_floor + self.p_mem + self.p_comp > 1.5:
+        if self.p_floor + max(self.p_mem, self.p_comp) > 1.5:
             raise InputError(
-                "step model power fractions p_floor + p_mem + p_comp exceed 1.5 x TDP; the "
-                "clip at TDP would hide most of the curve",
+                "step model power fractions p_floor + max(p_mem, p_comp) exceed 1.5 x the "
+                "idle-to-TDP range; the clip at TDP would hide most of the curve",
                 field="p_comp",
             )
         return self
@@ -126,6 +135,7 @@ class Workload:
     layers: ArrayLike
     moe_layers: ArrayLike  # layers if MoE else 0
     flops_per_token: ArrayLike  # 2 x active params / tp
+    weight_bytes_per_param: ArrayLike = 2.0  # 2 bf16/fp16, 1 fp8/int8, 0.5 4-bit
 
     def take(self, index: NDArray[np.intp]) -> Workload:
         """Rows `index` of a workload whose fields are 1-D arrays."""
@@ -177,24 +187,29 @@ def decode_step(
     )
     flops = (n + _f(prefill_tokens_per_step)) * _f(wl.flops_per_token)
     eta_c = np.where(moe, params.eta_compute_moe, params.eta_compute_dense)
-    t_mem = w_bytes / (params.eta_weights * bw) + kv_bytes / (params.eta_kv * bw)
+    q = np.where(_f(wl.weight_bytes_per_param) < 2.0, params.eta_quant, 1.0)
+    eta_c = eta_c * q
+    t_mem = w_bytes / (params.eta_weights * q * bw) + kv_bytes / (params.eta_kv * bw)
     t_comp = flops / (eta_c * peak)
     t_over = (
         _f(wl.layers) * (params.c_layer_us + params.c_allreduce_us * (_f(wl.tp) > 1))
         + _f(wl.moe_layers) * params.c_moe_us
     ) * 1e-6 + _f(extra_s)
     tau = t_mem + t_comp + t_over
-    u_mem = np.minimum(1.0, (w_bytes + kv_bytes) / bw / tau)
-    u_comp = np.minimum(1.0, flops / peak / tau)
-    power = _f(hw.tdp_watts) * (params.p_floor + params.p_mem * u_mem + params.p_comp * u_comp)
-    power = np.clip(power, _f(hw.idle_watts), _f(hw.tdp_watts))
+    idle, tdp = _f(hw.idle_watts), _f(hw.tdp_watts)
+    # Each phase draws its own power above idle; the overhead phase (launches, all-reduce
+    # waits, host work) draws p_floor, so an overhead-bound step stays near idle.
+    f_mem, f_comp = t_mem / tau, t_comp / tau
+    power = idle + (tdp - idle) * (params.p_floor + params.p_mem * f_mem + params.p_comp * f_comp)
+    power = np.clip(power, idle, tdp)
     return Step(tau, t_mem, t_comp, t_over, power)
 
 
 def prefill_s_per_token(params: StepParams, hw: Hardware, wl: Workload) -> F64:
     """Seconds of one GPU's time to prefill one prompt token (tensor-core bound)."""
     eta_c = np.where(_f(wl.experts) > 0, params.eta_compute_moe, params.eta_compute_dense)
-    return _f(wl.flops_per_token) / (eta_c * _f(hw.peak_flops))
+    q = np.where(_f(wl.weight_bytes_per_param) < 2.0, params.eta_quant, 1.0)
+    return _f(wl.flops_per_token) / (eta_c * q * _f(hw.peak_flops))
 
 
 def joules_per_output_token(

@@ -46,12 +46,19 @@ def _in_catalog(model: ModelSpec) -> bool:
         return False
 
 
+def _moe_layers(model: ModelSpec) -> int:
+    """Layers with routed experts (all but the leading dense ones; 0 for a dense model)."""
+    if not model.is_moe:
+        return 0
+    arch = model_arch(model.id) if _in_catalog(model) else {}
+    return model.layers - int(arch.get("first_dense_layers", 0))
+
+
 def moe_split(model: ModelSpec) -> tuple[float, float]:
     """(non-expert params, routed expert params) from the shapes, bounded by the totals."""
     if not model.is_moe:
         return model.total_params, 0.0
-    arch = model_arch(model.id) if _in_catalog(model) else {}
-    moe_layers = model.layers - int(arch.get("first_dense_layers", 0))
+    moe_layers = _moe_layers(model)
     routed = moe_layers * model.moe_experts * 3.0 * model.hidden_size * model.moe_intermediate_size
     routed = min(routed, 0.98 * model.total_params)
     return model.total_params - routed, routed
@@ -79,8 +86,9 @@ def workload(model: ModelSpec, tp: int, dtype: str, kv_dtype_bytes: float = 2.0)
         kv_window_bytes_per_token=win,
         window_tokens=window,
         layers=model.layers,
-        moe_layers=model.layers if model.is_moe else 0,
+        moe_layers=_moe_layers(model),
         flops_per_token=2.0 * model.active_params / tp,
+        weight_bytes_per_param=wb,
     )
 
 
