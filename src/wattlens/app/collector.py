@@ -95,24 +95,47 @@ class ScrapeSource:
 
 
 class PrometheusSource:
-    """Raw samples from a Prometheus-API backend (Prometheus or VictoriaMetrics)."""
+    """Raw samples from a Prometheus-API backend (Prometheus or VictoriaMetrics).
 
-    def __init__(self, client: Any, *, start_s: float | None = None, lag_s: float = 0.0) -> None:
+    Each fetch reads up to `now` (no lag) and re-reads the last `overlap_s` seconds, so a sample
+    the backend ingests late (a slow scrape is stored under its start time) is still read; every
+    sample at or before the newest one already handed out for its series is dropped, so nothing
+    is counted twice.
+    """
+
+    def __init__(
+        self, client: Any, *, start_s: float | None = None, overlap_s: float = 0.0
+    ) -> None:
         self._client = client
         self._cursor = start_s
-        self._lag_s = lag_s
+        self._overlap_s = overlap_s
+        self._last_t: dict[Any, float] = {}  # series key -> newest timestamp handed out
         self.description = f"Prometheus API at {client.base_url}"
         self.target = str(client.base_url)
 
     def fetch(self, now_s: float) -> tuple[SeriesSet, list[Failure]]:
-        """Every raw sample since the previous fetch."""
-        end = now_s - self._lag_s
-        start = end - 60.0 if self._cursor is None else self._cursor
+        """Every raw sample up to now_s not handed out before."""
+        end = now_s
+        start = end - 60.0 if self._cursor is None else self._cursor - self._overlap_s
         if end <= start:
             return SeriesSet(), []
         out = self._client.raw(wanted_selector(), start, end, chunk_s=max(60.0, end - start))
-        self._cursor = end
-        return out, []
+        self._cursor = max(end, self._cursor or end)
+        return self._unseen(out), []
+
+    def _unseen(self, batch: SeriesSet) -> SeriesSet:
+        """`batch` less the samples at or before each series' newest one handed out."""
+        out = SeriesSet()
+        last = self._last_t
+        for key, (t, v) in batch.series.items():
+            prev = last.get(key)
+            if prev is not None and t.size and t[0] <= prev:
+                keep = t > prev
+                t, v = t[keep], v[keep]
+            if t.size:
+                last[key] = float(t[-1])
+                out.series[key] = (t, v)
+        return out
 
     def backfill(
         self,
@@ -125,7 +148,7 @@ class PrometheusSource:
         lo = start_s
         while lo < end_s:
             hi = min(lo + chunk_s, end_s)
-            on_chunk(self._client.raw(wanted_selector(), lo, hi, chunk_s=chunk_s), hi)
+            on_chunk(self._unseen(self._client.raw(wanted_selector(), lo, hi, chunk_s=chunk_s)), hi)
             lo = hi
         self._cursor = end_s
 
@@ -177,11 +200,20 @@ class Collector:
         store.set_meta(META_SOURCE, source.description)
         store.set_meta(META_FAILURES, "[]")
 
-    def ingest(self, batch: SeriesSet | FlatSamples, watermark_s: float) -> tuple[int, int]:
-        """Feed a batch, write finished buckets; returns (samples used, records written)."""
+    def ingest(
+        self, batch: SeriesSet | FlatSamples, watermark_s: float, *, provisional: bool = False
+    ) -> tuple[int, int]:
+        """Feed a batch, write finished buckets; returns (samples used, records written).
+
+        With `provisional`, the open buckets after the watermark are written too (energy and
+        tokens cut to the span both cover), so the newest figures are never a step behind; they
+        are rewritten once complete.
+        """
         used = self.deriver.feed(batch)
         _, records = self.deriver.drain(watermark_s, with_deployments=False)
         self.committed_through_s = max((r.ts_end_s for r in records), default=None)
+        if provisional and math.isfinite(watermark_s):
+            records += self.deriver.peek_open(watermark_s)
         seen_s = watermark_s if math.isfinite(watermark_s) else 0.0
         # Deployment attributes change rarely: write them when they may have, or once a minute.
         refresh = self.deriver.version != self._written_version or (
@@ -212,7 +244,7 @@ class Collector:
             stats.errors.append(str(e))
             stats.cpu_s = time.process_time() - cpu0
             return stats
-        stats.samples, stats.records = self.ingest(batch, now - self._lag_s)
+        stats.samples, stats.records = self.ingest(batch, now - self._lag_s, provisional=True)
         stats.committed_through_s = self.committed_through_s
         stats.errors = [f.describe() for f in failures]
         self._track(failures, now)

@@ -180,7 +180,7 @@ def build_collector(
         return scrape_collector(cfg, store, targets, sd_url)
     deriver = make_deriver(derive_options(cfg), carbon_model(cfg))
     client = prometheus_client(cfg, url)
-    psource = PrometheusSource(client, lag_s=cfg.scrape.interval_s)
+    psource = PrometheusSource(client, overlap_s=cfg.scrape.interval_s)
     collector = Collector(store, deriver, psource, retention=retention_policy(cfg))
 
     def fill(tick: Callable[[float], None] | None = None) -> None:

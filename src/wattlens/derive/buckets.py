@@ -93,6 +93,15 @@ class BucketTable:
         self.dirty[rows] = False
         return self.row_key[rows].copy(), self.mat[rows], self.masks[rows]
 
+    def peek_dirty(self, after_bucket: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(keys, values, masks) changed since the last take, bucket > after_bucket, by key;
+        unlike `take_dirty` they stay changed (taken later, when complete)."""
+        used = self.row_key >= 0
+        bucket = self.row_key & _BUCKET_MASK
+        rows = np.flatnonzero(used & self.dirty & (bucket > after_bucket))
+        rows = rows[np.argsort(self.row_key[rows], kind="stable")]
+        return self.row_key[rows].copy(), self.mat[rows], self.masks[rows]
+
     def evict_clean(self, min_bucket: float) -> None:
         """Forget unchanged rows older than `min_bucket` (late data no longer expected)."""
         used = self.row_key >= 0

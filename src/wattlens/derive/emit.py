@@ -151,6 +151,57 @@ def interval_columns(
     }
 
 
+_TOKEN_COLS = (
+    "prompt_tokens",
+    "generation_tokens",
+    "requests_finished",
+    "itl_seconds_sum",
+    "cached_prompt_tokens",
+)
+
+
+def align_open(
+    cols: dict[str, np.ndarray],
+    keys: np.ndarray,
+    token_end_s: dict[int, list[float]],
+    step_s: float,
+) -> dict[str, np.ndarray]:
+    """Open (still filling) intervals cut to the span their energy and tokens both cover.
+
+    In the newest bucket the GPU and the engine were last read at different moments: energy
+    covers (start, start + interval_s], tokens (start, t_engine] where t_engine is the mean last
+    reading of the deployment's generation counters (those read within the last step). Both are
+    cut, pro rata, to the shorter span, so power and token rates are unchanged and J/token never
+    mixes spans; a row whose common span is empty is dropped. Rows without an engine keep their
+    energy span."""
+    if keys.size == 0:
+        return cols
+    dep, _ = unpack(keys)
+    start = cols["ts_end_s"] - step_s
+    e_cov = cols["interval_s"]
+    has_energy = ~np.isnan(cols["energy_joules"])
+    t_cov = np.full(keys.size, np.nan)
+    for i, d in enumerate(dep.tolist()):
+        recent = [t for t in token_end_s.get(d, ()) if t > start[i] - step_s]
+        if recent:
+            t_cov[i] = min(max(sum(recent) / len(recent) - start[i], 0.0), step_s)
+    has_tokens = ~np.isnan(cols["generation_tokens"])
+    engine = has_tokens & ~np.isnan(t_cov)
+    common = np.where(engine, np.where(has_energy, np.minimum(e_cov, t_cov), t_cov), e_cov)
+    out = dict(cols)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e_scale = np.where(e_cov > 0, common / e_cov, 0.0)
+        # tokens of a span nothing dates (no recent generation reading) are left unknown
+        t_scale = np.where(engine & (t_cov > 0), common / t_cov, np.where(has_tokens, np.nan, 1.0))
+    for name in ("energy_joules", "co2_grams"):
+        out[name] = cols[name] * np.where(has_energy, e_scale, 1.0)
+    for name in _TOKEN_COLS:
+        out[name] = cols[name] * t_scale
+    out["interval_s"] = common
+    keep = common > 0
+    return {k: v[keep] for k, v in out.items()}
+
+
 def nan_to_none(col: np.ndarray) -> list:
     """Column values as Python objects, NaN (unknown) as None."""
     values = col.tolist()
@@ -159,4 +210,4 @@ def nan_to_none(col: np.ndarray) -> list:
     return values
 
 
-__all__ = ["deployment_info", "interval_columns", "member_counts", "nan_to_none"]
+__all__ = ["align_open", "deployment_info", "interval_columns", "member_counts", "nan_to_none"]

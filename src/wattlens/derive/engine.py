@@ -20,10 +20,11 @@ from wattlens.core.records import DeploymentInfo, IntervalRecord
 from wattlens.derive import accumulate as ac
 from wattlens.derive.buckets import BucketTable
 from wattlens.derive.carbon import CarbonModel
-from wattlens.derive.emit import deployment_info, interval_columns, nan_to_none
+from wattlens.derive.emit import align_open, deployment_info, interval_columns, nan_to_none
 from wattlens.derive.layout import (
     COUNTER_COL,
     GAUGE_COLS,
+    GEN,
     NF,
     NM,
     Chunk,
@@ -69,6 +70,7 @@ class Deriver:
         self._n_attr = 0
         self._mig_metas: dict[tuple[str, str], list[Meta]] = {}
         self._preferred_seen: set[tuple[str, str | None, str | None]] = set()
+        self._gen_sids: dict[int, list[int]] = {}  # deployment -> its generation-token streams
         self.version = 0  # bumps whenever deployment attributes may have changed
 
     # ---- public -------------------------------------------------------------------------
@@ -128,6 +130,21 @@ class Deriver:
         else:
             self._table.evict_clean(math.inf)
         return (self.deployments() if with_deployments else []), cols
+
+    def peek_open(self, watermark_s: float) -> list[IntervalRecord]:
+        """Provisional records of the changed buckets ending after `watermark_s` (the newest,
+        still open ones), left pending so `drain` writes them again once complete. Energy and
+        tokens are cut to the span both cover (`emit.align_open`); a row with none is left out."""
+        step = self.options.step_s
+        keys, values, masks = self._table.peek_dirty(math.floor(watermark_s / step + 1e-9))
+        cols = interval_columns(
+            keys, values, masks, self._deps, self.options, self._carbon, self._pue
+        )
+        last_t = self._streams.last_t
+        token_end = {d: [float(last_t[s]) for s in sids] for d, sids in self._gen_sids.items()}
+        cols = align_open(cols, keys, token_end, step)
+        lists = [nan_to_none(c) for c in cols.values()]
+        return [IntervalRecord(*vals) for vals in zip(*lists, strict=True)]
 
     def deployments(self) -> list[DeploymentInfo]:
         """Current attributes of every deployment seen so far."""
@@ -209,6 +226,9 @@ class Deriver:
         )
         if dep >= 0:
             self._register_member(self._deps[dep], m, r)
+            gen = self._gen_sids.setdefault(dep, [])
+            if m.ccol == GEN and sid not in gen:
+                gen.append(sid)
         names = PREFERRED_NAMES.get(r.quantity)
         if names:
             pod_key = (r.namespace, r.labels.pod)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.responses import Response
 
-from wattlens.analysis import AnalysisOptions, analyze
-from wattlens.catalog import get_frontier
+from wattlens.app.collector import META_LAST_SUCCESS
 from wattlens.config import Config
 from wattlens.store import StoreReader
 from wattlens.web.params import check_catalog_name
@@ -44,9 +44,18 @@ def json_response(obj: Any, status: int = 200) -> JSONBytes:
     return JSONBytes(encode(obj), status_code=status)
 
 
+DATA_CHECK_EVERY_S = 1.0  # how often a request may look whether the collector wrote new data
+
+
 @dataclass
 class WebContext:
-    """The app's collaborators; `snapshot()` is shared through the TTL cache."""
+    """The app's collaborators; `snapshot()` is shared through the TTL cache.
+
+    Cached answers follow the data: at most once a second a request reads the collector's last
+    write mark, and a new one makes every cached answer stale (rebuilt in the background while
+    the old one is served, for at most one more TTL). A value older than twice the TTL is never
+    served (after a quiet spell the first answer is rebuilt, not a minute old).
+    """
 
     store: StoreReader
     config: Config
@@ -56,17 +65,40 @@ class WebContext:
     slow_cache: TTLCache = field(default_factory=lambda: TTLCache(60.0, max_items=16))
     _static: dict[str, bytes] = field(default_factory=dict)
     live: bool = True  # a collector fills the store (False: `serve` of stored history only)
+    data_check_every_s: float = DATA_CHECK_EVERY_S
+    _data_mark: str | None = None
+    _data_checked: float = -math.inf
+
+    def __post_init__(self) -> None:
+        if self.cache.max_stale_s is None and self.cache.ttl_s > 0:
+            self.cache.max_stale_s = 2.0 * self.cache.ttl_s
+
+    def _follow_data(self) -> None:
+        """Mark cached answers stale when the collector has written since the last look."""
+        if not self.live:
+            return
+        t = time.monotonic()
+        if t - self._data_checked < self.data_check_every_s:
+            return
+        self._data_checked = t
+        mark = self.store.get_meta(META_LAST_SUCCESS)
+        if mark != self._data_mark:
+            self._data_mark = mark
+            self.cache.mark_stale()
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot (rebuilt at most once per cache TTL)."""
+        """The current snapshot (rebuilt at most once per cache TTL, and after new data)."""
+        self._follow_data()
         return self.cache.get("snapshot", self._build_snapshot)
 
     def cached_json(self, key: str, make: Callable[[Snapshot], Any]) -> bytes:
         """`make(snapshot)` encoded, cached under `key` for the cache TTL."""
+        self._follow_data()
         return self.cache.get(key, self._encoder(make))
 
     def cached_json_nowait(self, key: str, make: Callable[[Snapshot], Any]) -> bytes | None:
         """Like `cached_json` but None instead of building inline (for the event loop)."""
+        self._follow_data()
         return self.cache.get_nowait(key, self._encoder(make))
 
     def _encoder(self, make: Callable[[Snapshot], Any]) -> Callable[[], bytes]:
@@ -88,6 +120,9 @@ class WebContext:
         `frontier` is a catalog frontier id (None: the analysis default); an unknown one is a
         CatalogError (404) naming the known ids.
         """
+
+        from wattlens.analysis import AnalysisOptions, analyze  # scipy: loaded on first use
+        from wattlens.catalog import get_frontier
 
         opts = AnalysisOptions.from_config(self.config)
         if frontier is not None and frontier.strip():

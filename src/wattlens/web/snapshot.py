@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from wattlens.app.collector import (
 from wattlens.app.settings import carbon_model
 from wattlens.app.views import snapshot_rows
 from wattlens.config import Config
+from wattlens.core.durations import iso
 from wattlens.core.metrics import WINDOW_METRICS, compute_many
 from wattlens.core.units import SECONDS_PER_DAY
 from wattlens.store import Aggregate, StoredDeployment, StoreReader
@@ -50,20 +52,35 @@ class Snapshot:
     day_active: dict[str, dict[str, Any]]  # active_averages of day_totals, per deployment
     week_active: dict[str, dict[str, Any]]
     day_decode_tokens_per_s: dict[str, float | None]  # per-request decode speed over 24 h
-    last_data_s: float | None  # ts_end_s of the newest interval in the store
+    last_data_s: float | None  # end of the newest stored interval, capped at the last read
 
 
 def build_snapshot(store: StoreReader, config: Config, now_s: float) -> Snapshot:
-    """Read deployments, live aggregates and 24 h / 7 d totals as of `now_s`."""
+    """Read deployments, live aggregates and 24 h / 7 d totals as of `now_s`.
+
+    The windows end with the interval holding the collector's last read, so its newest, still
+    open interval (its end lies ahead; `interval_s` says how much of it is covered) is part of
+    every figure.
+    `updated_at` is never later than the collector's last read of the backend.
+    """
     thr = config.thresholds.min_tokens_per_s_for_ratio
+    through = _float(store.get_meta(META_LAST_SUCCESS))
+    step = config.collect.step_s
+    end_s = now_s if through is None else math.ceil(max(min(through, now_s), 0.0) / step) * step
+    end_s = max(end_s, now_s)
     deps = store.deployments()
-    live_aggs = store.latest(config.collect.live_window_s, now_s)
+    live_aggs = store.latest(config.collect.live_window_s, end_s)
     rows = snapshot_rows(
         [d.info for d in deps], live_aggs, min_tokens_per_s=thr, carbon=carbon_model(config)
     )
-    day = store.latest(DAY_S, now_s)
-    day_t = store.totals(now_s - DAY_S, now_s, active_min_tokens_per_s=thr)
-    week_t = store.totals(now_s - WEEK_S, now_s, active_min_tokens_per_s=thr)
+    for row in rows:
+        agg = live_aggs.get(row["deployment"])
+        if agg is not None:
+            row["updated_at"] = iso(_as_of(agg.last_ts_end_s, through))
+    day = store.latest(DAY_S, end_s)
+    day_t = store.totals(end_s - DAY_S, end_s, active_min_tokens_per_s=thr)
+    week_t = store.totals(end_s - WEEK_S, end_s, active_min_tokens_per_s=thr)
+    last = store.last_ts()
     return Snapshot(
         now_s=now_s,
         deployments=deps,
@@ -74,8 +91,14 @@ def build_snapshot(store: StoreReader, config: Config, now_s: float) -> Snapshot
         day_active=active_averages(day_t, thr),
         week_active=active_averages(week_t, thr),
         day_decode_tokens_per_s=_decode_speeds(day, thr),
-        last_data_s=store.last_ts(),
+        last_data_s=None if last is None else _as_of(last, through),
     )
+
+
+def _as_of(last_end_s: float, through_s: float | None) -> float:
+    """When figures ending at `last_end_s` were read: an open interval's end lies ahead, and its
+    data are as of the collector's last read (`through_s`)."""
+    return last_end_s if through_s is None else min(last_end_s, through_s)
 
 
 class TTLCache:
@@ -83,34 +106,49 @@ class TTLCache:
 
     With ttl_s > 0 a stale value is served at once while one background thread rebuilds it
     (stale-while-revalidate), so no request waits on the store once a value exists; only the
-    first request for a key builds it inline. One builder runs per key at a time.
+    first request for a key builds it inline. One builder runs per key at a time. With
+    `max_stale_s`, a value older than that is never served: it is rebuilt inline (after a quiet
+    spell the first answer is fresh, not a minute old).
     """
 
-    def __init__(self, ttl_s: float, max_items: int | None = None) -> None:
+    def __init__(
+        self, ttl_s: float, max_items: int | None = None, *, max_stale_s: float | None = None
+    ) -> None:
         self.ttl_s = ttl_s
         self.max_items = max_items  # None: unbounded (fixed key sets); else evict the oldest
+        self.max_stale_s = max_stale_s  # None: a stale value is served however old
         self._items: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
         self._refreshing: set[str] = set()
 
-    def get_nowait(self, key: str, make: Callable[[], Any]) -> Any | None:
-        """The cached value (a stale one starts a background rebuild), else None; never builds."""
+    def _servable(self, key: str, make: Callable[[], Any]) -> tuple[bool, Any]:
+        """(True, value) when a cached value may be served (a stale one starts a rebuild)."""
         hit = self._items.get(key)
         if hit is None or self.ttl_s <= 0:
-            return None
-        if time.monotonic() - hit[0] >= self.ttl_s:
+            return False, None
+        age = time.monotonic() - hit[0]
+        if age >= self.ttl_s:
+            if self.max_stale_s is not None and age >= self.max_stale_s:
+                return False, None
             self._refresh_in_background(key, make)
-        return hit[1]
+        return True, hit[1]
+
+    def get_nowait(self, key: str, make: Callable[[], Any]) -> Any | None:
+        """The cached value (a stale one starts a background rebuild), else None; never builds."""
+        ok, value = self._servable(key, make)
+        return value if ok else None
 
     def get(self, key: str, make: Callable[[], Any]) -> Any:
-        """The value for `key`; builds inline only when there is none (or ttl_s is 0)."""
-        hit = self._items.get(key)
-        if hit is not None and self.ttl_s > 0:
-            if time.monotonic() - hit[0] >= self.ttl_s:
-                self._refresh_in_background(key, make)
-            return hit[1]
-        return self._build(key, make)
+        """The value for `key`; builds inline only when there is none usable (or ttl_s is 0)."""
+        ok, value = self._servable(key, make)
+        return value if ok else self.fresh(key, make)
+
+    def mark_stale(self) -> None:
+        """Make every value stale (the data changed): the next read starts a rebuild."""
+        with self._lock:
+            aged = time.monotonic() - self.ttl_s
+            self._items = {k: (min(t, aged), v) for k, (t, v) in self._items.items()}
 
     def fresh(self, key: str, make: Callable[[], Any]) -> Any:
         """A value no older than `ttl_s`, built inline when the cached one is stale: for builders
@@ -127,15 +165,6 @@ class TTLCache:
     def _key_lock(self, key: str) -> threading.Lock:
         with self._lock:
             return self._key_locks.setdefault(key, threading.Lock())
-
-    def _build(self, key: str, make: Callable[[], Any]) -> Any:
-        with self._key_lock(key):
-            hit = self._items.get(key)
-            if hit is not None and self.ttl_s > 0:
-                return hit[1]  # another thread built it while we waited
-            value = make()
-            self._put(key, value)
-            return value
 
     def _put(self, key: str, value: Any) -> None:
         with self._lock:
