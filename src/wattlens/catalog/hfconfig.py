@@ -303,7 +303,12 @@ def shapes_from_config(config: Mapping[str, Any]) -> Shapes:
         "kv_lora_rank": _int(c, "kv_lora_rank", default=0),
         "qk_rope_head_dim": _int(c, "qk_rope_head_dim", default=0) if mla else 0,
         "sliding_window": window,
-        "max_context_tokens": _int(c, "max_position_embeddings", "seq_length", default=0),
+        # Command R: max_position_embeddings 8192, model_max_length 131072 (trained to 128K; the
+        # card and llama.cpp's convert_hf_to_gguf.py, 2024)
+        "max_context_tokens": max(
+            _int(c, "max_position_embeddings", "seq_length", default=0),
+            _int(c, "model_max_length", default=0),
+        ),
         "default_dtype": served_dtype_of(config),
     }
     return Shapes(fields, arch, total, active)
