@@ -13,8 +13,16 @@ from typing import Any
 from wattlens.core.durations import iso
 from wattlens.core.metrics import Totals, co2_kg, compute, compute_many, energy_kwh
 from wattlens.core.records import DeploymentInfo, identity
+from wattlens.core.units import SECONDS_PER_HOUR
 from wattlens.derive.carbon import CarbonModel
 from wattlens.store.aggregate import Aggregate, row_totals
+
+MIN_IDLE_S = 60.0  # idle time needed to measure idle power (two 30 s intervals)
+REQUEST_LENGTHS_NOTE = (
+    "not stored: the store keeps finished-request counts (vllm:request_success_total), not the "
+    "vllm:request_prompt_tokens / vllm:request_generation_tokens histograms, so energy per "
+    "request by prompt and output length is not available"
+)
 
 
 def snapshot_rows(
@@ -82,6 +90,9 @@ def _period_fields(total: Totals, active: Totals, min_tokens_per_s: float) -> di
         "co2_grams_per_hour": rates["co2_grams_per_hour"],
         "co2_mg_per_token": rates["co2_mg_per_token"],
         "joules_per_token_active": active_jpt["joules_per_token"],
+        "requests_finished": _count(total.requests_finished),
+        "energy_wh_per_request": rates["energy_wh_per_request"],
+        **per_request_split(total, active),
     }
 
 
@@ -106,8 +117,33 @@ def _sum(totals: Sequence[Totals]) -> Totals:
             token_energy_joules=_add(out.token_energy_joules, t.token_energy_joules),
             cached_prompt_tokens=_add(out.cached_prompt_tokens, t.cached_prompt_tokens),
             token_co2_grams=_add(out.token_co2_grams, t.token_co2_grams),
+            requests_finished=_add(out.requests_finished, t.requests_finished),
         )
     return out
+
+
+def per_request_split(total: Totals, active: Totals) -> dict[str, float | None]:
+    """Wh per request split into an idle part and the marginal rest.
+
+    Idle power is the mean power of the period's idle intervals (tokens/s at or under the
+    activity threshold): what the deployment draws serving nothing. Its idle part per request is
+    idle power x the whole period / finished requests; the marginal part is the rest of the
+    energy per request. None without finished requests or without idle intervals to measure.
+    """
+    empty: dict[str, float | None] = dict.fromkeys(
+        ("idle_power_watts", "idle_wh_per_request", "marginal_wh_per_request")
+    )
+    requests, energy = total.requests_finished, total.energy_joules
+    idle_s = total.seconds - active.seconds
+    if not requests or energy is None or active.energy_joules is None or idle_s < MIN_IDLE_S:
+        return empty
+    idle_watts = max(energy - active.energy_joules, 0.0) / idle_s
+    idle_joules = min(idle_watts * total.seconds, energy)
+    return {
+        "idle_power_watts": idle_watts,
+        "idle_wh_per_request": idle_joules / requests / SECONDS_PER_HOUR,
+        "marginal_wh_per_request": (energy - idle_joules) / requests / SECONDS_PER_HOUR,
+    }
 
 
 def report_rows(
@@ -146,9 +182,32 @@ def report_rows(
     # the fleet's seconds: the period covered (deployments run side by side, powers add up)
     span = max((t.seconds for t in whole), default=0.0)
     fleet = _period_fields(replace(_sum(whole), seconds=span), _sum(active), min_tokens_per_s)
+    fleet.update(_fleet_split(rows))
     fleet["deployment_count"] = len(rows)
     fleet["gpu_count"] = sum(by_id[r["deployment"]].gpu_count for r in rows)
-    return {"deployments": rows, "fleet": fleet}
+    return {"deployments": rows, "fleet": fleet, "request_lengths": REQUEST_LENGTHS_NOTE}
+
+
+def _fleet_split(rows: Sequence[dict[str, Any]]) -> dict[str, float | None]:
+    """The fleet's Wh per request over the deployments that count requests (a GPU-only one adds
+    energy but no requests), and its idle and marginal parts, request-weighted (None when a
+    deployment with requests has no idle estimate)."""
+    served = [r for r in rows if r.get("requests_finished") and r["energy_kwh"] is not None]
+    out: dict[str, float | None] = dict.fromkeys(
+        ("energy_wh_per_request", "idle_power_watts", "idle_wh_per_request",
+         "marginal_wh_per_request")
+    )  # fmt: skip
+    if not served:
+        return out
+    wh = sum(r["energy_kwh"] for r in served) * 1000.0
+    out["energy_wh_per_request"] = wh / sum(r["requests_finished"] for r in served)
+    if any(r["idle_wh_per_request"] is None for r in served):
+        return out
+    requests = sum(r["requests_finished"] for r in served)
+    out["idle_power_watts"] = sum(r["idle_power_watts"] for r in served)
+    for key in ("idle_wh_per_request", "marginal_wh_per_request"):
+        out[key] = sum(r[key] * r["requests_finished"] for r in served) / requests
+    return out
 
 
 __all__ = ["report_rows", "snapshot_rows"]

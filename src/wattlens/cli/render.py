@@ -104,14 +104,21 @@ def report_table(body: dict[str, Any]) -> None:
             _fmt(r.get("co2_kg"), 3),
             _fmt(r.get("joules_per_token"), 3),
             _fmt(r.get("joules_per_token_active"), 3),
+            _fmt(r.get("energy_wh_per_request"), 3),
+            _fmt(r.get("idle_wh_per_request"), 3),
+            _fmt(r.get("marginal_wh_per_request"), 3),
         )
         for r in [*body["deployments"], fleet]
     ]
     _print_deployment_table(
         "wattlens report",
-        ("kWh", "prompt tok", "output tok", "kg CO2", "J/token", "J/token (active)"),
+        ("kWh", "prompt tok", "output tok", "kg CO2", "J/token", "J/token (active)", "Wh/request",
+         "idle Wh/req", "marginal Wh/req"),
         cells,
-    )
+    )  # fmt: skip
+    if body.get("request_lengths"):
+        console.print(f"Energy per request by prompt and output length: {body['request_lengths']}",
+                      style="dim", soft_wrap=True)  # fmt: skip
 
 
 def config_table(rows: Sequence[tuple[str, str, str]]) -> None:

@@ -104,6 +104,10 @@ METRICS: tuple[Metric, ...] = (
            _TOKENS, lambda t: _div(_tokens(t), t["seconds"]), "tokens_per_sec"),
     Metric("requests_per_s", "requests/s", "requests_finished / seconds", False,
            ("requests_finished",), lambda t: _div(t["requests_finished"], t["seconds"])),
+    Metric("energy_wh_per_request", "Wh/request",
+           "energy_joules / requests_finished / 3600 (idle time included)", False,
+           ("energy_joules", "requests_finished"),
+           lambda t: _div(t["energy_joules"], t["requests_finished"]) / SECONDS_PER_HOUR),
     Metric("decode_tokens_per_s", "tokens/s",
            "generation_tokens / itl_seconds_sum (per request, while decoding)", False,
            ("generation_tokens", "itl_seconds_sum"),
@@ -133,9 +137,12 @@ METRICS: tuple[Metric, ...] = (
 )  # fmt: skip
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
-# What every window view reports: power, token rates, the per-token ratios and CO2 per hour.
+# What every window view reports: power, token rates, the per-token ratios and CO2 per hour
+# (per-request figures are period figures: `report` shows them).
 WINDOW_METRICS: tuple[str, ...] = tuple(
-    m.name for m in METRICS if m.name not in ("requests_per_s", "decode_tokens_per_s")
+    m.name
+    for m in METRICS
+    if m.name not in ("requests_per_s", "energy_wh_per_request", "decode_tokens_per_s")
 )
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 LEGACY_NAMES: dict[str, str] = {m.name: m.legacy_name for m in METRICS if m.legacy_name}
