@@ -61,3 +61,34 @@ def test_show_unknown_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count("\n") == 1
     assert "acme/mystery" in err and "[models]" in err
+
+
+@pytest.mark.parametrize(
+    ("family", "want"),
+    [
+        ("c4ai-command-r", "c4ai-command-r-v01"),
+        ("mistral-nemo", "mistral-nemo"),
+        ("qwen2.5-vl", "qwen2.5-vl-7b"),
+        ("internlm", "internlm3-8b"),
+        ("bge", "bge-reranker-v2-m3"),
+    ],
+)
+def test_list_new_families(family: str, want: str) -> None:
+    out = RUNNER.invoke(app, ["models", "list", "--family", family, "--json"])
+    assert out.exit_code == 0, out.output
+    assert want in {r["id"] for r in json.loads(out.output)}
+
+
+def test_show_an_embedding_model_says_it_pools(tmp_path: Path) -> None:
+    c = _offline_config(tmp_path)
+    rec = json.loads(
+        RUNNER.invoke(app, ["models", "show", "BAAI/bge-m3", "--json", "-c", c]).output
+    )
+    # bge-m3 config.json: XLM-R, 24 layers, 16 heads (MHA); hub page 568M parameters
+    assert (rec["id"], rec["task"], rec["layers"], rec["num_kv_heads"]) == (
+        "bge-m3",
+        "pooling",
+        24,
+        16,
+    )
+    assert abs(rec["params_total"] / 568e6 - 1) < 0.02
