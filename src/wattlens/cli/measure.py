@@ -22,6 +22,7 @@ FLAGS = {
     "out": "--out", "power_cap": "--power-cap", "prompts": "--prompts",
     "prometheus_url": "--prometheus", "synthetic": "--synthetic", "cap": "--cap",
     "base": "--base", "max_tokens": "--max-tokens", "requests": "--requests",
+    "rounds": "--rounds", "sample_interval": "--sample-interval",
 }  # fmt: skip
 P = ParamSpec("P")
 _SHOWN = (
@@ -110,12 +111,15 @@ def bench(
     concurrency: Annotated[str, typer.Option(help="Concurrent streams, e.g. 1,8,64.")] = "1",
     max_tokens: Annotated[str | None, typer.Option(help="Max output tokens, e.g. 256,512.")] = None,
     requests: Annotated[int | None, typer.Option(help="Requests per configuration.")] = None,
+    rounds: Annotated[int, typer.Option(help="Else requests = rounds x concurrency.")] = 4,
     power_cap: Annotated[str | None, typer.Option(help="NVML caps W, e.g. 250,175.")] = None,
     energy: Annotated[str, typer.Option(help="nvml, prometheus or emulator.")] = "emulator",
     energy_labels: Annotated[str | None, typer.Option(help="GPU series labels: k=v,k=v.")] = None,
     prometheus: Annotated[str | None, typer.Option(help="Prometheus-API URL.")] = None,
     metrics_url: Annotated[str | None, typer.Option(help="dcgm-format /metrics URL.")] = None,
     idle_seconds: Annotated[float, typer.Option(help="Idle baseline length; 0 skips.")] = 2.0,
+    sample_interval: Annotated[float, typer.Option(help="Energy sampling interval s.")] = 0.25,
+    min_steady: Annotated[float, typer.Option(help="Shortest valid steady window s.")] = 5.0,
     subtract_idle: Annotated[bool, typer.Option(help="Per-token energy above idle.")] = False,
     ignore_eos: Annotated[bool, typer.Option(help="Ask for exactly max tokens (vLLM).")] = False,
     out: Annotated[Path | None, typer.Option(help="Results: .csv or .parquet.")] = None,
@@ -139,7 +143,9 @@ def bench(
                         concurrency=_list(concurrency, "concurrency"), energy=energy,  # type: ignore[arg-type]
                         energy_labels=_labels(energy_labels),
                         prometheus_url=prometheus, metrics_url=metrics_url, idle_s=idle_seconds,
+                        sample_interval_s=sample_interval, min_steady_s=min_steady,
                         subtract_idle=subtract_idle, ignore_eos=ignore_eos, requests=requests,
+                        rounds=rounds,
                         power_caps=_list(power_cap, "power_cap", float))  # fmt: skip
     mts: list[int | None] = list(_list(max_tokens, "max_tokens")) or [None]
     opts.max_tokens = mts
@@ -153,8 +159,9 @@ def bench(
         opts.grid = parse_grid(grid or [])
         if len(opts.concurrency) != 1:
             raise InputError("grid: runs at one concurrency; pass one value", field="concurrency")
-    if requests is not None and requests < 1:
-        raise InputError(f"requests {requests}: expected at least 1", field="requests")
+    if (requests is not None and requests < 1) or rounds < 1:
+        raise InputError(f"requests {requests} / rounds {rounds}: expected at least 1",
+                         field="requests")  # fmt: skip
     result = _run(opts, run_bench, quiet=json_)
     if out is not None:
         (write_grid if opts.grid is not None else write_rows)(result.rows, out)
@@ -196,12 +203,16 @@ def emulate(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
     dtype: Annotated[str | None, typer.Option(help="Weight dtype (default: the model's).")] = None,
     max_num_seqs: Annotated[int, typer.Option(help="Batch slots (vLLM max_num_seqs).")] = 256,
+    param: Annotated[
+        list[str] | None, typer.Option(help="Planted step-model parameter NAME=VALUE; repeatable.")
+    ] = None,
 ) -> None:
     """Serve one emulated deployment: OpenAI API at /v1, dcgm/vLLM metrics at /metrics."""
     from wattlens.emulator.endpoint import serve_blocking
-    from wattlens.emulator.engine import EngineSpec
+    from wattlens.emulator.engine import EngineSpec, planted_params
 
-    spec = EngineSpec.build(model, gpu, count, dtype=dtype, max_num_seqs=max_num_seqs)
+    spec = EngineSpec.build(model, gpu, count, dtype=dtype, max_num_seqs=max_num_seqs,
+                            params=planted_params(param or []))  # fmt: skip
     typer.echo(f"wattlens emulate: {spec.model.id} on {count}x {spec.gpu.id} at "
                f"http://{host}:{port}/v1 (metrics at /metrics; Ctrl-C to stop)")  # fmt: skip
     serve_blocking(spec, host, port)

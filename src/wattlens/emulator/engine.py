@@ -69,12 +69,13 @@ class EnergyMeter:
         self._t = start_s
         self._e = 0.0
         self._p = power_watts
+        self._read_s = start_s
         self._times: list[float] = [start_s]
         self._segments: list[tuple[float, float]] = [(0.0, power_watts)]  # (energy, power)
 
     def set_power(self, t: float, power_watts: float) -> None:
         """From time `t` on, draw `power_watts` (t never goes back)."""
-        t = max(t, self._t)
+        t = max(t, self._t, self._read_s)  # never rewrite what a reader has already seen
         self._e += self._p * (t - self._t)
         self._t, self._p = t, power_watts
         self._times.append(t)
@@ -82,6 +83,7 @@ class EnergyMeter:
 
     def energy_joules(self, t: float) -> float:
         """Energy since the meter started, at time `t` (>= the last change)."""
+        self._read_s = max(self._read_s, t)
         return self._e + self._p * max(0.0, t - self._t)
 
     def energy_at(self, t: float) -> float:
@@ -96,6 +98,23 @@ class EnergyMeter:
     def power_watts(self) -> float:
         """Power drawn now."""
         return self._p
+
+
+def planted_params(pairs: list[str]) -> StepParams:
+    """The shipped step-model parameters with `NAME=VALUE` overrides (checked against bounds)."""
+    values = default_params()[0].as_dict()
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or name.strip() not in values:
+            raise InputError(
+                f"param {pair!r}: expected NAME=VALUE with NAME one of {', '.join(values)}",
+                field="param",
+            )
+        try:
+            values[name.strip()] = float(text)
+        except ValueError as e:
+            raise InputError(f"param {pair!r}: {text!r} is not a number", field="param") from e
+    return StepParams(**values).check()
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,11 +251,13 @@ class Engine:
 
     async def _loop(self) -> None:
         spec = self.spec
+        t_next: float | None = None  # back-to-back steps while there is work (virtual schedule)
         while True:
             if not self._running and not self._waiting:
                 self._wake.clear()
                 await self._wake.wait()
-            t0 = self.clock.now()
+                t_next = None
+            t0 = self.clock.now() if t_next is None else t_next
             prefill = 0
             while self._waiting and len(self._running) < spec.max_num_seqs:
                 req = self._waiting.popleft()
@@ -252,7 +273,6 @@ class Engine:
             self.meter.set_power(t0, power)
             t1 = t0 + tau
             await self.clock.sleep_until(t1)
-            self.meter.set_power(t1, self.idle_watts)
             c = self.counters
             c.steps += 1
             c.prompt_tokens += prefill
@@ -272,7 +292,12 @@ class Engine:
             if done:
                 c.requests_finished += len(done)
                 self._running = [r for r in batch if r.generated < r.max_tokens]
-            await asyncio.sleep(0)  # let the streams write before the next step
+            await asyncio.sleep(0)  # let the streams write (and new requests arrive)
+            if self._running or self._waiting:
+                t_next = t1  # the next step starts when this one ends, whatever the wall lag
+            else:
+                self.meter.set_power(t1, self.idle_watts)
+                t_next = None
 
 
 __all__ = [
@@ -283,4 +308,5 @@ __all__ = [
     "EngineSpec",
     "ScaledClock",
     "TokenEvent",
+    "planted_params",
 ]

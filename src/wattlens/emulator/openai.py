@@ -3,7 +3,8 @@
 Routes: `POST /v1/completions`, `POST /v1/chat/completions` (streaming SSE or not, with
 `usage`), `GET /v1/models`, `GET /metrics` (dcgm-exporter families of the instance's GPUs, the
 vLLM families of its engine, and `wattlens_emulator_clock_seconds`, the engine's clock),
-`GET /truth?start=&end=` (exact energy per GPU between two engine times), `GET /health`.
+`GET /truth?start=&end=` (exact energy per GPU between two engine times, and the engine's
+counters now: tokens, requests, summed ITL and TTFT), `GET /health`.
 
 The emulated tokenizer counts one token per whitespace-separated word of the prompt (or one per
 id when the prompt is a list of ids); each output token is one word.
@@ -15,6 +16,7 @@ import json
 import re
 import time
 import uuid
+from dataclasses import asdict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -210,6 +212,7 @@ def create_openai_app(engine: Engine) -> Starlette:
             "energy_joules_per_gpu": per_gpu, "energy_joules": per_gpu * engine.spec.count,
             "params": engine.spec.params.as_dict(), "model": engine.spec.model.id,
             "gpu": engine.spec.gpu.id, "idle_watts_per_gpu": engine.idle_watts,
+            "counters_now": asdict(engine.counters),
         })  # fmt: skip
 
     async def health(request: Request) -> Response:

@@ -45,7 +45,8 @@ class BenchOptions:
     grid: tuple[list[int], list[int]] | None = None  # (n_in values, n_out values)
     concurrency: list[int] = field(default_factory=lambda: [1])
     max_tokens: list[int | None] = field(default_factory=lambda: [None])
-    requests: int | None = None  # per configuration; default 4 x concurrency (at least 8)
+    requests: int | None = None  # per configuration; default rounds x concurrency
+    rounds: int = 4  # requests per concurrent stream when `requests` is not given
     power_caps: list[float] = field(default_factory=list)
     energy: EnergyKind = "emulator"
     metrics_url: str | None = None  # emulator/dcgm-exporter /metrics; default: endpoint root
@@ -104,7 +105,7 @@ def configurations(opts: BenchOptions) -> list[_Config]:
     for cap in caps:
         for n_in, mt, prompts in shapes:
             for c in opts.concurrency:
-                n = opts.requests if opts.requests is not None else max(8, 4 * c)
+                n = opts.requests if opts.requests is not None else opts.rounds * c
                 n_out = mt if opts.grid is not None or opts.n_in is not None else None
                 out.append(_Config(Setting(c, mt, n, n_in, n_out, cap), prompts))
     return out

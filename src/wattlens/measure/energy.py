@@ -15,18 +15,22 @@ instants, each GPU's counter interpolated linearly between readings and made mon
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 import numpy as np
-from prometheus_client.parser import text_string_to_metric_families
 
 from wattlens.core.errors import BackendError, InputError
 from wattlens.telemetry.nvml import ENERGY_METRIC, MEMORY_METRIC, POWER_METRIC, NvmlGpus
 
 CLOCK_METRIC = "wattlens_emulator_clock_seconds"
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+RUNNING_METRICS = ("vllm:num_requests_running", "sglang:num_running_reqs")
+_WANTED = tuple(n + c for n in (ENERGY_METRIC, POWER_METRIC, MEMORY_METRIC, CLOCK_METRIC,
+                                *RUNNING_METRICS) for c in ("{", " "))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,7 @@ class Reading:
     energy_joules: Mapping[str, float]
     power_watts: float | None = None
     memory_used_bytes: float | None = None
+    running: float | None = None  # engine's requests running (vLLM/SGLang gauge), if exposed
 
 
 class EnergySource(Protocol):
@@ -91,23 +96,40 @@ def window_energy(readings: Sequence[Reading], start_s: float, end_s: float) -> 
 
 def _parse_dcgm(
     text: str, labels: Mapping[str, str]
-) -> tuple[dict[str, float], float, float, float | None]:
+) -> tuple[dict[str, float], float, float, float | None, float | None]:
     energy: dict[str, float] = {}
-    power, memory, clock = 0.0, 0.0, None
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            if any(s.labels.get(k) != v for k, v in labels.items()):
-                continue
-            gpu = s.labels.get("UUID") or s.labels.get("gpu") or "0"
-            if s.name == ENERGY_METRIC:
-                energy[gpu] = s.value / 1000.0  # mJ -> J
-            elif s.name == POWER_METRIC:
-                power += s.value
-            elif s.name == MEMORY_METRIC:
-                memory += s.value * 2**20
-            elif s.name == CLOCK_METRIC:
-                clock = s.value
-    return energy, power, memory, clock
+    power, memory, clock, running = 0.0, 0.0, None, None
+    # Only the few lines read here are parsed, by hand: prometheus_client's parser costs ~25 ms
+    # per exposition on the event loop that is timestamping the streams.
+    for line in text.splitlines():
+        if not line.startswith(_WANTED):
+            continue
+        name, _, rest = line.partition("{")
+        if rest:
+            label_text, _, value_text = rest.rpartition("}")
+            lab = {k: v.replace('\\"', '"') for k, v in _LABEL.findall(label_text)}
+        else:
+            name, _, value_text = line.partition(" ")
+            lab = {}
+        try:
+            value = float(value_text.split()[0])
+        except (ValueError, IndexError) as e:
+            raise BackendError(f"energy: malformed exposition line {line!r}") from e
+        if name in RUNNING_METRICS:  # engine series carry engine labels, not the GPU's
+            running = (running or 0.0) + value
+            continue
+        if any(lab.get(k) != v for k, v in labels.items()):
+            continue
+        gpu = lab.get("UUID") or lab.get("gpu") or "0"
+        if name == ENERGY_METRIC:
+            energy[gpu] = value / 1000.0  # mJ -> J
+        elif name == POWER_METRIC:
+            power += value
+        elif name == MEMORY_METRIC:
+            memory += value * 2**20
+        elif name == CLOCK_METRIC:
+            clock = value
+    return energy, power, memory, clock, running
 
 
 class ScrapeEnergy:
@@ -136,13 +158,14 @@ class ScrapeEnergy:
         except httpx.HTTPError as e:
             raise BackendError(f"energy source {self.url}: {type(e).__name__}: {e}") from e
         t1 = self._now() if self._now else 0.0
-        energy, power, memory, clock = _parse_dcgm(resp.text, self.labels)
+        energy, power, memory, clock, running = _parse_dcgm(resp.text, self.labels)
         if not energy:
             raise BackendError(
                 f"energy source {self.url}: no {ENERGY_METRIC} series"
                 + (f" with labels {self.labels}" if self.labels else "")
             )
-        return Reading(clock if clock is not None else (t0 + t1) / 2, energy, power, memory)
+        t = clock if clock is not None else (t0 + t1) / 2
+        return Reading(t, energy, power, memory, running)
 
     async def history(self, start_s: float, end_s: float) -> list[Reading]:
         """Live source: nothing to fetch afterwards."""

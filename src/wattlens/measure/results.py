@@ -3,9 +3,12 @@
 Per-token energy is over the measured window (first request sent to last answer); the steady
 columns repeat it over the ML.ENERGY steady window (concurrency reached -> drain starts), which
 is what `plan calibrate --bench` fits (`steady_batch`, `steady_joules_per_output_token`,
-`steady_power_watts_per_gpu`). Flags: `window_too_short` (steady window missing or under
-`min_steady_s`), `power_samples_missing` (fewer than 2 readings inside it or a gap over 3
-sampling intervals), `counter_wrapped` (an energy counter went down), `errors` (failed requests).
+`steady_power_watts_per_gpu`). The steady batch is the engine's mean
+`num_requests_running` where the scraped endpoint exposes it, else the client's mean number of
+requests in flight (which counts network time too). Flags: `window_too_short` (steady window
+missing or under `min_steady_s`), `power_samples_missing` (fewer than 2 readings inside it or a
+gap over 3 sampling intervals), `counter_wrapped` (an energy counter went down), `errors`
+(failed requests).
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ def summarise(
         "concurrency": setting.concurrency, "max_tokens": setting.max_tokens,
         "n_in": setting.n_in, "n_out": setting.n_out, "power_cap_watts": setting.power_cap_watts,
         "requests": len(run.results), "errors": len(run.results) - len(ok),
-        "output_tokens": out_tok, "prompt_tokens": in_tok, "words": words, "duration_s": dur,
+        "output_tokens": out_tok, "prompt_tokens": in_tok, "words": words,
+        "window_start_s": a, "window_end_s": b, "duration_s": dur,
         "energy_joules": win.energy_joules, "power_watts": win.energy_joules / dur,
         "idle_power_watts": idle_power_watts, "energy_joules_above_idle": above,
         "idle_subtracted": subtract_idle, "joules_per_output_token": per(out_tok),
@@ -141,9 +145,13 @@ def _steady(
     chunks = sum(len(r.chunk_times_s) for r in ok)
     tokens_scaled = tokens * (sum(r.output_tokens for r in ok) / chunks) if chunks else 0.0
     power = win.energy_joules / win.duration_s
+    running = [r.running for r in readings if a < r.time_s < b and r.running is not None]
+    batch_source = "engine" if len(running) >= 3 else "client"
+    batch = float(np.mean(running)) if batch_source == "engine" else _in_flight_mean(run, a, b)
     out |= {
         "steady_duration_s": win.duration_s, "steady_energy_joules": win.energy_joules,
-        "steady_output_tokens": tokens_scaled, "steady_batch": _in_flight_mean(run, a, b),
+        "steady_output_tokens": tokens_scaled, "steady_batch": batch,
+        "steady_batch_source": batch_source,
         "steady_power_watts": power, "steady_power_watts_per_gpu": power / gpu_count,
         "steady_joules_per_output_token": (
             win.energy_joules / tokens_scaled if tokens_scaled else nan),
