@@ -16,8 +16,8 @@ import json
 import re
 import time
 import uuid
-from dataclasses import asdict
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
