@@ -129,12 +129,21 @@ def collect(
         bool, typer.Option("--no-backfill", help="Skip start-up backfill.")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per cycle.")] = False,
+    nvml: Annotated[bool, typer.Option("--nvml", help="Local GPUs through NVML.")] = False,
+    deployment: Annotated[str | None, typer.Option(help="--nvml: this node's engine.")] = None,
 ) -> None:
     """Collect telemetry continuously into the store (backfills gaps on start)."""
     from wattlens.app.runner import run_collector
     from wattlens.cli.render import cycle_line, progress_fraction
 
     cfg = load_cfg(config)
+    if nvml:  # issue #13
+        from wattlens.app.nvml import run_nvml_collector
+
+        on_cycle = cycle_line if verbose else None
+        run_nvml_collector(cfg, db=db_path(cfg, db), deployment=deployment, seconds=seconds,
+                           on_cycle=on_cycle)  # fmt: skip
+        return
     run_collector(
         cfg,
         db=db_path(cfg, db),
