@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tests.measure.fake_nvml import FakeGpu, FakeNvml
+
 from wattlens.app.nvml import nvml_collector
 from wattlens.config import load_config
 from wattlens.core.errors import BackendError, InputError

@@ -143,9 +143,12 @@ async def _history(src: EnergySource, a: float, b: float, timeout_s: float) -> l
         try:
             window_energy(readings, a, b)
             return readings
-        except BackendError:
+        except BackendError as e:
             if loop.time() > deadline:
-                raise
+                raise BackendError(
+                    f"energy: after {timeout_s:g} s the backend still has no counter samples "
+                    f"covering the run ({e}); check the labels and that it scrapes the GPUs"
+                ) from e
         await asyncio.sleep(1.0)
 
 

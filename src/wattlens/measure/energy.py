@@ -233,9 +233,7 @@ class PrometheusEnergy:
             out += [
                 Reading(float(ti), {gpu: float(vi) / 1000.0}) for ti, vi in zip(t, v, strict=True)
             ]
-        if not out:
-            raise BackendError(f"energy: the backend has no samples of {sel} around the run")
-        return out
+        return out  # empty or short: the caller polls until the window is covered
 
 
 __all__ = [

@@ -57,8 +57,10 @@ def write_rows(
 
 
 def write_grid(rows: Sequence[dict[str, Any]], path: Path) -> None:
-    """The CSV `wattlens fit sweetspot` reads: n_in, n_out, energy_joules, J per output token."""
-    write_rows(rows, path, GRID_COLUMNS)
+    """The CSV `wattlens fit sweetspot` reads: n_in, n_out, energy_joules (per request, as that
+    reader defines it) and J per output token."""
+    per_request = [{**r, "energy_joules": r["joules_per_response"]} for r in rows]
+    write_rows(per_request, path, GRID_COLUMNS)
 
 
 def mlenergy_rows(
