@@ -141,62 +141,71 @@ def _num(v: float | None, fmt: str) -> str:
     return "—" if v is None else format(v, fmt)
 
 
-def _fit_table(models: list[dict[str, Any]]) -> Any:
+def _print_table(title: str, headers: list[str], rows: list[list[str]], bold: int = -1) -> None:
+    """A rich table whose cells are never cut: each column as wide as its widest cell, and the
+    table printed as wide as it needs (piped output is not truncated)."""
     from rich.table import Table
 
-    t = Table(title="Throughput regression ln TPS = b0 + b1 ln L_in + b2 ln L_out, capped at max",
-              header_style="bold")  # fmt: skip
-    t.add_column("model", no_wrap=True)
-    for col in ("points", "b0", "b1", "b2", "max tok/s", "RMSE ln (fit)", "RMSE ln (LOO)",
-                "TPS error (LOO)"):  # fmt: skip
-        t.add_column(col, justify="right")
+    from wattlens.cli.render import console
+
+    t = Table(title=title, header_style="bold")
+    need = 1
+    for i, h in enumerate(headers):
+        widest = max([len(r[i]) for r in rows] + [len(h)])
+        t.add_column(h, justify="left" if i == 0 else "right", no_wrap=i > 0, min_width=widest)
+        need += widest + 3
+    for i, r in enumerate(rows):
+        t.add_row(*r, style="bold" if i == bold else None)
+    console.print(t, width=max(console.width, need), crop=False)
+
+
+def _fit_rows(models: list[dict[str, Any]]) -> list[list[str]]:
+    rows = []
     for r in models:
         f = r["fit"]
         if f is None:
             continue
         b = f["beta"] or [None, None, None]
-        t.add_row(r["model"], str(f["points"]), _num(b[0], ".3f"), _num(b[1], "+.3f"),
-                  _num(b[2], "+.3f"), f"{f['tokens_per_s_max']:,.0f}", _num(f["rmse_log"], ".3f"),
-                  _num(f["loo_rmse_log"], ".3f"),
-                  _num(f["loo_mape_percent"], ".0f") + (" %" if f["loo_mape_percent"] else ""),
-                  )  # fmt: skip
-    return t
+        loo = f["loo_mape_percent"]
+        rows.append([r["model"], str(f["points"]), _num(b[0], ".3f"), _num(b[1], "+.3f"),
+                     _num(b[2], "+.3f"), f"{f['tokens_per_s_max']:,.0f}",
+                     _num(f["rmse_log"], ".3f"), _num(f["loo_rmse_log"], ".3f"),
+                     "—" if loo is None else f"{loo:.0f} %"])  # fmt: skip
+    return rows
 
 
 def _show_query(body: dict[str, Any]) -> None:
-    from rich.table import Table
-
     from wattlens.cli.render import console
 
     p = body["parameters"]
-    t = Table(title="Energy per query (Wh), Monte Carlo", header_style="bold")
-    t.add_column("model", no_wrap=True)
-    for col in ("node kW", "median", "p25", "p75", "mean"):
-        t.add_column(col, justify="right")
-    for r in body["models"]:
-        t.add_row(r["model"], f"{r['node_kw']:g}", _wh(r["median_wh"]), _wh(r["p25_wh"]),
-                  _wh(r["p75_wh"]), _wh(r["mean_wh"]))  # fmt: skip
-    b = body.get("blend")
+    rows = [[r["model"], f"{r['node_kw']:g}", _wh(r["median_wh"]), _wh(r["p25_wh"]),
+             _wh(r["p75_wh"]), _wh(r["mean_wh"])] for r in body["models"]]  # fmt: skip
+    b, f = body.get("blend"), body.get("fleet")
+    bold = -1
     if b:
-        t.add_row("blend", "", _wh(b["median_wh"]), _wh(b["p25_wh"]),
-                  _wh(b["p75_wh"]), _wh(b["mean_wh"]), style="bold")  # fmt: skip
-    f = body.get("fleet")
+        bold = len(rows)
+        rows.append(["blend", "", _wh(b["median_wh"]), _wh(b["p25_wh"]), _wh(b["p75_wh"]),
+                     _wh(b["mean_wh"])])  # fmt: skip
     if f:
-        t.add_row(f"fleet {f['deployment_id']}", f"{f['power_kw']:.3g}", _wh(f["median_wh"]),
-                  _wh(f["p25_wh"]), _wh(f["p75_wh"]), _wh(f["mean_wh"]))  # fmt: skip
-    console.print(t)
+        rows.append([f"fleet {f['deployment_id']}", f"{f['power_kw']:.3g}", _wh(f["median_wh"]),
+                     _wh(f["p25_wh"]), _wh(f["p75_wh"]), _wh(f["mean_wh"])])  # fmt: skip
+    _print_table("Energy per query (Wh), Monte Carlo",
+                 ["model", "node kW", "median", "p25", "p75", "mean"], rows, bold)  # fmt: skip
     if b:
         console.print(f"blend of {', '.join(b['models'])}", style="dim")
-    console.print(_fit_table(body["models"]))
+    _print_table("Throughput regression ln TPS = b0 + b1 ln L_in + b2 ln L_out, capped at max",
+                 ["model", "pts", "b0", "b1", "b2", "max tok/s", "rmse", "rmse LOO", "err LOO"],
+                 _fit_rows(body["models"]))  # fmt: skip
     out = p["output_tokens_median"]
     lout = f"exponential, median {out:g}" if out else "from file"
     console.print(
         f"L_in {p['input_tokens']:g} tokens; L_out {lout}; PU {p['power_use_p5']:g}-"
         f"{p['power_use_p95']:g}, PUE {p['pue_p5']:g}-{p['pue_p95']:g} (log-normal P5-P95); "
         f"{p['samples_per_model']:,} samples/model, seed {p['seed']}; {p['quantization']} rows "
-        f"of the {p['throughput_table']} throughput table. Blend: each model trimmed to P5-P95, "
-        "then P10-P90, pooled; its mean is over the untrimmed samples. LOO: leave-one-out "
-        "(held-out points); 3 points leave none to hold out.",
+        f"of the {p['throughput_table']} throughput table. rmse: of ln TPS (in-sample; LOO: "
+        "leave-one-out, held-out points; 3 points leave none); err LOO: mean |error| of TPS at "
+        f"held-out points. Blend: each model trimmed to P5-P95, "
+        "then P10-P90, pooled; its mean is over the untrimmed samples.",
         style="dim",
     )
     if f:
@@ -336,19 +345,13 @@ def daily(
 
 
 def _show_daily(body: dict[str, Any], plot: Path | None) -> None:
-    from rich.table import Table
-
     from wattlens.cli.render import console
 
     p = body["parameters"]
-    t = Table(title=f"Fleet energy per day, {p['queries_per_day']:.3g} queries/day",
-              header_style="bold")  # fmt: skip
-    for col in ("scenario", "GWh/day", "95 % interval", "Wh/query (mean)"):
-        t.add_column(col, justify="left" if col == "scenario" else "right")
-    for r in body["scenarios"]:
-        t.add_row(r["scenario"], f"{r['gwh_per_day']:.3f}", f"{r['low']:.3f}-{r['high']:.3f}",
-                  f"{r['mean_wh_per_query']:.3f}")  # fmt: skip
-    console.print(t)
+    rows = [[r["scenario"], f"{r['gwh_per_day']:.3f}", f"{r['low']:.3f}-{r['high']:.3f}",
+             f"{r['mean_wh_per_query']:.3f}"] for r in body["scenarios"]]  # fmt: skip
+    _print_table(f"Fleet energy per day, {p['queries_per_day']:.3g} queries/day",
+                 ["scenario", "GWh/day", "95 % interval", "Wh/query (mean)"], rows)  # fmt: skip
     for s in body["waterfall"]:
         sign = "" if s["kind"] == "total" else ("+" if s["gwh_per_day"] >= 0 else "")
         console.print(f"  {s['step']:<48} {sign}{s['gwh_per_day']:.3f} GWh/day")
