@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+import numpy as np
+
 from wattlens.core.errors import BackendError, WattlensError
 from wattlens.derive.engine import Deriver
 from wattlens.store import Store
@@ -44,6 +46,11 @@ def wanted_selector() -> str:
     """PromQL selector for every metric wattlens reads (names are fixed, not user input)."""
     names = "|".join(sorted(n.replace(".", r"\\.") for n in WANTED_METRICS))
     return f'{{__name__=~"{names}"}}'
+
+
+def _name_selector(name: str) -> str:
+    """PromQL selector of one metric name (names with ':' need the __name__ form)."""
+    return f'{{__name__="{name}"}}'
 
 
 class Source(Protocol):
@@ -144,11 +151,20 @@ class PrometheusSource:
         chunk_s: float,
         on_chunk: Callable[[SeriesSet, float], None],
     ) -> None:
-        """Fetch [start, end] chunk by chunk, in time order, handing each to `on_chunk`."""
+        """Fetch [start, end] chunk by chunk, in time order, handing each to `on_chunk`.
+
+        Each chunk is read one metric name at a time: a response (and the JSON objects parsed
+        from it) is then a fraction of the chunk, which keeps the peak heap, and so the memory
+        the process keeps after the backfill, small while chunks stay long (few requests).
+        """
         lo = start_s
         while lo < end_s:
             hi = min(lo + chunk_s, end_s)
-            on_chunk(self._unseen(self._client.raw(wanted_selector(), lo, hi, chunk_s=chunk_s)), hi)
+            batch = SeriesSet()
+            for name in sorted(WANTED_METRICS):
+                got = self._client.raw(_name_selector(name), lo, hi, chunk_s=chunk_s)
+                batch.series.update(got.series)  # names differ, so keys never collide
+            on_chunk(self._unseen(batch), hi)
             lo = hi
         self._cursor = end_s
 
@@ -210,24 +226,27 @@ class Collector:
         are rewritten once complete.
         """
         used = self.deriver.feed(batch)
-        _, records = self.deriver.drain(watermark_s, with_deployments=False)
-        self.committed_through_s = max((r.ts_end_s for r in records), default=None)
+        _, cols = self.deriver.drain_columns(watermark_s, with_deployments=False)
+        ends = cols["ts_end_s"]
+        self.committed_through_s = float(ends.max()) if ends.size else None
         if provisional and math.isfinite(watermark_s):
-            records += self.deriver.peek_open(watermark_s)
+            more = self.deriver.peek_open(watermark_s)
+            cols = {k: np.concatenate([v, more[k]]) for k, v in cols.items()}
+        rows = int(cols["ts_end_s"].size)
         seen_s = watermark_s if math.isfinite(watermark_s) else 0.0
         # Deployment attributes change rarely: write them when they may have, or once a minute.
         refresh = self.deriver.version != self._written_version or (
             seen_s - self._deployments_written_s >= 60.0
         )
-        if records or refresh:
+        if rows or refresh:
             with self.store.transaction():
                 if refresh:
                     self.store.upsert_deployments(self.deriver.deployments(), seen_s)
                     self._written_version = self.deriver.version
                     self._deployments_written_s = seen_s
-                if records:
-                    self.store.write_intervals(records)
-        return used, len(records)
+                if rows:
+                    self.store.write_intervals_columns(cols)  # columns: no record objects
+        return used, rows
 
     def cycle(self) -> CycleStats:
         """One fetch-derive-write cycle; backend failures are recorded, never raised."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import signal
 import threading
 import time
@@ -131,7 +134,22 @@ def backfill(
 
     source.backfill(lo, hi, chunk_s, on_chunk)
     collector.store.rollup_pending()
+    release_memory()
     return written
+
+
+def release_memory() -> None:
+    """Hand the heap a long job left free back to the OS (glibc keeps it otherwise: after a
+    backfill that is a few hundred MB the service would hold while it idles)."""
+    gc.collect()
+    libc = ctypes.util.find_library("c")
+    if libc is None:
+        return
+    try:
+        trim = ctypes.CDLL(libc).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+        return
+    trim(0)
 
 
 def scrape_collector(
@@ -360,6 +378,7 @@ __all__ = [
     "WebHandle",
     "backfill",
     "parse_scrape_arg",
+    "release_memory",
     "run_collector",
     "build_collector",
     "check_seconds",

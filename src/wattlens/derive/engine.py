@@ -131,10 +131,11 @@ class Deriver:
             self._table.evict_clean(math.inf)
         return (self.deployments() if with_deployments else []), cols
 
-    def peek_open(self, watermark_s: float) -> list[IntervalRecord]:
-        """Provisional records of the changed buckets ending after `watermark_s` (the newest,
-        still open ones), left pending so `drain` writes them again once complete. Energy and
-        tokens are cut to the span both cover (`emit.align_open`); a row with none is left out."""
+    def peek_open(self, watermark_s: float) -> dict[str, np.ndarray]:
+        """Provisional IntervalRecord columns of the changed buckets ending after `watermark_s`
+        (the newest, still open ones), left pending so `drain` emits them again once complete.
+        Energy and tokens are cut to the span both cover (`emit.align_open`); a row with no
+        common span is left out."""
         step = self.options.step_s
         keys, values, masks = self._table.peek_dirty(math.floor(watermark_s / step + 1e-9))
         cols = interval_columns(
@@ -142,9 +143,7 @@ class Deriver:
         )
         last_t = self._streams.last_t
         token_end = {d: [float(last_t[s]) for s in sids] for d, sids in self._gen_sids.items()}
-        cols = align_open(cols, keys, token_end, step)
-        lists = [nan_to_none(c) for c in cols.values()]
-        return [IntervalRecord(*vals) for vals in zip(*lists, strict=True)]
+        return align_open(cols, keys, token_end, step)
 
     def deployments(self) -> list[DeploymentInfo]:
         """Current attributes of every deployment seen so far."""

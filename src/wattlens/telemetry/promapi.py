@@ -74,9 +74,12 @@ class _Accumulator:
     def result(self) -> SeriesSet:
         out = SeriesSet()
         for key, pieces in self.parts.items():
-            t = np.concatenate([p[0] for p in pieces])
-            v = np.concatenate([p[1] for p in pieces])
-            out.add(key, t, v)
+            t = np.concatenate([p[0] for p in pieces]) if len(pieces) > 1 else pieces[0][0]
+            v = np.concatenate([p[1] for p in pieces]) if len(pieces) > 1 else pieces[0][1]
+            if t.size < 2 or bool(np.all(t[1:] > t[:-1])):
+                out.series[key] = (t, v)  # the backend's order (windows are disjoint): as is
+            else:
+                out.add(key, t, v)  # sorts and drops duplicate timestamps
         return out
 
 
@@ -87,9 +90,10 @@ def _matrix_rows(
         metric = item.get("metric", {})
         values = item.get("values") or []
         key = SeriesKey(metric.get("__name__", fallback_name), make_labels(metric))
-        t = np.array([p[0] for p in values], dtype=np.float64)
-        v = np.array([float(p[1]) for p in values], dtype=np.float64)
-        yield key, t, v
+        n = len(values)
+        times, texts = zip(*values, strict=True) if n else ((), ())  # [[t, "v"], ...]
+        t = np.fromiter(times, dtype=np.float64, count=n)
+        yield key, t, np.fromiter(map(float, texts), dtype=np.float64, count=n)
 
 
 class PrometheusClient:
