@@ -26,7 +26,7 @@ SPECS = [
 ]
 
 
-def _make(spec, ts: float, i: int, rng: random.Random) -> IntervalRecord:  # noqa: ANN001, ARG001
+def make_record(spec, ts: float, i: int, rng: random.Random) -> IntervalRecord:  # noqa: ANN001, ARG001
     dep = spec.info.deployment_id
     idle = dep == "llm/mixed" and i % 4 == 0
     engine = dep != "batch/embed"
@@ -47,8 +47,8 @@ def _make(spec, ts: float, i: int, rng: random.Random) -> IntervalRecord:  # noq
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("req") / "w.duckdb"
-    s, _ = write_planted(path, SPECS, _make, days=N * STEP_S / 86_400.0, end_s=1_700_006_400.0,
-                         seed=1)  # fmt: skip
+    s, _ = write_planted(path, SPECS, make_record, days=N * STEP_S / 86_400.0,
+                         end_s=1_700_006_400.0, seed=1)  # fmt: skip
     s.close()  # the CLI opens the file itself
     return path
 
@@ -111,7 +111,7 @@ def test_cli_report_text_and_json(db: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_api_report_carries_wh_per_request(tmp_path: Path) -> None:
     path = tmp_path / "api.duckdb"
-    s, _ = write_planted(path, SPECS[:1], _make, days=N * STEP_S / 86_400.0,
+    s, _ = write_planted(path, SPECS[:1], make_record, days=N * STEP_S / 86_400.0,
                          end_s=1_700_006_400.0, seed=1)  # fmt: skip
     served = serve(s, None, make_config(tmp_path))
     try:

@@ -36,6 +36,7 @@ from wattlens.web.routes import (
     plan,
     plan_queries,
     reads,
+    requests,
     sweetspot,
 )
 from wattlens.web.snapshot import TTLCache
@@ -141,6 +142,7 @@ def create_app(
     app.include_router(analysis.router(ctx))
     app.include_router(plan.router(ctx))
     app.include_router(sweetspot.router(ctx))
+    app.include_router(requests.router(ctx))  # the dashboard's Wh/request panel
     app.include_router(plan_queries.router(ctx))  # /api/v2/plan/query, /daily (#12)
     app.include_router(catalog.router(ctx))
     app.include_router(pages.router(ctx, templates, static_url))
