@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from wattlens.analysis.frontier import resolve_frontier
+from wattlens.analysis.options import AnalysisOptions
+
 from .conftest import Served, make_config, serve
 from .plant import DAY_S, END_S, buckets, live_expect, plant, tokens, window
 
@@ -61,11 +64,15 @@ def test_deployment_24h_active_only_average(served: Served) -> None:
     prompt = sum(r.prompt_tokens for r in rs)
     share = d["tokens_24h"]["input_token_share_percent"]
     assert share == pytest.approx(100 * prompt / sum(tokens(r) for r in rs))
-    # frontier: 24 x 225 W + prompt tok/s x 0.5 J + generation tok/s x 6.0 J (carbon.md s5)
+    # frontier (the catalog default, as `analyze` resolves it): idle floor + prompt tok/s x
+    # E_prompt + generation tok/s x E_gen
     p = sum(r.prompt_tokens for r in act) / secs
     g = sum(r.generation_tokens for r in act) / secs
+    fm = resolve_frontier("frontier-moe-1.5t", AnalysisOptions.default())
+    assert avg["frontier_spec"] == "frontier-moe-1.5t"
     assert avg["frontier_power_ratio"] == pytest.approx(
-        (24 * 225 + p * 0.5 + g * 6.0) / avg["power_watts"]
+        (24 * 225 + p * fm.prompt_joules_per_token + g * fm.generation_joules_per_token)
+        / avg["power_watts"]
     )
 
 

@@ -98,9 +98,14 @@ def get_frontier(name: str) -> FrontierSpec:
     return table[key]
 
 
+def default_frontier() -> FrontierSpec:
+    """The spec every output uses unless one is asked for (`default` in frontier.toml)."""
+    return get_frontier(str(load_toml(_FILE)["default"]))
+
+
 def all_frontiers() -> list[FrontierSpec]:
     """Every frontier spec, in file order."""
     return list(_catalog().values())
 
 
-__all__ = ["FrontierSpec", "all_frontiers", "get_frontier"]
+__all__ = ["FrontierSpec", "all_frontiers", "default_frontier", "get_frontier"]

@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from wattlens.analysis.frontier import resolve_frontier
+from wattlens.analysis.options import AnalysisOptions
 from wattlens.catalog.constants import constant
-from wattlens.catalog.frontier import get_frontier
+from wattlens.catalog.frontier import default_frontier
 from wattlens.catalog.grid import get_region
 from wattlens.config import Config
 from wattlens.core.durations import iso
@@ -21,7 +23,6 @@ from wattlens.core.units import SECONDS_PER_HOUR
 from wattlens.web.snapshot import Freshness, Snapshot
 
 HOURS_PER_DAY = 24.0
-FRONTIER_SPEC = "nrp-2026"  # the only spec with fixed marginal energies (the old comparison)
 
 _LIVE_KEYS = (
     *WINDOW_METRICS,
@@ -84,18 +85,15 @@ def _per_hour(rate_per_s: float | None) -> float | None:
     return None if rate_per_s is None else rate_per_s * SECONDS_PER_HOUR
 
 
-def frontier_ratio(avg: dict[str, Any]) -> float | None:
-    """Frontier-estimate power for the same token rates / measured power (active-only means)."""
+def frontier_ratio(avg: dict[str, Any], config: Config) -> float | None:
+    """Frontier-estimate power for the same token rates / measured power (active-only means),
+    under the catalog's default spec, resolved as `analyze` resolves it."""
     power = avg.get("power_watts")
     if not power or avg.get("prompt_tokens_per_s") is None:
         return None
-    spec = get_frontier(FRONTIER_SPEC)
-    watts = (
-        spec.idle_floor_watts
-        + avg["prompt_tokens_per_s"] * (spec.prompt_joules_per_token or 0.0)
-        + avg["generation_tokens_per_s"] * (spec.generation_joules_per_token or 0.0)
-    )
-    return watts / power
+    model = resolve_frontier(default_frontier(), AnalysisOptions.from_config(config))
+    gen = avg.get("generation_tokens_per_s") or 0.0
+    return model.power_watts(avg["prompt_tokens_per_s"], gen) / power
 
 
 def frontier_verdict(ratio: float | None) -> str | None:
@@ -116,9 +114,9 @@ def deployment_view(dep: Any, snap: Snapshot, config: Config) -> dict[str, Any]:
     day_t = snap.day_totals.get(info.deployment_id)
     avg = dict(snap.day_active.get(info.deployment_id) or _NO_ACTIVITY)
     avg["decode_tokens_per_s"] = snap.day_decode_tokens_per_s.get(info.deployment_id)
-    avg["frontier_power_ratio"] = frontier_ratio(avg)
+    avg["frontier_power_ratio"] = frontier_ratio(avg, config)
     avg["frontier_verdict"] = frontier_verdict(avg["frontier_power_ratio"])
-    avg["frontier_spec"] = FRONTIER_SPEC
+    avg["frontier_spec"] = default_frontier().id
     prompt = (day_t or {}).get("prompt_tokens")
     gen = (day_t or {}).get("generation_tokens")
     tokens = (prompt or 0.0) + (gen or 0.0)
@@ -272,7 +270,6 @@ def freshness_view(f: Freshness) -> dict[str, Any]:
 
 
 __all__ = [
-    "FRONTIER_SPEC",
     "catalog_intensity",
     "clean",
     "deployment_view",
