@@ -14,6 +14,10 @@ P -> peak as b grows; then a fixed per-GPU spread factor (mean 1 over the deploy
 a mean-1 per-tick noise factor. Running requests follow Little's law: b = gen tok/s / decode
 tok/s per stream, and the inter-token latency is 1 / decode tok/s, so
 rate(generation_tokens) / rate(itl_seconds_sum) recovers the planted decode speed exactly.
+
+A deployment with `power_curve = "step"` takes step time and power from the planner's physics
+core instead (`physics.stepplant`: the step model with planted parameters, Little's law solved
+per tick); its ITL counter is the exact sum of the step times its tokens took.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from wattlens.core.errors import InputError
 from wattlens.emulator._rng import normal, stream_id, uniform
 from wattlens.emulator.layout import GpuSlot, build_layout, pod_name
-from wattlens.emulator.scenario import Scenario
+from wattlens.emulator.scenario import Deployment, Scenario
 from wattlens.physics.power import logistic_power
+from wattlens.physics.stepplant import Planted, plant, steady_state
 
 CHUNK_TICKS = 1024
 _CACHE_CHUNKS = 8
@@ -128,9 +134,14 @@ class FleetModel:
             for n in self.node_names
         }
         self._init_gpus()
-        self._cs_cache: OrderedDict[int, tuple[F64, F64]] = OrderedDict()
-        self._prefix: list[tuple[F64, F64]] = [(np.zeros(len(deps)), np.zeros(len(self.gpus)))]
-        self._restart_tokens: dict[int, F64] = {}
+        self.planted: dict[int, Planted] = {
+            di: _plant(d) for di, d in enumerate(deps) if d.power.curve == "step"
+        }
+        self._stepped = np.array([[d.power.curve == "step"] for d in deps], dtype=bool)
+        self._cs_cache: OrderedDict[int, tuple[F64, F64, F64]] = OrderedDict()
+        z_dep, z_gpu = np.zeros(len(deps)), np.zeros(len(self.gpus))
+        self._prefix: list[tuple[F64, F64, F64]] = [(z_dep, z_gpu, z_dep)]
+        self._restart_tokens: dict[int, tuple[F64, F64]] = {}
         self._reset_energy: dict[int, F64] = {}
         self._pod_names: dict[tuple[int, int], str] = {}
 
@@ -191,20 +202,32 @@ class FleetModel:
         noise = np.exp(sigma * z - 0.5 * sigma**2)
         return self._mean * shape * noise * self._active(t)
 
-    def running_requests(self, tokens_per_s: F64) -> F64:
-        """Requests in flight for given total tok/s (Little's law over the decode phase)."""
-        return (1.0 - self._pfrac) * tokens_per_s / self._decode
-
-    def tick_power_watts(self, ticks: ArrayLike, running: F64 | None = None) -> F64:
-        """Power per GPU in each tick: (n_gpu, n), GPUs in `self.gpus` order."""
-        t = np.atleast_1d(np.asarray(ticks, dtype=np.int64))
-        if running is None:
-            running = self.running_requests(self.tick_tokens_per_s(t))
+    def load_state(self, tokens_per_s: F64) -> tuple[F64, F64, F64]:
+        """(requests running, seconds per output token, power per GPU before noise), each
+        (n_dep, n), for total tok/s: Little's law over the decode phase. Logistic deployments
+        decode at their planted speed; step ones at the step model's (`physics.stepplant`)."""
+        gen = (1.0 - self._pfrac) * tokens_per_s
+        running = gen / self._decode
+        itl = np.broadcast_to(1.0 / self._decode, gen.shape).copy()
         lp = logistic_power(1.0 + running, self._idle, self._peak, self._k, self._x0)
         lp1 = logistic_power(1.0, self._idle, self._peak, self._k, self._x0)
         denom = self._peak - lp1
         scale = np.divide(self._peak - self._idle, denom, out=np.zeros_like(denom), where=denom > 0)
         curve = self._idle + (lp - lp1) * scale  # (n_dep, n): P(0) = idle exactly
+        for di, p in self.planted.items():  # step deployments
+            running[di], itl[di], curve[di] = steady_state(p, gen[di])
+        return running, itl, curve
+
+    def running_requests(self, tokens_per_s: F64) -> F64:
+        """Requests in flight for given total tok/s (Little's law over the decode phase)."""
+        return self.load_state(tokens_per_s)[0]
+
+    def tick_power_watts(self, ticks: ArrayLike, curve: F64 | None = None) -> F64:
+        """Power per GPU in each tick: (n_gpu, n), GPUs in `self.gpus` order; `curve` is the
+        per-deployment power before noise (`load_state`), computed when not given."""
+        t = np.atleast_1d(np.asarray(ticks, dtype=np.int64))
+        if curve is None:
+            curve = self.load_state(self.tick_tokens_per_s(t))[2]
         rows = np.concatenate(
             [curve, np.broadcast_to(self._spare_idle, (self._spare_idle.size, t.size))]
         )
@@ -214,29 +237,31 @@ class FleetModel:
 
     # --- exact cumulative sums ---------------------------------------------------------------
 
-    def _chunk(self, c: int) -> tuple[F64, F64]:
+    def _chunk(self, c: int) -> tuple[F64, F64, F64]:
         hit = self._cs_cache.get(c)
         if hit is not None:
             self._cs_cache.move_to_end(c)
             return hit
         ticks = np.arange(c * CHUNK_TICKS, (c + 1) * CHUNK_TICKS, dtype=np.int64)
         rate = self.tick_tokens_per_s(ticks)
-        power = self.tick_power_watts(ticks, self.running_requests(rate))
-        tok = np.zeros((rate.shape[0], CHUNK_TICKS + 1))
-        np.cumsum(rate * self.tick_s, axis=1, out=tok[:, 1:])
-        energy = np.zeros((power.shape[0], CHUNK_TICKS + 1))
-        np.cumsum(power * self.tick_s, axis=1, out=energy[:, 1:])
-        self._cs_cache[c] = (tok, energy)
+        _, itl, curve = self.load_state(rate)
+        power = self.tick_power_watts(ticks, curve)
+        out = []
+        for per_tick in (rate, power, (1.0 - self._pfrac) * rate * itl):
+            cs = np.zeros((per_tick.shape[0], CHUNK_TICKS + 1))
+            np.cumsum(per_tick * self.tick_s, axis=1, out=cs[:, 1:])
+            out.append(cs)
+        self._cs_cache[c] = (out[0], out[1], out[2])
         if len(self._cs_cache) > _CACHE_CHUNKS:
             self._cs_cache.popitem(last=False)
-        return tok, energy
+        return self._cs_cache[c]
 
-    def _prefix_before(self, c: int) -> tuple[F64, F64]:
+    def _prefix_before(self, c: int) -> tuple[F64, F64, F64]:
         while len(self._prefix) <= c:
             j = len(self._prefix) - 1
-            tok, energy = self._chunk(j)
-            base_tok, base_e = self._prefix[j]
-            self._prefix.append((base_tok + tok[:, -1], base_e + energy[:, -1]))
+            cs, base = self._chunk(j), self._prefix[j]
+            self._prefix.append((base[0] + cs[0][:, -1], base[1] + cs[1][:, -1],
+                                 base[2] + cs[2][:, -1]))  # fmt: skip
         return self._prefix[c]
 
     def cumulative(self, times_s: ArrayLike) -> tuple[F64, F64]:
@@ -245,23 +270,31 @@ class FleetModel:
         Returns:
             (tokens, energy_joules): (n_dep, m) prompt + generation tokens, (n_gpu, m) joules.
         """
+        tok, energy, _ = self.cumulative_all(times_s)
+        return tok, energy
+
+    def cumulative_all(self, times_s: ArrayLike) -> tuple[F64, F64, F64]:
+        """(tokens, energy_joules, itl_seconds): `cumulative` and the exact sum of inter-token
+        latencies (seconds per output token x output tokens), (n_dep, m)."""
         t = np.atleast_1d(np.asarray(times_s, dtype=np.float64))
         x = np.maximum((t - self.start_s) / self.tick_s, 0.0)
         i = np.floor(x).astype(np.int64)
         frac = x - i
         chunk, r = np.divmod(i, CHUNK_TICKS)
-        tok_out = np.empty((len(self.scenario.deployments), t.size))
-        e_out = np.empty((len(self.gpus), t.size))
+        n_dep = len(self.scenario.deployments)
+        out = (
+            np.empty((n_dep, t.size)),
+            np.empty((len(self.gpus), t.size)),
+            np.empty((n_dep, t.size)),
+        )
         for c in np.unique(chunk):
             sel = np.flatnonzero(chunk == c)
-            base_tok, base_e = self._prefix_before(int(c))
-            tok, energy = self._chunk(int(c))
             rr, ff = r[sel], frac[sel]
-            tok_out[:, sel] = base_tok[:, None] + tok[:, rr] + ff * (tok[:, rr + 1] - tok[:, rr])
-            e_out[:, sel] = (
-                base_e[:, None] + energy[:, rr] + ff * (energy[:, rr + 1] - energy[:, rr])
-            )
-        return tok_out, e_out
+            for o, base, cs in zip(
+                out, self._prefix_before(int(c)), self._chunk(int(c)), strict=True
+            ):
+                o[:, sel] = base[:, None] + cs[:, rr] + ff * (cs[:, rr + 1] - cs[:, rr])
+        return out
 
     # --- observation -------------------------------------------------------------------------
 
@@ -278,10 +311,12 @@ class FleetModel:
         t = np.atleast_1d(np.asarray(times_s, dtype=np.float64))
         return np.searchsorted(self.restart_s[deployment], t, side="right").astype(np.int64)
 
-    def _tokens_at_restarts(self, di: int) -> F64:
+    def _tokens_at_restarts(self, di: int) -> tuple[F64, F64]:
+        """(tokens, ITL seconds) of deployment `di` at each restart."""
         if di not in self._restart_tokens:
             rs = self.restart_s[di]
-            self._restart_tokens[di] = self.cumulative(rs)[0][di] if rs.size else np.zeros(0)
+            tok, _, itl = self.cumulative_all(rs) if rs.size else (np.zeros((di + 1, 0)),) * 3
+            self._restart_tokens[di] = (tok[di], itl[di])
         return self._restart_tokens[di]
 
     def _energy_at_resets(self, di: int) -> F64:
@@ -295,19 +330,20 @@ class FleetModel:
         t = np.atleast_1d(np.asarray(times_s, dtype=np.float64))
         ticks = np.floor((t - self.start_s) / self.tick_s).astype(np.int64)
         rate = self.tick_tokens_per_s(ticks)
-        running = self.running_requests(rate)
-        power = self.tick_power_watts(ticks, running)
-        tok, energy_j = self.cumulative(t)
+        running, _, curve = self.load_state(rate)
+        power = self.tick_power_watts(ticks, curve)
+        tok, energy_j, itl_cum = self.cumulative_all(t)
         n_dep = len(self.scenario.deployments)
         generation = np.zeros((n_dep, t.size), dtype=np.int64)
-        pod_tok = tok.copy()
+        pod_tok, pod_itl = tok.copy(), itl_cum.copy()
         dep_up = np.ones((n_dep, t.size), dtype=bool)
         for di in range(n_dep):
             g = self.generation_at(di, t)
             generation[di] = g
-            starts = self._tokens_at_restarts(di)
+            starts, itl_starts = self._tokens_at_restarts(di)
             if starts.size:
                 pod_tok[di] -= np.where(g > 0, starts[np.maximum(g - 1, 0)], 0.0)
+                pod_itl[di] -= np.where(g > 0, itl_starts[np.maximum(g - 1, 0)], 0.0)
             dep_up[di] = ~_in_intervals(t, self.gaps_s[di])
         energy_mj = self._energy_offset_mj[:, None] + energy_j * 1000.0
         for di in range(n_dep):
@@ -336,13 +372,26 @@ class FleetModel:
             prompt_tokens=self._pfrac * pod_tok,
             generation_tokens=gen,
             requests_finished=gen / self._out_per_req,
-            itl_seconds_sum=gen / self._decode,
+            itl_seconds_sum=np.where(self._stepped, pod_itl, gen / self._decode),
             dep_up=dep_up,
             power_watts=power,
             energy_millijoules=energy_mj,
             util_percent=util,
             node_up=node_up.reshape(len(self.node_names), t.size),
         )
+
+
+def _plant(d: Deployment) -> Planted:
+    """Step-model physics for a `power_curve = "step"` deployment: the shipped defaults with
+    its planted `step_<name>` overrides, for its catalog model on its GPUs (TP = GPU count)."""
+    p, t = d.power, d.traffic
+    try:
+        return plant(d.model, d.gpu, d.gpu_count, dtype=p.dtype, overrides=p.step_params,
+                     idle_watts=p.idle_watts_per_gpu, peak_watts=p.peak_watts_per_gpu,
+                     prompt_fraction=t.prompt_fraction,
+                     output_tokens_per_request=t.output_tokens_per_request)  # fmt: skip
+    except InputError as e:
+        raise InputError(f"deployment {d.key}: {e}", field=e.field) from e
 
 
 __all__ = ["CHUNK_TICKS", "FleetModel", "Observation"]

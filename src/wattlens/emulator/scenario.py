@@ -20,6 +20,7 @@ from typing import Any, Literal
 from wattlens.core import validate as v
 from wattlens.core.durations import duration_form, parse_duration, parse_iso_time
 from wattlens.core.errors import InputError
+from wattlens.physics.stepmodel import PARAM_NAMES
 
 Pattern = Literal["diurnal", "constant", "idle", "bursty"]
 Engine = Literal["vllm", "none"]
@@ -53,6 +54,9 @@ class PowerModel:
     x0: float = 2.0  # log2(1 + running) at half range
     noise: float = 0.02  # relative per-tick noise of each GPU's power
     gpu_spread: float = 0.03  # relative spread between GPUs of one deployment (mean exactly 1)
+    curve: Literal["logistic", "step"] = "logistic"  # "step": physics.stepmodel
+    dtype: str | None = None  # step: weight dtype (default: the model's)
+    step_params: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +248,8 @@ _DEPLOYMENT_KEYS: dict[str, tuple[str, str, v.Parser]] = {
     "x0": ("power", "x0", _num(-math.inf, "2.0")),
     "power_noise": ("power", "noise", _num(0, "0.02", 0.5)),
     "gpu_spread": ("power", "gpu_spread", _num(0, "0.03", 0.3)),
+    "power_curve": ("power", "curve", v.choice("logistic", "step")),
+    "dtype": ("power", "dtype", v.text("bf16")),
     "pattern": ("traffic", "pattern", v.choice(*PATTERNS)),
     "mean_tokens_per_s": ("traffic", "mean_tokens_per_s", _num(0, "500")),
     "prompt_fraction": ("traffic", "prompt_fraction", _num(0, "0.8", 0.999)),
@@ -276,9 +282,13 @@ def _unknown(key: str, known: Mapping[str, Any] | tuple[str, ...], where: str) -
 def _deployment(raw: Mapping[str, Any], where: str) -> Deployment:
     parts: dict[str, dict[str, Any]] = {"deployment": {}, "power": {}, "traffic": {}}
     expect: list[tuple[str, Any]] = []
+    step: list[tuple[str, float]] = []
     for key, value in raw.items():
         if key.startswith("expect_") and len(key) > 7:
             expect.append((key[7:], value))
+            continue
+        if key.startswith("step_") and key[5:] in PARAM_NAMES:
+            step.append((key[5:], v.check(_num(0, "0.5"), value, f"{where}.{key}")))
             continue
         if key not in _DEPLOYMENT_KEYS:
             raise _unknown(key, _DEPLOYMENT_KEYS, where)
@@ -287,13 +297,15 @@ def _deployment(raw: Mapping[str, Any], where: str) -> Deployment:
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
         raise InputError(v.missing_keys(where, missing))
-    power = PowerModel(**parts["power"])
+    power = PowerModel(**parts["power"], step_params=tuple(step))
     if power.peak_watts_per_gpu < power.idle_watts_per_gpu:
         raise InputError(f"{where}: peak_watts_per_gpu is below idle_watts_per_gpu; swap them")
     traffic = Traffic(**parts["traffic"])
     d = Deployment(power=power, traffic=traffic, expect=tuple(expect), **parts["deployment"])
     if d.engine == "vllm" and d.served_model_name is None:
         raise InputError(f"{where}: engine 'vllm' needs served_model_name (the model_name label)")
+    if power.curve == "step" and d.model is None:
+        raise InputError(f"{where}: power_curve 'step' needs model (a catalog id)", field="model")
     return d
 
 
@@ -379,20 +391,7 @@ def with_deployments(scenario: Scenario, deployments: tuple[Deployment, ...]) ->
 DEPLOYMENT_FILE_KEYS: tuple[str, ...] = tuple(_DEPLOYMENT_KEYS)
 
 __all__ = [
-    "DEPLOYMENT_FILE_KEYS",
-    "PATTERNS",
-    "Deployment",
-    "Engine",
-    "Node",
-    "Pattern",
-    "PowerModel",
-    "Scenario",
-    "TimeRef",
-    "Traffic",
-    "bundled_scenarios",
-    "load_scenario",
-    "parse_duration_s",
-    "parse_time",
-    "scenario_from_dict",
-    "with_deployments",
-]
+    "DEPLOYMENT_FILE_KEYS", "PATTERNS", "Deployment", "Engine", "Node", "Pattern", "PowerModel",
+    "Scenario", "TimeRef", "Traffic", "bundled_scenarios", "load_scenario", "parse_duration_s",
+    "parse_time", "scenario_from_dict", "with_deployments",
+]  # fmt: skip

@@ -37,9 +37,10 @@ class Truth:
     itl_seconds_sum: float | None
     idle_watts_per_gpu: float  # planted
     peak_watts_per_gpu: float
-    decode_tokens_per_s: float  # planted per-stream decode speed
+    decode_tokens_per_s: float  # planted per-stream decode speed (step: window mean)
     pods: tuple[str, ...]  # pod names alive during the window
     expect: dict[str, Any]  # planted expectations from `expect_*` keys
+    step_params: dict[str, float] | None = None  # planted step model (power_curve = "step")
 
     @property
     def total_tokens(self) -> float | None:
@@ -67,7 +68,7 @@ def truth_from_model(model: FleetModel, start_s: float, end_s: float) -> dict[st
     """Truth per deployment key for an existing model (reuses its caches)."""
     if not end_s > start_s:
         raise InputError(f"truth window [{start_s}, {end_s}] is empty; end must be after start")
-    tok, energy = model.cumulative([start_s, end_s])
+    tok, energy, itl = model.cumulative_all([start_s, end_s])
     out: dict[str, Truth] = {}
     for di, d in enumerate(model.scenario.deployments):
         gi = model.gpu_deployment == di
@@ -76,6 +77,13 @@ def truth_from_model(model: FleetModel, start_s: float, end_s: float) -> dict[st
         gen_tokens = (1.0 - d.traffic.prompt_fraction) * tokens
         has_engine = d.engine != "none"
         g0, g1 = model.generation_at(di, [start_s, end_s])
+        planted = model.planted.get(di)
+        itl_s = (
+            float(itl[di, 1] - itl[di, 0])
+            if planted
+            else gen_tokens / d.traffic.decode_tokens_per_s
+        )
+        decode = gen_tokens / itl_s if planted and itl_s > 0 else d.traffic.decode_tokens_per_s
         out[d.key] = Truth(
             deployment_id=d.key,
             namespace=d.namespace,
@@ -97,12 +105,13 @@ def truth_from_model(model: FleetModel, start_s: float, end_s: float) -> dict[st
             requests_finished=(
                 gen_tokens / d.traffic.output_tokens_per_request if has_engine else None
             ),
-            itl_seconds_sum=gen_tokens / d.traffic.decode_tokens_per_s if has_engine else None,
+            itl_seconds_sum=itl_s if has_engine else None,
             idle_watts_per_gpu=d.power.idle_watts_per_gpu,
             peak_watts_per_gpu=d.power.peak_watts_per_gpu,
-            decode_tokens_per_s=d.traffic.decode_tokens_per_s,
+            decode_tokens_per_s=decode,
             pods=tuple(model.pod_name(di, g) for g in range(int(g0), int(g1) + 1)),
             expect=dict(d.expect),
+            step_params=planted.params.as_dict() if planted else None,
         )
     return out
 
