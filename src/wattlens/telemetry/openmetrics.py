@@ -14,7 +14,7 @@ sorted per series; a repeated timestamp keeps the first value.
 from __future__ import annotations
 
 import io
-import math
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -26,10 +26,13 @@ import pyarrow.csv as pacsv
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from wattlens.core.errors import InputError
+from wattlens.telemetry.omrules import FamilyRules, order_warning
+from wattlens.telemetry.omwrite import format_openmetrics, write_openmetrics
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
 
 EXPECTED = "expected `name{labels} value timestamp` (timestamp in seconds)"
 _BLOCK_BYTES = 1 << 20
+log = logging.getLogger(__name__)
 
 __all__ = ["format_openmetrics", "iter_openmetrics", "read_openmetrics", "write_openmetrics"]
 
@@ -92,8 +95,15 @@ class _Columns:
 
 
 class _Reader:
-    def __init__(self, name: str, wanted: frozenset[str] | None, size_hint: int) -> None:
+    def __init__(
+        self, name: str, wanted: frozenset[str] | None, size_hint: int, warn: Callable[[str], None]
+    ) -> None:
         self.name = name
+        self.warn = warn
+        self.rules = FamilyRules(warn)  # metadata, units, clashes, grouping (refuse or warn)
+        self.comments: list[tuple[int, str]] = []  # the current block's `#` lines
+        self.name_ids: dict[str, int] = {}  # sample name -> id
+        self.key_names: list[int] = []  # sample name id per known index
         self.wanted = wanted
         self.text_index: dict[str, int] = {}  # distinct `name{labels}` text -> known index
         self.known = pa.array([], pa.string())  # the same texts, in index order
@@ -134,6 +144,7 @@ class _Reader:
             gid = len(self.keys) - 1
         self.text_index[text] = len(self.key_gids)
         self.key_gids.append(gid)
+        self.key_names.append(self.name_ids.setdefault(name, len(self.name_ids)))
 
     def block(self, lines: pa.Array) -> None:
         self.block_gids = []
@@ -148,14 +159,36 @@ class _Reader:
             if eof[0] + 1 < n:
                 raise self._fail_row(lines, eof[:1] + 1, "content after '# EOF'")
         comment = pc.starts_with(lines, "#")
+        self.comments = []
         if pc.any(comment).as_py():
-            rows = np.flatnonzero(~comment.to_numpy(zero_copy_only=False))
+            is_comment = comment.to_numpy(zero_copy_only=False)
+            rows = np.flatnonzero(~is_comment)
             data = pc.take(lines, pa.array(rows))
+            at = [
+                int(r) for r in np.flatnonzero(is_comment) if self.first_line + r != self.eof_line
+            ]
+            self.comments = list(
+                zip(at, pc.take(lines, pa.array(at, pa.int64())).to_pylist(), strict=True)
+            )
         else:
             rows, data = np.arange(n), lines
         if rows.size:
             self._samples(lines, rows, data)
+        else:
+            self._walk(lines, [])
         self.first_line += n
+
+    def _walk(self, lines: pa.Array, runs: list[tuple[int, int]]) -> None:
+        """Metadata lines and the first row of each run of one sample name, in line order."""
+        names = list(self.name_ids)
+        events = sorted([(r, 0, t) for r, t in self.comments] + [(r, 1, i) for r, i in runs])
+        for row, kind, arg in events:
+            if kind == 0:
+                self.rules.comment(str(arg), self._where(row))
+            else:
+                line = str(lines[row].as_py())
+                family = self.rules.family_of(names[int(arg)], self._where(row), line)
+                self.rules.samples_of(family, self._where(row))
 
     def _samples(self, lines: pa.Array, rows: np.ndarray, data: pa.Array) -> None:
         parts = pc.split_pattern(data, " ", max_splits=2, reverse=True)
@@ -184,6 +217,12 @@ class _Reader:
             self.id_map = np.asarray(self.key_gids, dtype=np.int32)
             self.known = pa.concat_arrays([self.known, unknown])
             pos = self._lookup(enc.dictionary)
+        row_names = np.asarray(self.key_names, dtype=np.int64)[pos][enc.indices.to_numpy(False)]
+        if self.rules.interleaved:  # already said: check each name once, not every run
+            starts = np.sort(np.unique(row_names, return_index=True)[1])
+        else:
+            starts = np.flatnonzero(np.diff(row_names, prepend=-1))
+        self._walk(lines, [(int(rows[i]), int(row_names[i])) for i in starts])
         try:
             values = pc.cast(pc.list_element(parts, 1), pa.float64()).to_numpy()
             stamps = pc.cast(pc.list_element(parts, 2), pa.float64()).to_numpy()
@@ -238,6 +277,10 @@ class _Reader:
         self.cols.append(*keep)
         return out
 
+    def _series_name(self, gid: int) -> str:
+        key = self.keys[gid]
+        return key.name + "{" + ",".join(f'{k}="{v}"' for k, v in key.labels) + "}"
+
     def _group(self, gids: np.ndarray, ts: np.ndarray, vals: np.ndarray) -> SeriesSet:
         """Columns -> per-series sorted arrays (sorted, deduplicated per series)."""
         if gids.size == 0:
@@ -250,6 +293,9 @@ class _Reader:
             del order
         same = gids[1:] == gids[:-1]
         if np.any(same & (ts[1:] <= ts[:-1])):  # out of order or repeated: sort, dedupe
+            note = order_warning(lambda g: self._series_name(g), gids, ts, vals)
+            if note:
+                self.warn(f"{self.name}: {note}")
             order = np.lexsort((ts, gids))
             gids = gids[order]
             ts = ts[order]
@@ -270,15 +316,21 @@ def read_openmetrics(
     *,
     wanted: frozenset[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> SeriesSet:
     """Read an OpenMetrics file (path or open file) into one `SeriesSet`.
 
     Args:
         wanted: sample names to keep (others are skipped unparsed); None keeps all.
         progress: called with the number of samples read so far after each block.
+        on_warning: told what was done to import a file that breaks a rule without losing
+            data (default: logged as a warning).
     """
     out = SeriesSet()
-    for part in iter_openmetrics(source, wanted=wanted, progress=progress, max_samples=None):
+    parts = iter_openmetrics(
+        source, wanted=wanted, progress=progress, max_samples=None, on_warning=on_warning
+    )
+    for part in parts:
         out.series.update(part.series)  # parts hold disjoint, complete series
     return out
 
@@ -289,6 +341,7 @@ def iter_openmetrics(
     wanted: frozenset[str] | None = None,
     progress: Callable[[int], None] | None = None,
     max_samples: int | None = 1_000_000,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Iterator[SeriesSet]:
     """Read an OpenMetrics file as a stream of `SeriesSet`s of complete series.
 
@@ -298,7 +351,7 @@ def iter_openmetrics(
     near `max_samples` for series-major files such as promtool backfill input.
     """
     stream, name, size_hint = _open(source)
-    reader = _Reader(name, wanted, size_hint)
+    reader = _Reader(name, wanted, size_hint, on_warning or log.warning)
     reader.streaming = max_samples is not None
     opts = (
         pacsv.ReadOptions(column_names=["line"], block_size=_BLOCK_BYTES, use_threads=False),
@@ -331,36 +384,3 @@ def iter_openmetrics(
     last = reader.result()
     if len(last):
         yield last
-
-
-def _escape(v: str) -> str:
-    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _number(x: float) -> str:
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "+Inf" if x > 0 else "-Inf"
-    return repr(float(x))
-
-
-def format_openmetrics(series: SeriesSet) -> str:
-    """OpenMetrics text (seconds timestamps, `# EOF`) for a `SeriesSet`, series by series."""
-    out: list[str] = []
-    for key in sorted(series.series):
-        t, v = series.series[key]
-        labels = ",".join(f'{k}="{_escape(val)}"' for k, val in key.labels)
-        head = f"{key.name}{{{labels}}}" if labels else key.name
-        out.extend(
-            f"{head} {_number(x)} {_number(s)}" for s, x in zip(t.tolist(), v.tolist(), strict=True)
-        )
-    out.append("# EOF\n")
-    return "\n".join(out)
-
-
-def write_openmetrics(series: SeriesSet, dest: Path) -> None:
-    """Write `series` as an OpenMetrics file atomically (temp file, then rename)."""
-    tmp = dest.with_name(dest.name + ".tmp")
-    tmp.write_text(format_openmetrics(series))
-    tmp.replace(dest)
