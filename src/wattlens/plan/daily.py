@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from wattlens.core.errors import CatalogError, InputError
-from wattlens.plan.montecarlo import F64, LogNormal
+from wattlens.plan.montecarlo import F64, LogNormal, Samples
 from wattlens.plan.query import QueryInputs, plan_query
 from wattlens.plan.throughput import oviedo_params
 
@@ -74,7 +74,7 @@ def _divisor(name: str, long: bool) -> LogNormal:
     return LogNormal(float(spec["p5"]), float(spec["p95"]))
 
 
-def _boot_means(rng: np.random.Generator, arrays: list[F64], b: int) -> F64:
+def _boot_means(rng: np.random.Generator, arrays: list[Samples], b: int) -> F64:
     """(b, len(arrays)) bootstrap means; one index draw per resample, shared by the arrays."""
     n = arrays[0].size
     out = np.empty((b, len(arrays)))

@@ -5,12 +5,15 @@ trimmed "frontier" blend.
 Per sample: E_Wh = PUE x P_max_kW x PU x L_out / (3.6 x TPS(L_in, L_out)). PU and PUE are
 independent log-normals, so their product is one log-normal (mu and sigma^2 add): the kernel
 draws it once, and folds TPS = min(C L_out^b2, TPS_max) into one log and one exp per sample.
+Samples are float32 (7 significant digits, far below the model's uncertainty): numpy's float32
+log, exp and random draws run faster than float64 (bench/plan_query.py).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +22,8 @@ from wattlens.core.errors import InputError
 from wattlens.plan.throughput import ThroughputFit
 
 F64 = NDArray[np.float64]
+F32 = NDArray[np.float32]
+Samples = NDArray[np.floating[Any]]  # energy samples (float32 from the kernel)
 Z_P95 = 1.6448536269514722  # standard normal 95th percentile (also in data/oviedo.toml)
 SECONDS_PER_HOUR_KW_TO_WH = 3.6  # kW x s / 3.6 = Wh
 _CHUNK = 1 << 18  # samples per vectorised pass (fits in cache-friendly temporaries)
@@ -80,16 +85,18 @@ class Summary:
                 "p75_wh": self.p75_wh, "mean_wh": self.mean_wh}  # fmt: skip
 
 
-def summarise(samples: F64, mean_of: F64 | None = None) -> Summary:
+def summarise(samples: Samples, mean_of: Samples | None = None) -> Summary:
     """Quartiles of `samples`; the mean of `mean_of` (default the same samples)."""
     p25, med, p75 = np.percentile(samples, [25.0, 50.0, 75.0])
-    mean = float(np.mean(samples if mean_of is None else mean_of))
+    mean = float(np.mean(samples if mean_of is None else mean_of, dtype=np.float64))
     return Summary(float(med), float(p25), float(p75), mean)
 
 
-def output_lengths(rng: np.random.Generator, n: int, median_tokens: float) -> F64:
+def output_lengths(rng: np.random.Generator, n: int, median_tokens: float) -> F32:
     """Exponential output lengths with this median, rounded to whole tokens (as the paper)."""
-    return np.rint(rng.standard_exponential(n) * (median_tokens / math.log(2.0)))
+    out = rng.standard_exponential(n, dtype=np.float32)
+    out *= np.float32(median_tokens / math.log(2.0))
+    return np.rint(out, out=out)
 
 
 def energy_wh(
@@ -99,12 +106,12 @@ def energy_wh(
     fit: ThroughputFit | None,
     tokens_per_s: float | None = None,
     input_tokens: float,
-    lengths: F64,
+    lengths: F32 | F64,
     node_kw: float,
     power_use: LogNormal,
     pue: LogNormal,
-) -> F64:
-    """`n` samples of Wh per query.
+) -> F32:
+    """`n` samples of Wh per query (float32).
 
     Args:
         rng: the generator (the stream is part of the result: same seed, same samples).
@@ -128,22 +135,30 @@ def energy_wh(
         if tps is None or not tps > 0:
             raise InputError("tokens_per_s must be a positive throughput", field="tokens_per_s")
         ln_c, b2, ln_cap = math.log(tps), 0.0, math.log(tps)
-    out = np.empty(n, dtype=np.float64)
+    out = np.empty(n, dtype=np.float32)
+    lengths = np.asarray(lengths, dtype=np.float32)
+    f32 = np.float32
+    a, c0, c1, s, m = f32(1.0 - b2), f32(ln_c), f32(ln_cap), f32(sigma), f32(mu)
+    x, t, z = (np.empty(min(n, _CHUNK), dtype=np.float32) for _ in range(3))
     for start in range(0, n, _CHUNK):
-        stop = min(n, start + _CHUNK)
-        with np.errstate(divide="ignore"):
-            x = np.log(lengths[start:stop])  # L_out = 0 gives -inf, hence 0 Wh
-        # ln(L_out / TPS) = max((1 - b2) ln L_out - ln C, ln L_out - ln TPS_max)
-        t = np.maximum((1.0 - b2) * x - ln_c, x - ln_cap)
-        z = rng.standard_normal(stop - start)
-        z *= sigma
-        z += mu
-        z += t
-        np.exp(z, out=out[start:stop])
+        k = min(n, start + _CHUNK) - start
+        xk, tk, zk = x[:k], t[:k], z[:k]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.log(lengths[start : start + k], out=xk)  # L_out = 0 gives -inf, hence 0 Wh
+            # ln(L_out / TPS) = max((1 - b2) ln L_out - ln C, ln L_out - ln TPS_max)
+            np.multiply(xk, a, out=tk)
+            tk -= c0
+            xk -= c1
+            np.maximum(tk, xk, out=tk)
+        rng.standard_normal(dtype=np.float32, out=zk)
+        zk *= s
+        zk += m
+        zk += tk
+        np.exp(zk, out=out[start : start + k])
     return out
 
 
-def trim(samples: F64, outer: tuple[float, float], inner: tuple[float, float]) -> F64:
+def trim(samples: Samples, outer: tuple[float, float], inner: tuple[float, float]) -> Samples:
     """Samples within the `outer` percentiles, then within `inner` percentiles of those."""
     lo, hi = np.percentile(samples, outer)
     kept = samples[(samples >= lo) & (samples <= hi)]
@@ -152,7 +167,10 @@ def trim(samples: F64, outer: tuple[float, float], inner: tuple[float, float]) -
 
 
 __all__ = [
+    "F32",
+    "F64",
     "SECONDS_PER_HOUR_KW_TO_WH",
+    "Samples",
     "Z_P95",
     "LogNormal",
     "Summary",

@@ -20,6 +20,7 @@ from wattlens.plan.fleet_measure import FleetMeasure
 from wattlens.plan.montecarlo import (
     F64,
     LogNormal,
+    Samples,
     Summary,
     energy_wh,
     lognormal,
@@ -129,7 +130,7 @@ class ModelRun:
     node_kw: float
     fit: ThroughputFit | None
     summary: Summary
-    samples: F64 = field(repr=False)
+    samples: Samples = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,8 @@ class BlendRun:
 
     models: tuple[str, ...]
     summary: Summary  # median/quartiles of the trimmed pool; mean of the untrimmed pool
-    pooled: F64 = field(repr=False)  # untrimmed (the fleet mean uses these)
-    trimmed: F64 = field(repr=False)
+    pooled: Samples = field(repr=False)  # untrimmed (the fleet mean uses these)
+    trimmed: Samples = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def node_kw_for(model: str, overrides: dict[str, float]) -> float:
     return float(node["power_max_kw_by_model"].get(model, node["power_max_kw_default"]))
 
 
-def _lengths(rng: np.random.Generator, n: int, inp: QueryInputs, median: float) -> F64:
+def _lengths(rng: np.random.Generator, n: int, inp: QueryInputs, median: float) -> Samples:
     if inp.output_lengths is not None:
         return np.asarray(rng.choice(inp.output_lengths, size=n, replace=True), dtype=np.float64)
     return output_lengths(rng, n, median)
@@ -278,8 +279,8 @@ def plan_query(inp: QueryInputs, *, fleet: FleetMeasure | None = None) -> QueryR
         b = oviedo_params()["blend"]
         trimmed = [trim(runs[m].samples, tuple(b["trim_outer"]), tuple(b["trim_inner"]))
                    for m in members]  # fmt: skip
-        pooled = np.concatenate([runs[m].samples for m in members])
-        tpool = np.concatenate(trimmed)
+        pooled: Samples = np.concatenate([runs[m].samples for m in members])
+        tpool: Samples = np.concatenate(trimmed)
         blend = BlendRun(members, summarise(tpool, mean_of=pooled), pooled, tpool)
     shown = [runs[m] for m in (inp.models or tuple(runs))]
     fleet_run = None
