@@ -117,9 +117,31 @@ def test_fleet_compares_gpu_generations(served: Served) -> None:
 
 
 def test_fleet_that_cannot_hold_the_long_window_is_422(served: Served) -> None:
-    # computed profile, TP 2 (smallest that fits 70B bf16): a 64K-token sequence finds no KV room
-    msg = _shape(served.get("/api/v2/plan/fleet?model=llama-3.1-70b&gpu=H100-SXM&rate=10"), 422)
-    assert "not one sequence fits" in msg
+    # TP 2 (smallest that fits 70B bf16): a 64K-token sequence finds no KV room
+    url = "/api/v2/plan/fleet?model=llama-3.1-70b&gpu=H100-SXM&rate=10&tp=2"
+    assert "not one sequence fits" in _shape(served.get(url), 422)
+
+
+def test_fleet_default_tp_is_the_one_serving_best_and_says_why(served: Served) -> None:
+    # issue #11: at the default TP the same question must not fail; each row names its TP and why
+    body = served.get("/api/v2/plan/fleet?model=llama-3.1-70b&gpu=H100-SXM&rate=10").json()
+    for row in body["rows"]:
+        others = [
+            served.get(
+                "/api/v2/plan/fleet",
+                params={
+                    "model": "llama-3.1-70b",
+                    "gpu": "H100-SXM",
+                    "rate": "10",
+                    "topology": row["topology"],
+                    "tp": str(t),
+                },
+            )  # fmt: skip
+            for t in (2, 4, 8)
+        ]
+        jpt = [o.json()["rows"][0]["joules_per_token"] for o in others if o.status_code == 200]
+        assert row["joules_per_token"] == pytest.approx(min(jpt))
+        assert row["tp_reason"].startswith(f"TP {row['tp']}: the least energy per output token")
 
 
 @pytest.mark.parametrize(

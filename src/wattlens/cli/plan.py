@@ -327,6 +327,7 @@ def fleet(
     total = {"pool": "total", **r.total}
     title = f"{r.model} on {r.gpu} TP {r.tp}: {r.topology}, {r.trace}, {r.rate_rps:g} req/s"
     _table(title, FLEET_COLUMNS, [*r.pools, total])
+    typer.echo(f"  tp: {r.tp_reason}")
     t = r.total
     if t.get("joules_per_token") is not None:
         band = (

@@ -7,8 +7,9 @@ the split/gamma search in `plan.optimize`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from numpy.typing import NDArray
 
 from wattlens.catalog.prices import gpu_price
 from wattlens.catalog.specs import GpuSpec, ModelSpec
-from wattlens.core.errors import InputError
+from wattlens.core.errors import InfeasibleError, InputError
 from wattlens.core.validate import finite
 from wattlens.plan.build import resolve
 from wattlens.plan.calibrated import uncertainty_band
@@ -59,6 +60,7 @@ class FleetResult:
     pools: list[dict[str, Any]] = field(default_factory=list)
     total: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    tp_reason: str = ""  # why this TP: given, the paper's, or the best of those that fit
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output."""
@@ -86,7 +88,61 @@ def _sizing(slo_ttft_ms: float, max_util: float, convention: str, variant: str) 
     )
 
 
+TP_CHOICES = (1, 2, 4, 8)  # one node's GPUs
+
+
 def plan_fleet(
+    model: str | ModelSpec,
+    gpu: str | GpuSpec,
+    *,
+    tp: int | None = None,
+    profile: ProfileName = "calibrated",
+    dtype: str | None = None,
+    **kwargs: Any,
+) -> FleetResult:
+    """Size one topology (see `_plan_at` for the options). Without `tp`, every TP of 1, 2, 4, 8
+    at which the weights fit is sized and the one serving the workload with the least energy per
+    output token is kept (fewer GPUs on a tie); `tp_reason` says why, with the others' figures.
+    The paper's profile is defined at TP 8."""
+    if tp is not None or profile == "paper":
+        r = _plan_at(model, gpu, tp=tp, profile=profile, dtype=dtype, **kwargs)
+        why = f"TP {r.tp} as given" if tp is not None else f"TP {r.tp}: the paper's profile"
+        return replace(r, tp_reason=why)
+    smallest = build_profile(model, gpu, dtype=dtype, profile=profile)[0].tp  # first that fits
+    tried: dict[int, FleetResult] = {}
+    failed: dict[int, str] = {}
+    for t in (c for c in TP_CHOICES if c >= smallest):
+        try:
+            tried[t] = _plan_at(model, gpu, tp=t, profile=profile, dtype=dtype, **kwargs)
+        except (InputError, InfeasibleError) as e:
+            if not tried and t == TP_CHOICES[-1]:
+                raise
+            failed[t] = str(e).split(";")[0]
+    if not tried:  # pragma: no cover - the largest TP raised above
+        raise InfeasibleError(f"no TP of {TP_CHOICES} can serve this workload")
+
+    def energy(t: int) -> float:
+        jpt = tried[t].total.get("joules_per_token")
+        return math.inf if jpt is None else float(jpt)
+
+    best = min(tried, key=lambda t: (energy(t), tried[t].total["gpus"], t))
+    others = ", ".join(
+        f"TP {t} {energy(t):.3g} J/token on {tried[t].total['gpus']:,} GPUs"
+        for t in sorted(tried) if t != best
+    )  # fmt: skip
+    why = (
+        f"TP {best}: the least energy per output token for this workload "
+        f"({energy(best):.3g} J/token on {tried[best].total['gpus']:,} GPUs)"
+        + (f"; {others}" if others else "")
+        + (f"; TP below {smallest}: the weights do not fit" if smallest > 1 else "")
+        + "".join(f"; TP {t}: {msg}" for t, msg in sorted(failed.items()))
+    )
+    r = tried[best]
+    notes = [n for n in r.notes if not n.startswith("tp not given")]
+    return replace(r, tp_reason=why, notes=notes)
+
+
+def _plan_at(
     model: str | ModelSpec,
     gpu: str | GpuSpec,
     *,
@@ -266,6 +322,8 @@ def compare_fleets(
             {
                 "gpu": r.gpu,
                 "topology": t,
+                "tp": r.tp,
+                "tp_reason": r.tp_reason,
                 "split_tokens": r.split_tokens,
                 "gamma": r.gamma,
                 "instances": r.total["instances"],
