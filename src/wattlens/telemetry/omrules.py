@@ -105,8 +105,8 @@ class FamilyRules:
             return found
         family = self._owner.get(sample_name)
         if family is None:
-            for suffix in _ALL_SUFFIXES:
-                base = sample_name[: -len(suffix)]
+            for suffix in ["", *_ALL_SUFFIXES]:
+                base = sample_name[: len(sample_name) - len(suffix)]
                 if sample_name.endswith(suffix) and base in self.types:
                     kind = self.types[base]
                     raise _refuse(
@@ -130,6 +130,27 @@ class FamilyRules:
             )
         self._started.add(family)
         self._current = family
+
+
+def strip_exemplar(line: str) -> str:
+    """The sample line without its exemplar (` # {labels} value [timestamp]` after the value);
+    a `#` inside a quoted label value is not one."""
+    brace, space = line.find("{"), line.find(" ")
+    end = space if space != -1 else len(line)
+    if brace != -1 and brace < end:  # skip the label set, honouring quotes and escapes
+        j, quoted = brace + 1, False
+        while j < len(line):
+            c = line[j]
+            if quoted and c == "\\":
+                j += 1
+            elif c == '"':
+                quoted = not quoted
+            elif c == "}" and not quoted:
+                break
+            j += 1
+        end = j + 1
+    cut = line.find(" # ", end)
+    return line if cut == -1 else line[:cut]
 
 
 def _names(family: str, kind: str) -> set[str]:
@@ -167,4 +188,4 @@ def _refuse(where: str, line: str, rule: str) -> InputError:
     return InputError(f"{where}: {rule} ({SPEC}): {shown!r}")
 
 
-__all__ = ["SPEC", "SUFFIXES", "FamilyRules", "order_warning"]
+__all__ = ["SPEC", "SUFFIXES", "FamilyRules", "order_warning", "strip_exemplar"]

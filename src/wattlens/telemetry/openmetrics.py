@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from wattlens.core.errors import InputError
-from wattlens.telemetry.omrules import FamilyRules, order_warning
+from wattlens.telemetry.omrules import FamilyRules, order_warning, strip_exemplar
 from wattlens.telemetry.omwrite import format_openmetrics, write_openmetrics
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
 
@@ -190,7 +190,9 @@ class _Reader:
                 family = self.rules.family_of(names[int(arg)], self._where(row), line)
                 self.rules.samples_of(family, self._where(row))
 
-    def _samples(self, lines: pa.Array, rows: np.ndarray, data: pa.Array) -> None:
+    def _samples(
+        self, lines: pa.Array, rows: np.ndarray, data: pa.Array, stripped: bool = False
+    ) -> None:
         parts = pc.split_pattern(data, " ", max_splits=2, reverse=True)
         bad = np.flatnonzero(pc.not_equal(pc.list_value_length(parts), 3).to_numpy(False))
         if bad.size:
@@ -203,12 +205,13 @@ class _Reader:
         if np.any(pos < 0):
             unknown = pc.filter(enc.dictionary, pa.array(pos < 0))
             new = unknown.to_pylist()
-            if any(" # {" in k for k in new):
+            if not stripped and any(" #" in k for k in new):
                 # Exemplars (`... # {labels} value [ts]`): rare, so strip them on this block only.
-                stripped = pc.replace_substring_regex(data, r" # \{.*$", "")
-                if pc.any(pc.match_substring(stripped, " # {")).as_py():  # pragma: no cover
-                    raise self._fail_row(lines, rows, "unreadable exemplar")
-                return self._samples(lines, rows, stripped)
+                texts = data.to_pylist()
+                bare = pa.array(
+                    [strip_exemplar(t) if " # " in t else t for t in texts], pa.string()
+                )
+                return self._samples(lines, rows, bare, stripped=True)
             idx = enc.indices.to_numpy(zero_copy_only=False)
             first = np.zeros(len(enc.dictionary), dtype=np.int64)
             first[idx[::-1]] = np.arange(idx.size - 1, -1, -1)  # first row of each text
