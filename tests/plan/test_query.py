@@ -8,11 +8,13 @@ Regression coefficients: papers.md section 2, "TPS regression [C]" refit table.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from wattlens.catalog import paper_params
 from wattlens.core.errors import CatalogError, InputError
 from wattlens.plan.montecarlo import LogNormal
 from wattlens.plan.query import (
@@ -23,7 +25,7 @@ from wattlens.plan.query import (
     plan_query,
     read_output_lengths,
 )
-from wattlens.plan.throughput import fit_all, read_points, shipped_points
+from wattlens.plan.throughput import fit_all, oviedo_params, read_points, shipped_points
 
 # papers.md section 2, refit on the FP8 rows: (points, b0, b1, b2, TPS_max)
 REFIT = {
@@ -216,3 +218,26 @@ def test_bad_files(tmp_path: Path) -> None:
         read_output_lengths(neg)
     with pytest.raises(InputError, match="cannot read"):
         read_output_lengths(tmp_path / "missing.txt")
+
+
+def test_every_parameter_group_names_its_source_and_year() -> None:
+    p = oviedo_params()
+    assert "2025" in p["citation"]
+    groups = {k: v for k, v in p.items() if isinstance(v, dict) and k != "interventions"}
+    groups.update({f"interventions.{k}": v for k, v in p["interventions"].items()})
+    for name, group in groups.items():
+        assert re.search(r"(19|20)\d\d", group["source"]), name
+
+
+def test_parameters_agree_with_the_catalogs_copy_of_the_paper() -> None:
+    """data/oviedo.toml against catalog/papers.toml (oviedo2025.v1), typed in separately."""
+    v1, p = paper_params("oviedo2025")["v1"], oviedo_params()
+    assert p["node"]["power_max_kw_default"] == v1["node_power_max_kw_8xh100"]
+    assert p["node"]["power_max_kw_by_model"]["deepseek-r1"] == v1["node_power_max_kw_deepseek_r1"]
+    assert (p["power_utilisation"]["p5"], p["power_utilisation"]["p95"]) == (
+        v1["power_utilisation_p5"], v1["power_utilisation_p95"],
+    )  # fmt: skip
+    assert (p["pue"]["p5"], p["pue"]["p95"]) == (v1["pue_p5"], v1["pue_p95"])
+    assert math.prod(p["fleet"]["overhead_factors"]) == pytest.approx(v1["fleet_overhead_beta"],
+                                                                      abs=1e-4)  # fmt: skip
+    assert p["workload"]["input_tokens"] == v1["input_tokens"]
