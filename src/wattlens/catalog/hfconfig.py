@@ -117,6 +117,9 @@ def _layer_kinds(c: Mapping[str, Any], layers: int) -> list[str]:
     mt = str(c.get("model_type", ""))
     if c.get("sliding_window") and mt == "gemma2":  # local, global, local, ... (Gemma 2 report)
         return ["sliding" if i % 2 == 0 else "full" for i in range(layers)]
+    pattern = c.get("sliding_window_pattern")  # Cohere2 (Command R7B): 3 sliding, then 1 global
+    if c.get("sliding_window") and isinstance(pattern, int) and pattern > 1:
+        return ["full" if (i + 1) % pattern == 0 else "sliding" for i in range(layers)]
     interval = c.get("full_attention_interval")
     if isinstance(interval, int) and interval > 0:  # Qwen3-Next: 3 linear, then 1 full
         return ["full" if (i + 1) % interval == 0 else "linear" for i in range(layers)]
@@ -215,6 +218,8 @@ def shapes_from_config(config: Mapping[str, Any]) -> Shapes:
     c = text_config(config)
     if str(c.get("model_type", "")) in _ENCODERS:
         return _encoder(c)
+    if str(c.get("model_type", "")) == "nomic_bert":
+        return _nomic_bert(c)
     h, layers = _int(c, "hidden_size", "d_model"), _int(c, "num_hidden_layers", "num_layers")
     nh = _int(c, "num_attention_heads")
     mla = bool(c.get("kv_lora_rank"))
@@ -341,6 +346,36 @@ def _encoder(c: Mapping[str, Any]) -> Shapes:
         "max_context_tokens": positions, "default_dtype": served_dtype_of(c),
     }  # fmt: skip
     return Shapes(fields, {"encoder_only": 1, "pooling_model": 1}, total, total)
+
+
+def _nomic_bert(c: Mapping[str, Any]) -> Shapes:
+    """NomicBERT (nomic-embed-text; Nussbaum et al. 2024, arXiv 2402.01613; nomic-ai
+    modeling_hf_nomic_bert.py): GPT-2 key names, word and token-type embeddings with a LayerNorm,
+    rotary positions (a learned table only when rotary_emb_fraction is 0), fused Wqkv and an
+    output projection (biased per qkv_proj_bias), a SwiGLU (fc11, fc12, fc2) or two-matrix MLP
+    (biased per mlp_fc1_bias / mlp_fc2_bias), two LayerNorms per layer; no pooler, no LM head."""
+    h, layers = _int(c, "n_embd", "hidden_size"), _int(c, "n_layer", "num_hidden_layers")
+    nh, vocab = _int(c, "n_head", "num_attention_heads"), _int(c, "vocab_size")
+    inter = _int(c, "n_inner", "intermediate_size", default=4 * h)
+    positions = _int(c, "n_positions", "max_position_embeddings", default=2048)
+    table = 0 if c.get("rotary_emb_fraction") else positions
+    embed = (vocab + _int(c, "type_vocab_size", default=2) + table) * h + 2 * h
+    qkv_bias = bool(c.get("qkv_proj_bias", True))
+    attn = 4 * h * h + (4 * h if qkv_bias else 0)
+    gated = str(c.get("activation_function", "")) in ("swiglu", "geglu")
+    mlp = (3 if gated else 2) * h * inter
+    mlp += (2 if gated else 1) * inter * bool(c.get("mlp_fc1_bias", True))
+    mlp += h * bool(c.get("mlp_fc2_bias", True))
+    total = float(embed + layers * (attn + mlp + 4 * h))
+    fields: dict[str, Any] = {
+        "layers": layers, "hidden_size": h, "attention_heads": nh, "kv_heads": nh,
+        "head_dim": h // nh, "intermediate_size": inter, "vocab_size": vocab,
+        "attention_type": "MHA", "moe_experts": 0, "moe_top_k": 0, "moe_intermediate_size": 0,
+        "moe_shared_experts": 0, "kv_lora_rank": 0, "qk_rope_head_dim": 0, "sliding_window": 0,
+        "max_context_tokens": _int(c, "max_trained_positions", default=positions),
+        "default_dtype": served_dtype_of(c),
+    }  # fmt: skip
+    return Shapes(fields, {"encoder_only": 1, "pooling_model": 1, "no_lm_head": 1}, total, total)
 
 
 __all__ = ["POOLING_TASKS", "Shapes", "served_dtype_of", "shapes_from_config", "text_config"]
