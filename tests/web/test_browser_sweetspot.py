@@ -65,3 +65,17 @@ def test_sweetspot_section_fits_draws_and_reports_errors(
         assert [e for e in w.errors if "400" not in e] == []
     finally:
         ctx.close()
+
+
+def test_sweetspot_heatmap_fits_a_phone(site: Served, browser: Browser) -> None:  # noqa: F811
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    w = Watched(ctx.new_page())
+    try:
+        w.page.goto(site.url + "/plan")
+        w.page.wait_for_selector("#sweetspot[data-fits='1']", timeout=20_000)
+        assert w.page.evaluate("document.documentElement.scrollWidth") <= 390
+        box = w.page.locator("#sweetspot-chart svg").bounding_box()
+        assert box is not None and 200 < box["width"] <= 390 and box["height"] > 200
+        assert w.errors == []
+    finally:
+        ctx.close()

@@ -37,8 +37,11 @@
     var ni = hm.n_in.length, no = hm.n_out.length;
     var left = 64, top = 12, cell = Math.max(6, Math.floor(480 / Math.max(ni, no)));
     var w = left + no * cell + 16, h = top + ni * cell + 44;
-    var s = W.svg("svg", { viewBox: "0 0 " + w + " " + h, width: w, height: h, role: "img",
+    var s = W.svg("svg", { viewBox: "0 0 " + w + " " + h, width: "100%", role: "img",
       "aria-label": "output tokens per joule over prompt and output length" });
+    s.style.maxWidth = w + "px";  // scales down on phones (CSSOM: allowed by the page's CSP)
+    s.style.height = "auto";
+    s.style.display = "block";
     var lo = Infinity, hi = -Infinity;
     hm.tokens_per_joule.forEach(function (row) {
       row.forEach(function (v) { if (W.finite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); } });
