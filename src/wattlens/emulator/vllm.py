@@ -105,6 +105,24 @@ def _success(t: Target) -> Block:
     return Block(["vllm:request_success_total"] * 3, labels, values, _rows_mask(t, 3))
 
 
+# Share of prompt tokens the emulated engines serve from their prefix cache: the planted truth of
+# `vllm:prompt_tokens_by_source_total{source="local_cache_hit"}` (a workload choice of the
+# emulator, like the scenario's traffic; vLLM counts these tokens inside prompt_tokens too).
+PREFIX_CACHE_HIT_SHARE = 0.25
+_SOURCES = ("local_cache_hit", "local_compute", "external_kv_transfer")
+_BY_SOURCE = ("vllm:prompt_tokens_by_source_total", "Number of prompt tokens by source.")
+
+
+def _by_source(t: Target) -> Block:
+    """Prompt tokens split by where their KV came from; the three add up to prompt_tokens."""
+    base = _base(t)
+    prompt = np.floor(t.obs.prompt_tokens[t.deployment])
+    hit = np.floor(prompt * PREFIX_CACHE_HIT_SHARE)
+    values = np.stack([hit, prompt - hit, np.zeros_like(prompt)])
+    labels: list[Labels] = [(base[0], base[1], ("source", s)) for s in _SOURCES]
+    return Block([_BY_SOURCE[0]] * 3, labels, values, _rows_mask(t, 3))
+
+
 def _counter(fn: Callable[[Target], F64], sample: str) -> Callable[[Target], Block]:
     return _gauge(lambda t: np.floor(fn(t)), sample)
 
@@ -175,6 +193,8 @@ def _vllm_families(version: str) -> tuple[FamilySpec, ...]:
         FamilySpec(_TTFT[0], "histogram", _TTFT[1], _histogram(
             _TTFT[0], _dep("requests_finished"), _ttft_mean_s, _TTFT_SIGMA, TTFT_BUCKETS_S)),
     ]  # fmt: skip
+    if _version(version) >= (0, 10):  # the V1 engine's prefix-cache accounting
+        fams.append(FamilySpec(_BY_SOURCE[0], "counter", _BY_SOURCE[1], _by_source))
     for itl in itl_names:
         block = _histogram(itl, _dep("generation_tokens"), _itl_mean_s, _ITL_SIGMA, ITL_BUCKETS_S)
         fams.append(FamilySpec(itl, "histogram", _HELP_ITL[itl], block))
@@ -192,4 +212,10 @@ def vllm_families(version: str) -> tuple[FamilySpec, ...]:
     return _vllm_families(version)
 
 
-__all__ = ["ITL_BUCKETS_S", "TTFT_BUCKETS_S", "vllm_families", "vllm_metric_names"]
+__all__ = [
+    "ITL_BUCKETS_S",
+    "PREFIX_CACHE_HIT_SHARE",
+    "TTFT_BUCKETS_S",
+    "vllm_families",
+    "vllm_metric_names",
+]
