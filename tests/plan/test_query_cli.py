@@ -63,6 +63,17 @@ def test_daily_json_and_plot(tmp_path: Path) -> None:
         (["plan", "query", "--samples", "5"], "--samples 5"),
         (["plan", "daily", "--long-share", "2"], "--long-share 2.0"),
         (["plan", "daily", "--interventions", "magic"], "--interventions magic"),
+        (["plan", "query", "--input", "0"], "--input 0.0: must be greater than 0"),
+        (["plan", "query", "--output-median", "nan"], "--output-median nan"),
+        (["plan", "daily", "--samples", "10000000"], "--bootstrap 1000 resamples of 60,000,000"),
+        (
+            ["plan", "daily", "--samples", "200", "--bootstrap", "10", "--plot", "/proc/no/w.png"],
+            "--plot '/proc/no/w.png': cannot write",
+        ),
+        (
+            ["plan", "query", "--from-fleet", "a/b", "--db", "/nonexistent/w.duckdb"],
+            "/nonexistent/w.duckdb",
+        ),
     ],
 )
 def test_errors_are_one_line_naming_the_flag(

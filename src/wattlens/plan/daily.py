@@ -22,6 +22,7 @@ from wattlens.plan.throughput import oviedo_params
 
 WH_PER_GWH = 1e9
 MAX_QUERIES_PER_DAY = 1e15
+MAX_BOOTSTRAP_DRAWS = 1e9  # resamples x pooled samples: about 10 s at most
 _BOOT_INDICES = 4_000_000  # indices drawn per vectorised pass (32 MB)
 
 
@@ -87,6 +88,18 @@ def _boot_means(rng: np.random.Generator, arrays: list[Samples], b: int) -> F64:
     return out
 
 
+def _check_bootstrap(b: int, q: QueryInputs) -> None:
+    """Refuse, before sampling, a bootstrap whose index draws would take minutes."""
+    n = q.samples or int(oviedo_params()["workload"]["samples_per_model"])
+    spec = q.blend or "top3"
+    k = int(spec[3:]) if spec.startswith("top") and spec[3:].isdigit() else spec.count(",") + 1
+    pooled = 2 * n * k  # traditional and long pools
+    if b * pooled > MAX_BOOTSTRAP_DRAWS:
+        raise InputError(f"bootstrap {b} resamples of {pooled:,} pooled samples is over "
+                         f"{MAX_BOOTSTRAP_DRAWS:.0e} draws; lower the bootstrap resamples or the "
+                         "samples per model", field="bootstrap")  # fmt: skip
+
+
 def _check(value: float, field: str, lo: float, hi: float, *, lo_open: bool = True) -> float:
     ok = math.isfinite(value) and (value > lo if lo_open else value >= lo) and value <= hi
     if not ok:
@@ -115,8 +128,9 @@ def plan_daily(inp: DailyInputs) -> dict[str, Any]:
     b = inp.bootstrap_resamples
     b = int(fl["bootstrap_resamples"]) if b is None else b
     if not (isinstance(b, int) and 10 <= b <= 100_000):
-        raise InputError(f"bootstrap_resamples {b!r}: expected 10 to 100000", field="bootstrap")
+        raise InputError(f"bootstrap {b!r}: expected 10 to 100000 resamples", field="bootstrap")
     base = inp.query if inp.query.blend else replace(inp.query, blend="top3")
+    _check_bootstrap(b, base)
     trad = plan_query(base)
     long = plan_query(replace(base, output_median_tokens=long_med, output_lengths=None))
     assert trad.blend is not None and long.blend is not None

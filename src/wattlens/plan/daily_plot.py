@@ -40,7 +40,11 @@ def plot_waterfall(daily: dict[str, Any], out: Path | str) -> Path:
     ax.grid(True, axis="y", alpha=0.3)
     caption = ("Oviedo et al. 2025 (v1) method: mean energy per query over the blend "
                f"({', '.join(p['blend'])}) x queries x overhead.")  # fmt: skip
-    return _write(fig, Path(out), "Fleet energy per day", caption)
+    try:
+        return _write(fig, Path(out), "Fleet energy per day", caption)
+    except OSError as e:
+        plt.close(fig)
+        raise InputError(f"plot {str(out)!r}: cannot write ({e.strerror})", field="plot") from e
 
 
 __all__ = ["plot_waterfall"]

@@ -193,7 +193,8 @@ def _defaults(inp: QueryInputs) -> tuple[LogNormal, LogNormal, float, int, int]:
     p = oviedo_params()
     pu = inp.power_use or LogNormal(p["power_utilisation"]["p5"], p["power_utilisation"]["p95"])
     pue = inp.pue or LogNormal(p["pue"]["p5"], p["pue"]["p95"])
-    lin = _positive(inp.input_tokens or p["workload"]["input_tokens"], "input_tokens")
+    lin_in = p["workload"]["input_tokens"] if inp.input_tokens is None else inp.input_tokens
+    lin = _positive(lin_in, "input_tokens")
     n = inp.samples if inp.samples is not None else int(p["workload"]["samples_per_model"])
     if not (isinstance(n, int) and 100 <= n <= MAX_SAMPLES):
         raise InputError(f"samples {n!r}: expected a whole number from 100 to {MAX_SAMPLES:,}",
