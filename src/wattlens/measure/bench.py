@@ -161,6 +161,7 @@ async def _sampler(src: EnergySource, out: list[Reading], interval_s: float) -> 
 async def _measure(
     opts: BenchOptions, src: EnergySource, client: httpx.AsyncClient, cfg: _Config,
     now: Callable[[], float], on_request: Callable[[RequestResult], None] | None,
+    stream_client: Callable[[], httpx.AsyncClient] | None = None,
 ) -> tuple[Any, list[Reading], tuple[float, float]]:  # fmt: skip
     s = cfg.setting
     readings: list[Reading] = []
@@ -173,7 +174,7 @@ async def _measure(
         run = await run_load(
             client, opts.endpoint, opts.model, cfg.prompts, concurrency=s.concurrency,
             requests=s.requests, max_tokens=s.max_tokens, ignore_eos=opts.ignore_eos,
-            on_done=on_request, now=now,
+            on_done=on_request, now=now, stream_client=stream_client,
         )  # fmt: skip
     finally:
         if task is not None:
@@ -205,6 +206,7 @@ async def _idle(opts: BenchOptions, src: EnergySource, now: Callable[[], float])
 async def _run(
     opts: BenchOptions, client: httpx.AsyncClient, gpus: NvmlGpus | None, prometheus: Any,
     caps: PowerCaps | None, progress: Progress | None, now: Callable[[], float],
+    stream_client: Callable[[], httpx.AsyncClient] | None = None,
 ) -> BenchResult:  # fmt: skip
     await check_endpoint(client, opts.endpoint)
     src = _source(opts, client, gpus, prometheus, now)
@@ -224,7 +226,7 @@ async def _run(
             if progress is not None:
                 progress(label, done, total)
 
-        run, readings, measured = await _measure(opts, src, client, cfg, now, tick)
+        run, readings, measured = await _measure(opts, src, client, cfg, now, tick, stream_client)
         if not any(r.ok for r in run.results):
             raise BackendError(
                 f"endpoint {opts.endpoint}: every request of {cfg.label} failed; first: "
@@ -268,10 +270,19 @@ def run_bench(
             async def main() -> BenchResult:
                 limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
                 timeout = httpx.Timeout(600.0, connect=5.0)
+
+                ssl_context = httpx.create_ssl_context()  # once: loading CAs costs ~40 ms
+                one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+
+                def stream_client() -> httpx.AsyncClient:
+                    return httpx.AsyncClient(transport=transport, limits=one, timeout=timeout,
+                                             verify=ssl_context, trust_env=False)  # fmt: skip
+
                 async with httpx.AsyncClient(
                     transport=transport, limits=limits, timeout=timeout
                 ) as client:
-                    return await _run(opts, client, gpus, prometheus, caps, progress, clock)
+                    return await _run(opts, client, gpus, prometheus, caps, progress, clock,
+                                      stream_client)  # fmt: skip
 
             return asyncio.run(main())
     finally:

@@ -167,8 +167,14 @@ async def run_load(
     ignore_eos: bool = False,
     on_done: Callable[[RequestResult], None] | None = None,
     now: Callable[[], float] | None = None,
+    stream_client: Callable[[], httpx.AsyncClient] | None = None,
 ) -> LoadRun:
-    """Send `requests` requests, `concurrency` at a time, cycling through `prompts`."""
+    """Send `requests` requests, `concurrency` at a time, cycling through `prompts`.
+
+    With `stream_client`, each concurrent stream gets its own client (one connection): httpx's
+    shared pool scans every connection on each chunk, which at 256 streams costs more CPU than
+    the rest of the harness together.
+    """
     clock = now or EpochClock()
     base = base_url.rstrip("/")
     results: list[RequestResult] = []
@@ -177,6 +183,13 @@ async def run_load(
     steady: dict[str, float] = {}
 
     async def worker() -> None:
+        if stream_client is None:
+            await work(client)
+            return
+        async with stream_client() as own:
+            await work(own)
+
+    async def work(client: httpx.AsyncClient) -> None:
         nonlocal next_index, in_flight
         while next_index < requests:
             i = next_index
