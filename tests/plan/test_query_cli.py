@@ -8,8 +8,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from wattlens.cli.main import app, main
@@ -94,6 +96,36 @@ def test_no_traceback_from_a_real_process(tmp_path: Path) -> None:
         "error: --pue 1.6-1.05: low is greater than high; give LO-HI with LO <= HI (5th and "
         "95th percentiles)"
     ]
+
+
+def _numeric_options(command: str) -> list[str]:
+    cmd: Any = typer.main.get_command(app)
+    cmd = cmd.commands["plan"].commands[command]
+    numbers = (int, float, int | None, float | None)
+    return [
+        p.opts[0]
+        for p in cmd.params
+        if p.param_type_name == "option" and p.type_descriptor.annotation in numbers
+    ]
+
+
+NUMERIC = [(c, o, v) for c in ("query", "daily") for o in _numeric_options(c)
+           for v in ("nan", "-inf", "-1", "1e12", "abc")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "option", "value"), NUMERIC)
+def test_numeric_options_refuse_bad_values_in_one_line(
+    command: str, option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["plan", command, "--samples", "200", option, value])
+        raise SystemExit(0)
+    err = capsys.readouterr().err
+    ok = value == "1e12" and option in ("--queries",)  # a large fleet is a valid answer
+    assert e.value.code == (0 if ok else 2), err
+    assert "Traceback" not in err
+    if value != "abc" and not ok and "Invalid value" not in err:  # typer's own int parsing
+        assert err.startswith(f"error: {option} "), err
 
 
 # Planted history: 60 busy minutes (8 kW, 1,000 output tok/s, 5 requests/s) and 30 idle minutes

@@ -47,9 +47,15 @@ def parse_range(text: str, field: str) -> LogNormal:
     return lognormal(lo, hi, field)
 
 
-def _positive(value: float, field: str, *, what: str = "must be greater than 0") -> float:
+MAX_TOKENS = 1e7  # past every context window (2M tokens), so a typo is refused, not sampled
+
+
+def _positive(value: float, field: str) -> float:
+    """A token count: finite, above 0 and at most MAX_TOKENS."""
     if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise InputError(f"{field} {value!r}: {what}", field=field)
+        raise InputError(f"{field} {value!r}: must be greater than 0", field=field)
+    if value > MAX_TOKENS:
+        raise InputError(f"{field} {value:g}: at most {MAX_TOKENS:g} tokens", field=field)
     return float(value)
 
 
