@@ -13,10 +13,11 @@ imported with a warning saying so.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from wattlens.core.errors import InputError
 
@@ -153,6 +154,30 @@ def strip_exemplar(line: str) -> str:
     return line if cut == -1 else line[:cut]
 
 
+def free_delimiter(data: Any, name: str) -> str:
+    """An ASCII control character absent from `data` (bytes or mmap), to split lines on; ""
+    when `data` holds a carriage return (valid in label values, a line end to pyarrow)."""
+    if data.find(b"\r") != -1:
+        return ""
+    for code in (0x1F, 0x1E, 0x1D, 0x1C, *range(1, 9), 0x0B, 0x0C, *range(0x0E, 0x1C)):
+        if data.find(bytes([code])) == -1:
+            return chr(code)
+    raise InputError(f"{name}: holds every ASCII control character; not OpenMetrics text")
+
+
+def lf_batches(stream: Any, name: str, lines_per_batch: int = 50_000) -> Iterator[Any]:
+    """Record batches of one `line` column, split on LF only (a trailing CR is dropped)."""
+    try:
+        text = stream.read().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{name}: not UTF-8 text ({e})") from e
+    lines = [x[:-1] if x.endswith("\r") else x for x in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
+    for i in range(0, len(lines), lines_per_batch):
+        yield pa.record_batch([pa.array(lines[i : i + lines_per_batch], pa.string())], ["line"])
+
+
 def _names(family: str, kind: str) -> set[str]:
     return {family + s for s in SUFFIXES.get(kind, ("",))}
 
@@ -188,4 +213,12 @@ def _refuse(where: str, line: str, rule: str) -> InputError:
     return InputError(f"{where}: {rule} ({SPEC}): {shown!r}")
 
 
-__all__ = ["SPEC", "SUFFIXES", "FamilyRules", "order_warning", "strip_exemplar"]
+__all__ = [
+    "SPEC",
+    "SUFFIXES",
+    "FamilyRules",
+    "free_delimiter",
+    "lf_batches",
+    "order_warning",
+    "strip_exemplar",
+]
