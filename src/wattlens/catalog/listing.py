@@ -59,14 +59,14 @@ def record(spec: ModelSpec, match: ModelMatch | None = None) -> dict[str, Any]:
 
 
 def list_models(family: str | None = None) -> list[dict[str, Any]]:
-    """Every catalog model (or those whose family starts with `family`), sorted by id."""
+    """Every catalog model (or those whose family contains `family`), sorted by id."""
     want = (family or "").strip().casefold()
     rows = [record(m) for m in all_models()]
-    rows = [r for r in rows if not want or r["family"].startswith(want) or r["id"] == want]
+    rows = [r for r in rows if not want or want in r["family"] or r["id"] == want]
     if want and not rows:
         families = sorted({family_of(m.id) for m in all_models()})
         raise CatalogError(
-            f"no model family starts with {family!r}; expected one of {', '.join(families)}"
+            f"no model family contains {family!r}; expected one of {', '.join(families)}"
         )
     return sorted(rows, key=lambda r: r["id"])
 

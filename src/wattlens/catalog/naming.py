@@ -19,7 +19,7 @@ _SUFFIXES = frozenset(
     }
 )  # fmt: skip
 _DATE_OR_VERSION = re.compile(r"^(\d{4}|\d{6}|\d{8}|v0\.\d+)$")  # -2507, -20240229, -v0.3
-_ISO_DATE = re.compile(r"-\d{4}-\d{2}-\d{2}$")  # -2024-11-20
+_ISO_DATE = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{2}-\d{4})$")  # -2024-11-20, -08-2024 (Cohere)
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 # (name token, dtype), first match wins; -GPTQ-Int8 is int8, -GPTQ / -GPTQ-Int4 int4.
 _NAME_DTYPES = (

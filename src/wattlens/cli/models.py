@@ -43,15 +43,24 @@ def models_list(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    cols = ("id", "params", "active", "layers", "heads/kv", "head_dim", "dtype", "source")
+    cells = [
+        (r["id"], _billions(r["params_total"]), _billions(r["params_active"]), str(r["layers"]),
+         f"{r['num_attention_heads']}/{r['num_kv_heads']}", str(r["head_dim"]), r["dtype"],
+         r["source"])
+        for r in rows
+    ]  # fmt: skip
     t = Table(title=f"Models ({len(rows)})")
-    for col in ("id", "params", "active", "layers", "heads/kv", "head_dim", "dtype", "source"):
+    need = 1
+    for i, col in enumerate(cols):
+        widest = max([len(col), *(len(c[i]) for c in cells)])
         t.add_column(col, justify="left" if col in ("id", "dtype", "source") else "right",
-                     no_wrap=col in ("id", "source"))  # fmt: skip
-    for r in rows:
-        t.add_row(r["id"], _billions(r["params_total"]), _billions(r["params_active"]),
-                  str(r["layers"]), f"{r['num_attention_heads']}/{r['num_kv_heads']}",
-                  str(r["head_dim"]), r["dtype"], r["source"])  # fmt: skip
-    Console().print(t)
+                     no_wrap=True, min_width=widest)  # fmt: skip
+        need += widest + 3
+    for c in cells:
+        t.add_row(*c)
+    console = Console()
+    console.print(t, width=max(console.width, need), crop=False)  # piped output is never cut
 
 
 @models_app.command("show")
