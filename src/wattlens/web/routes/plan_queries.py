@@ -104,10 +104,10 @@ def router(ctx: WebContext) -> APIRouter:
                             samples, seed, quantization,
                             default_blend="none" if model else "top3")  # fmt: skip
         measure = None
+        period = parse_range(range_, default="7d")  # checked even without from_fleet
         if from_fleet:
             for part in from_fleet.split("/", 1):
                 check_name(part, "from_fleet")
-            period = parse_range(range_, default="7d")
             now = ctx.clock()
             measure = measure_deployment(
                 ctx.store, from_fleet, since_s=now - period.seconds, until_s=now,
