@@ -133,6 +133,16 @@ def test_plan_page_draws_the_distribution_and_shows_errors(api: Served, browser)
         assert rows[-1] == str(round(want["blend"]["median_wh"], 3))  # W.sig(v, 3)
         ARTIFACTS.mkdir(exist_ok=True)
         p.locator("#query").screenshot(path=str(ARTIFACTS / "plan-query.png"))
+        p.fill("#query-form input[name=from_fleet]", "llm/chat")
+        p.fill("#query-form input[name=samples]", "2000")
+        p.click("#query-form button[type=submit]")
+        p.wait_for_selector("#query[data-runs='2']", timeout=15_000)
+        last = p.eval_on_selector_all(
+            "#query-table tbody tr", "rs => rs.map(r => r.cells[0].textContent)"
+        )
+        assert last[-1] == "fleet llm/chat (measured)"
+        series = p.eval_on_selector_all("#query-chart path", "ps => ps.map(e => e.dataset.series)")
+        assert series[-1] == "fleet:llm/chat"
         p.fill("#query-form input[name=pue]", "1.6-1.05")
         p.click("#query-form button[type=submit]")
         p.wait_for_selector("#query[data-errors='1']", timeout=15_000)

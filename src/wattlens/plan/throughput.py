@@ -212,8 +212,9 @@ def fit_all(
         known = sorted({p.quantization for p in pts})
         pts = [p for p in pts if p.quantization == quant]
         if not pts:
-            raise InputError(f"quantization {quant!r}: no throughput rows; the table has "
-                             f"{', '.join(known)} (or 'all')", field="quantization")  # fmt: skip
+            raise InputError(f"quantization {quant!r}: no throughput rows with numeric input and "
+                             f"output lengths; the table has {', '.join(known)} (or 'all')",
+                             field="quantization")  # fmt: skip
     models = list(dict.fromkeys(p.model for p in pts))
     return {m: fit_model(pts, m, min_points=int(reg["min_points"])) for m in models}
 

@@ -119,6 +119,13 @@
       tr.className = "total";
       frag.appendChild(tr);
     }
+    if (body.fleet) {
+      var fl = body.fleet;
+      frag.appendChild(W.row(["fleet " + fl.deployment_id + " (measured)", W.sig(fl.power_kw, 3),
+        W.sig(fl.median_wh, 3), W.sig(fl.p25_wh, 3), W.sig(fl.p75_wh, 3), W.sig(fl.mean_wh, 3), "-",
+        W.finite(fl.measured_wh_per_request) ? "measured " + W.sig(fl.measured_wh_per_request, 3) +
+          " Wh/request (GPU)" : "no request counts"]));
+    }
     tbody.replaceChildren(frag);
     root.dataset.runs = String(Number(root.dataset.runs) + 1);
   }
