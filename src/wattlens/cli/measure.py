@@ -22,7 +22,8 @@ FLAGS = {
     "out": "--out", "power_cap": "--power-cap", "prompts": "--prompts",
     "prometheus_url": "--prometheus", "synthetic": "--synthetic", "cap": "--cap",
     "base": "--base", "max_tokens": "--max-tokens", "requests": "--requests",
-    "rounds": "--rounds", "sample_interval": "--sample-interval",
+    "rounds": "--rounds", "sample_interval_s": "--sample-interval", "idle_s": "--idle-seconds",
+    "min_steady_s": "--min-steady", "max_num_seqs": "--max-num-seqs", "param": "--param",
 }  # fmt: skip
 P = ParamSpec("P")
 _SHOWN = (

@@ -153,6 +153,9 @@ class EngineSpec:
             raise InputError(str(e), field="gpu") from e
         if count < 1:
             raise InputError(f"count {count}: expected at least 1 GPU", field="count")
+        if max_num_seqs < 1:
+            raise InputError(f"max_num_seqs {max_num_seqs}: expected at least 1",
+                             field="max_num_seqs")  # fmt: skip
         d = dtype or m.default_dtype
         p = (params or default_params()[0]).check()
         wl = workload(m, count, d, dtype_bytes(default_kv_dtype(d)))

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import httpx
 
 from wattlens.core.errors import BackendError, InputError
+from wattlens.core.validate import finite
 from wattlens.measure.dataset import Prompt, synthetic_prompt
 from wattlens.measure.energy import (
     EnergySource,
@@ -85,8 +86,20 @@ class _Config:
         return " ".join(parts)
 
 
+def check_options(opts: BenchOptions) -> None:
+    """InputError naming the first option out of range (before anything runs)."""
+    finite(opts.idle_s, "idle_s", lo=0.0, hi=3600.0, example="2")
+    finite(opts.sample_interval_s, "sample_interval_s", lo=0.0, hi=60.0, above=True,
+           example="0.25")  # fmt: skip
+    finite(opts.min_steady_s, "min_steady_s", lo=0.0, example="5")
+    finite(opts.history_timeout_s, "history_timeout_s", lo=0.0, above=True, example="120")
+    for cap in opts.power_caps:
+        finite(cap, "power_cap", lo=0.0, hi=10_000.0, above=True, example="250")
+
+
 def configurations(opts: BenchOptions) -> list[_Config]:
     """Every configuration in run order (power cap outermost)."""
+    check_options(opts)
     caps: list[float | None] = list(opts.power_caps) or [None]
     if any(c < 1 for c in opts.concurrency):
         raise InputError(f"concurrency {opts.concurrency}: expected positive integers",
@@ -258,6 +271,7 @@ def run_bench(
 ) -> BenchResult:
     """Run every configuration; power caps (NVML) are restored on any exit, Ctrl-C included."""
     clock = now or EpochClock()
+    configurations(opts)  # every option checked before NVML or the network is touched
     need_nvml = opts.energy == "nvml" or bool(opts.power_caps)
     gpus = NvmlGpus(nvml) if need_nvml else None
     if prometheus is None and opts.energy == "prometheus" and opts.prometheus_url:
