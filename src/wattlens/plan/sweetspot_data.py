@@ -60,7 +60,8 @@ def parse_sweetspot_csv(
 
     Raises InputError (field `data`, or `concurrency`) naming the line and column of a problem.
     """
-    reader = csv.reader(io.StringIO(text))
+    # newline="": a lone CR inside a cell is data, not a csv.Error traceback (issue 14 fuzz)
+    reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     header_line = 0
     rows: list[tuple[int, list[str]]] = []

@@ -373,7 +373,10 @@ def iter_openmetrics(
     opts = (
         pacsv.ReadOptions(column_names=["line"], block_size=_BLOCK_BYTES, use_threads=False),
         pacsv.ParseOptions(
-            delimiter=delimiter or ",", quote_char=False, escape_char=False, ignore_empty_lines=False
+            delimiter=delimiter or ",",
+            quote_char=False,
+            escape_char=False,
+            ignore_empty_lines=False,
         ),
         pacsv.ConvertOptions(
             column_types={"line": pa.string()}, strings_can_be_null=False, check_utf8=True
