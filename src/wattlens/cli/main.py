@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wattlens.cli import reads
+from wattlens.cli import ecosystem, reads
 from wattlens.cli.options import ConfigOpt, DbOpt, db_path, load_cfg
 from wattlens.core.errors import WattlensError
 
@@ -191,6 +191,8 @@ def demo(
 
 
 app.command()(reads.analyze)
+app.command()(ecosystem.rules)
+app.command()(ecosystem.grafana)
 
 
 @app.command()
