@@ -12,7 +12,7 @@ import numpy as np
 from wattlens.store import Store
 
 # `make reliability` raises this (hypothesis examples per property); `make test` keeps it small.
-FUZZ_EXAMPLES = int(os.environ.get("WATTLENS_FUZZ_EXAMPLES", "1500"))
+FUZZ_EXAMPLES = int(os.environ.get("WATTLENS_FUZZ_EXAMPLES", "400"))
 KILLS = int(os.environ.get("WATTLENS_RELIABILITY_KILLS", "20"))
 
 ROW_COLUMNS = (
