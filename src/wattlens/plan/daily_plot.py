@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from wattlens.core.errors import InputError
-from wattlens.plan.plots import _check_out, _pyplot, _write
+from wattlens.plan.figures import check_plot_path, pyplot, write_figure
 
 
 def plot_waterfall(daily: dict[str, Any], out: Path | str) -> Path:
@@ -15,8 +15,8 @@ def plot_waterfall(daily: dict[str, Any], out: Path | str) -> Path:
     steps = daily.get("waterfall") or []
     if not steps:
         raise InputError("plot: the daily result has no waterfall steps", field="plot")
-    _check_out(Path(out))
-    plt = _pyplot()
+    check_plot_path(out)
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     level = 0.0
     for i, s in enumerate(steps):
@@ -40,11 +40,7 @@ def plot_waterfall(daily: dict[str, Any], out: Path | str) -> Path:
     ax.grid(True, axis="y", alpha=0.3)
     caption = ("Oviedo et al. 2025 (v1) method: mean energy per query over the blend "
                f"({', '.join(p['blend'])}) x queries x overhead.")  # fmt: skip
-    try:
-        return _write(fig, Path(out), "Fleet energy per day", caption)
-    except OSError as e:
-        plt.close(fig)
-        raise InputError(f"plot {str(out)!r}: cannot write ({e.strerror})", field="plot") from e
+    return write_figure(fig, out, "Fleet energy per day", caption)
 
 
 __all__ = ["plot_waterfall"]

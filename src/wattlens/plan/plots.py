@@ -6,68 +6,13 @@ chart as inline SVG (no scripts, no external URLs), so it opens offline.
 
 from __future__ import annotations
 
-import html
-import io
-import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from wattlens.core.errors import InputError
+from wattlens.plan.figures import pyplot, write_figure
 from wattlens.plan.fleet import Comparison
 from wattlens.plan.tokw import TokwResult
-
-
-def _pyplot() -> Any:
-    # matplotlib is heavy (about half a second) and only charts need it: import it on first use.
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _check_out(out: Path) -> str:
-    suffix = out.suffix.lower()
-    if suffix not in (".png", ".html", ".svg"):
-        raise InputError(
-            f"plot {str(out)!r}: expected a file name ending in .png, .svg or .html", field="plot"
-        )
-    return suffix
-
-
-def _write(fig: Any, out: Path, title: str, caption: str) -> Path:
-    plt = _pyplot()
-    suffix = _check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".png":
-        fig.savefig(out, dpi=120, bbox_inches="tight")
-    else:
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", bbox_inches="tight")
-        svg = buf.getvalue()
-        svg = _inline_svg(svg)
-        out.write_text(svg if suffix == ".svg" else _html_page(title, svg, caption))
-    plt.close(fig)
-    return out
-
-
-def _inline_svg(svg: str) -> str:
-    """SVG to inline in HTML: no XML prolog, DOCTYPE, RDF metadata or namespace URLs."""
-    svg = svg[svg.index("<svg") :]
-    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
-    return re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
-
-
-def _html_page(title: str, svg: str, caption: str) -> str:
-    t = html.escape(title)
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{t}</title><style>body{{font-family:sans-serif;margin:2em;max-width:60em}}"
-        "svg{max-width:100%;height:auto}</style></head><body>"
-        f"<h1>{t}</h1>{svg}<p>{html.escape(caption)}</p></body></html>\n"
-    )
 
 
 def plot_tokw(results: TokwResult | Sequence[TokwResult], out: Path | str) -> Path:
@@ -75,7 +20,7 @@ def plot_tokw(results: TokwResult | Sequence[TokwResult], out: Path | str) -> Pa
     items = [results] if isinstance(results, TokwResult) else list(results)
     if not items:
         raise InputError("plot: no results to draw")
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     anchor = None
     for r in items:
@@ -100,14 +45,14 @@ def plot_tokw(results: TokwResult | Sequence[TokwResult], out: Path | str) -> Pa
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     caption = " ".join(items[0].notes[:1])
-    return _write(fig, Path(out), "Tokens per watt against context window", caption)
+    return write_figure(fig, Path(out), "Tokens per watt against context window", caption)
 
 
 def plot_fleet(comparison: Comparison, out: Path | str) -> Path:
     """Bar chart of fleet tok/W per (GPU, topology), annotated with the gain ratio."""
     if not comparison.rows:
         raise InputError("plot: the comparison has no rows")
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     labels = [f"{r['gpu']}\n{r['topology']}" for r in comparison.rows]
     values = [r["tokens_per_watt"] for r in comparison.rows]
@@ -123,7 +68,7 @@ def plot_fleet(comparison: Comparison, out: Path | str) -> Path:
     ax.set_title(f"Fleet tok/W; gains vs {comparison.baseline}", fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)
     caption = " ".join(comparison.notes[:1])
-    return _write(fig, Path(out), "Fleet comparison", caption)
+    return write_figure(fig, Path(out), "Fleet comparison", caption)
 
 
 __all__ = ["plot_fleet", "plot_tokw"]
