@@ -11,18 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.integrations.conftest import FleetHistory
+import yaml
+from tests.integrations.conftest import STEP_S, FleetHistory
 from tests.integrations.promtools import by_name, check_rules, evaluate_rules
 
 from servers import start_prometheus
 from wattlens.app.ops import import_file, report
 from wattlens.derive.carbon import CarbonModel
 from wattlens.derive.engine import DeriveOptions
-from wattlens.integrations.rules import PREFIX, RuleOptions, render_rules
+from wattlens.integrations.rules import PREFIX, RuleOptions, render_rules, rule_groups
 from wattlens.store import Store
 
-pytestmark = pytest.mark.integration
-INTERVAL_S = 60.0
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+INTERVAL_S = 300.0
+# The rules the comparison reads, evaluated as generated (the whole file is checked by promtool;
+# evaluating all of it over three days would take minutes on a small CI machine).
+COMPARED = ("power_watts", "tokens_per_s", "co2_grams_per_hour")
 
 
 def _integral(samples: list[tuple[float, float]], since_s: float, until_s: float) -> float:
@@ -33,14 +37,20 @@ def _integral(samples: list[tuple[float, float]], since_s: float, until_s: float
 @pytest.fixture(scope="module")
 def evaluated(fleet_history: FleetHistory, tmp_path_factory: pytest.TempPathFactory) -> Any:
     root = tmp_path_factory.mktemp("rules-eval")
-    opts = RuleOptions(carbon=CarbonModel(pue=1.2), interval="1m", rate_window="2m")
+    opts = RuleOptions(carbon=CarbonModel(pue=1.2), interval="5m", rate_window="10m")
     rules = root / "wattlens-rules.yaml"
     rules.write_text(render_rules(opts))
+    groups = rule_groups(opts)
+    recording = groups["groups"][0]
+    recording["rules"] = [r for r in recording["rules"] if r["record"] in
+                          {PREFIX + n for n in COMPARED}]  # fmt: skip
+    compared = root / "compared-rules.yaml"
+    compared.write_text(yaml.safe_dump({"groups": [recording]}, width=10_000))
     since_s, until_s = fleet_history.start_s + 7200.0, fleet_history.end_s - 7200.0
     with start_prometheus(root, backfill_openmetrics=fleet_history.path) as prom:
-        series = evaluate_rules(prom.url, rules, root / "blocks", since_s - 600, until_s)
+        series = evaluate_rules(prom.url, compared, root / "blocks", since_s - 600, until_s)
     with Store.open(root / "w.duckdb") as store:
-        import_file(store, fleet_history.path, options=DeriveOptions(step_s=60.0),
+        import_file(store, fleet_history.path, options=DeriveOptions(step_s=STEP_S),
                     carbon=opts.carbon)  # fmt: skip
         body = report(store, since_s=since_s, until_s=until_s, min_tokens_per_s=5.0)
     return series, body, since_s, until_s, rules
