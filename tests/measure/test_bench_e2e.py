@@ -73,6 +73,27 @@ def test_bench_energy_tokens_latency_match_the_emulator(
     rows = json.loads(text)
     after = _truth(url)["counters_now"]
     assert [r["concurrency"] for r in rows] == [1, 4]
+    required = {
+        "concurrency",
+        "max_tokens",
+        "requests",
+        "output_tokens",
+        "prompt_tokens",
+        "energy_joules",
+        "power_watts",
+        "joules_per_output_token",
+        "joules_per_token",
+        "joules_per_response",
+        "tokens_per_s",
+        "energy_source",
+        "words_per_s",
+        "responses_per_s",
+        "idle_power_watts",
+        "gpu_memory_used_bytes",
+        "valid",
+        "flags",
+    }
+    assert required <= set(rows[0])
     for r in rows:
         truth = _truth(url, start=r["window_start_s"], end=r["window_end_s"])
         assert r["energy_joules"] == pytest.approx(truth["energy_joules"], rel=0.01)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from servers import start_prometheus, wait_until
+from wattlens.cli.main import app
 from wattlens.emulator.endpoint import EmulateServer
 from wattlens.measure.bench import BenchOptions, run_bench
 from wattlens.measure.energy import Reading, window_energy
@@ -80,3 +82,14 @@ def test_prometheus_energy_source(emulated: EmulateServer, tmp_path: Path) -> No
     bound = 2 * (4 * 400.0 - idle) * 1.0
     assert row["energy_source"] == "prometheus"
     assert abs(row["energy_joules"] - truth["energy_joules"]) <= bound
+
+
+def test_cli_table_shows_idle_and_results(emulated: EmulateServer) -> None:
+    res = CliRunner().invoke(app, ["bench", "--endpoint", emulated.url + "/v1", "--model",
+                                   "llama-3.1-70b", "--synthetic", "n_in=8,n_out=4",
+                                   "--concurrency", "2", "--requests", "2", "--idle-seconds",
+                                   "0.2", "--subtract-idle"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "wattlens bench (energy: emulator)" in res.output
+    assert "idle baseline: 372.0 W" in res.output  # 4 x the A100's catalog idle (93 W)
+    assert "per-token figures above" in " ".join(res.output.split())
