@@ -47,6 +47,10 @@ _NS = p.name_list(
 )
 _REGION = p.string(p.REGION_CODE, "a grid region code", 'use e.g. "CAMX"', required=True)
 _HOST = p.string(re.compile(r"\S+"), "a host name or address", 'use e.g. "0.0.0.0"', required=True)
+_ORIGINS = p.name_list(
+    re.compile(r"https?://[^\s/*]+"), "web origin", "use scheme://host[:port], no '*'",
+    '["https://grafana.example.org"]',
+)  # fmt: skip
 _LABEL = p.string(p.LABEL_NAME, "a Prometheus label name", 'use e.g. "app"')
 
 
@@ -158,6 +162,7 @@ class ServiceConfig:
     host: str = _key("127.0.0.1", _HOST, "Address to listen on.")
     port: int = _key(8080, p.integer(0, 65535, "8080 (0 = any free port)"), "TCP port.")
     refresh_s: float = _dur(30.0, "How often the service collects and pages refresh.")
+    cors_origins: tuple[str, ...] = _key((), _ORIGINS, "Origins allowed cross-site; [] = none.")
 
 
 @dataclass(frozen=True, slots=True)

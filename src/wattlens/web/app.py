@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import make_asgi_app
@@ -70,6 +71,43 @@ class _ASGI:
         await self._app(scope, receive, send)
 
 
+# Sent on every answer (issue 14). The pages load only their own scripts and styles; styles
+# set from script (uPlot, Swagger UI) need 'unsafe-inline' for style attributes only.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class _SecurityHeaders:
+    """ASGI middleware adding `SECURITY_HEADERS` to every HTTP answer that lacks them."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in have]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self._app(scope, receive, with_headers)
+
+
 class _WattlensApp(FastAPI):
     """FastAPI answering cached JSON for a few hot GET paths before any middleware or routing.
 
@@ -86,7 +124,8 @@ class _WattlensApp(FastAPI):
             body = hit and self.ctx.cached_json_nowait(*hit)
             if body:
                 headers = [(b"content-type", b"application/json"),
-                           (b"content-length", str(len(body)).encode())]  # fmt: skip
+                           (b"content-length", str(len(body)).encode()),
+                           *SECURITY_HEADERS]  # fmt: skip
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
@@ -151,9 +190,22 @@ def create_app(
     metrics_app = _ASGI(make_asgi_app(registry))
     app.add_route("/metrics", metrics_app, include_in_schema=False)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    if config.service.cors_origins:  # none by default: the browser's same-origin rule holds
+        app.add_middleware(
+            CORSMiddleware, allow_origins=list(config.service.cors_origins),
+            allow_methods=["GET", "POST"], allow_headers=["content-type"],
+        )  # fmt: skip
+    app.add_middleware(_SecurityHeaders)
     app.ctx = ctx
     app.fast_paths = {"/api/v1/carbon": (legacy.CARBON_KEY, legacy.carbon_view(ctx))}
     return app
 
 
-__all__ = ["DEFAULT_ANALYSIS_TTL_S", "DEFAULT_CACHE_TTL_S", "create_app", "static_url"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "DEFAULT_ANALYSIS_TTL_S",
+    "DEFAULT_CACHE_TTL_S",
+    "SECURITY_HEADERS",
+    "create_app",
+    "static_url",
+]
