@@ -76,3 +76,14 @@ def test_shipped_default_has_provenance_and_covariance() -> None:
     assert np.allclose(cov, cov.T, atol=1e-9) and np.all(np.diag(cov) >= 0)
     assert data["fit"]["cv_dense_mape_joules_per_token_percent"] > 0
     assert params.check() is params
+
+
+def test_route_spread_sets_the_experts_a_batch_reads() -> None:
+    # 128 experts, top-8, 16 sequences at route_spread 0.5: 8 independent draws of 8/128, so
+    # 1 - (120/128)^8 of the 57.98 GB of routed experts is read (hand calculation), plus 3 GB
+    # of shared weights; no KV (0 tokens).
+    moe = Workload(1, 3e9, 57.98e9, 128, 8, 98304.0, 0.0, 0, 48, 48, 2 * 3.3e9)
+    r = StepParams(0.8, 0.7, 0.5, 0.1, 40.0, 25.0, 70.0, 0.5, 0.2, 0.3, 1.0, 0.5)
+    s = decode_step(r, H100, moe, 16, 0)
+    touched = 1 - (120 / 128) ** 8
+    assert float(s.memory_s) == pytest.approx((3e9 + 57.98e9 * touched) / (0.8 * 3.35e12))

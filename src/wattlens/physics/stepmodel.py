@@ -15,7 +15,9 @@ halved bytes alone predict), else 1. Power is per phase: each phase of the step 
 share of the range above idle, so an overhead-bound step (launches, all-reduce waits, host
 work) stays near idle and a compute-bound one near TDP; idle and TDP come from the specs.
 
-f(n) = 1 - (1 - k/E)^n is the share of routed experts a batch touches (uniform routing); kv(L)
+f(n) = 1 - (1 - k/E)^(r n) is the share of routed experts a batch touches, r = route_spread the
+independent draws per token relative to uniform routing (r < 1: tokens of a batch pick
+correlated experts, so fewer distinct experts are read than uniform routing predicts); kv(L)
 counts full-attention layers for all L tokens and sliding-window layers for at most the window.
 Prefill of a prompt costs `prefill_s_per_token` per prompt token (tensor-core bound).
 Energy per output token is always physical: tp x P x (time per step) / n.
@@ -53,12 +55,13 @@ PARAM_NAMES: tuple[str, ...] = (
     "p_mem",
     "p_comp",
     "eta_quant",
+    "route_spread",
 )
 # Physical bounds: efficiencies are fractions of a datasheet peak; overheads are non-negative
 # and below 1 ms per layer; power fractions of the idle-to-TDP range are in [0, 1] (phase
 # slopes up to 3, the clip at TDP bounds the sum).
-LOWER: tuple[float, ...] = (0.2, 0.2, 0.02, 0.02, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1)
-UPPER: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1000.0, 1000.0, 1000.0, 1.0, 3.0, 3.0, 1.0)
+LOWER: tuple[float, ...] = (0.2, 0.2, 0.02, 0.02, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.01)
+UPPER: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1000.0, 1000.0, 1000.0, 1.0, 3.0, 3.0, 1.0, 4.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ class StepParams:
     p_mem: float  # added power while streaming memory, fraction of TDP - idle
     p_comp: float  # added power while in tensor-core GEMMs, fraction of TDP - idle
     eta_quant: float = 1.0  # efficiency factor for weights under 2 bytes (dequantisation)
+    route_spread: float = 1.0  # distinct-expert draws per token relative to uniform routing
 
     def vector(self) -> F64:
         """The parameters in PARAM_NAMES order."""
@@ -178,7 +182,11 @@ def decode_step(
     n = np.maximum(_f(batch), 0.0)
     bw, peak = _f(hw.bandwidth_bytes_per_s), _f(hw.peak_flops)
     moe = _f(wl.experts) > 0
-    frac = np.where(moe, moe_expert_fraction(np.maximum(n, 1.0), wl.experts, wl.top_k), 0.0)
+    frac = np.where(
+        moe,
+        moe_expert_fraction(np.maximum(n * params.route_spread, 1.0), wl.experts, wl.top_k),
+        0.0,
+    )
     w_bytes = _f(wl.weight_fixed_bytes) + _f(wl.weight_expert_bytes) * frac
     kv_len = _f(mean_kv_tokens)
     kv_bytes = n * (

@@ -38,7 +38,7 @@ _PRECISION = {"bfloat16": "bf16", "float16": "fp16", "fp8": "fp8", "mxfp4": "mxf
 TASKS = ("gpqa", "lm-arena-chat", "sourcegraph-fim")
 PARAMS = PARAM_NAMES
 # Starting point of the fit (the previous in-sample fit, docs/planning.md before #9).
-START = StepParams(0.9, 0.75, 0.9, 0.2, 40.0, 25.0, 50.0, 0.2, 0.4, 0.6, 0.7)
+START = StepParams(0.9, 0.75, 0.9, 0.2, 40.0, 25.0, 50.0, 0.2, 0.4, 0.6, 0.7, 0.5)
 
 
 def _stack(items: list[Any], cls: Any) -> Any:
