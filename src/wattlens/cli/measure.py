@@ -170,8 +170,10 @@ def bench(
         write_rows(mlenergy_rows(result.rows, model=model, gpu=""), mlenergy)
     if plot is not None:
         plot_rows(result.rows, plot)
-    if json_:
-        typer.echo(json.dumps(result.rows, indent=2, default=str))
+    if json_:  # strict JSON: NaN (no steady window, no tokens) becomes null
+        rows = [{k: None if isinstance(v, float) and not math.isfinite(v) else v
+                 for k, v in r.items()} for r in result.rows]  # fmt: skip
+        typer.echo(json.dumps(rows, indent=2, default=str, allow_nan=False))
         return
     _table(result.rows, result.idle_power_watts, result.energy_source)
     for path in (out, mlenergy, plot):
