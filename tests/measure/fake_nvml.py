@@ -7,6 +7,7 @@ documented behaviour (NVML API reference, nvml.h, driver 5xx):
 - nvmlDeviceSetPowerManagementLimit(handle, mW): NVML_ERROR_NO_PERMISSION (4) unless root,
   NVML_ERROR_INVALID_ARGUMENT (2) outside the constraints;
 - nvmlDeviceGetMemoryInfo: struct with total/free/used bytes;
+- nvmlDeviceGetComputeRunningProcesses: list of nvmlProcessInfo_t (pid, usedGpuMemory bytes);
 - every call before nvmlInit: NVML_ERROR_UNINITIALIZED (1).
 
 Each GPU draws `power_watts` (while its limit allows, else the limit), integrated exactly over
@@ -55,6 +56,12 @@ class Memory:
 
 
 @dataclass
+class ProcessInfo:
+    pid: int
+    usedGpuMemory: int  # noqa: N815 - pynvml's field name
+
+
+@dataclass
 class FakeGpu:
     uuid: str
     name: str = "NVIDIA A100-SXM4-80GB"
@@ -64,6 +71,7 @@ class FakeGpu:
     energy_mj: float = 12_345_678_901.0  # since driver load
     used_bytes: int = 70 * 2**30
     set_calls: list[int] = field(default_factory=list)
+    processes: list[ProcessInfo] = field(default_factory=list)
 
 
 class FakeNvml:
@@ -132,6 +140,10 @@ class FakeNvml:
     def nvmlDeviceGetMemoryInfo(self, h: FakeGpu) -> Memory:  # noqa: N802
         self._check()
         return Memory(80 * 2**30, 80 * 2**30 - h.used_bytes, h.used_bytes)
+
+    def nvmlDeviceGetComputeRunningProcesses(self, h: FakeGpu) -> list[ProcessInfo]:  # noqa: N802
+        self._check()
+        return list(h.processes)
 
     def nvmlDeviceGetPowerManagementLimit(self, h: FakeGpu) -> int:  # noqa: N802
         self._check()

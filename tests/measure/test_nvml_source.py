@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.measure.fake_nvml import FakeGpu, FakeNvml
+from tests.measure.fake_nvml import FakeGpu, FakeNvml, ProcessInfo
 
 from wattlens.app.nvml import nvml_collector
 from wattlens.config import load_config
@@ -73,3 +73,30 @@ def test_nvml_errors_are_translated() -> None:
             gpus.set_power_limit_watts(0, 200)
         with pytest.raises(InputError, match="allows 100..400 W"):
             gpus.set_power_limit_watts(0, 50)
+
+
+def _pod_process(root: Path, pid: int, cgroup: str, hostname: str, namespace: str) -> None:
+    d = root / str(pid)
+    (d / "root/var/run/secrets/kubernetes.io/serviceaccount").mkdir(parents=True)
+    (d / "cgroup").write_text(cgroup)
+    (d / "environ").write_bytes(f"PATH=/usr/bin\0HOSTNAME={hostname}\0".encode())
+    if namespace:
+        (d / "root/var/run/secrets/kubernetes.io/serviceaccount/namespace").write_text(namespace)
+
+
+def test_gpu_processes_map_to_their_pods(tmp_path: Path) -> None:
+    # cgroup v2 (systemd driver) and v1 layouts as kubelet creates them; one non-pod process.
+    cid = "a" * 64
+    _pod_process(tmp_path, 4242, "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable"
+                 f"-pod1f2e.slice/cri-containerd-{cid}.scope\n", "llama-70b-7d9c8b6f4-x2k4p",
+                 "llm")  # fmt: skip
+    _pod_process(tmp_path, 77, "0::/user.slice/user-0.slice/session-1.scope\n", "gpu-box", "")
+    gpus = [FakeGpu("GPU-a", processes=[ProcessInfo(77, 1 << 20), ProcessInfo(4242, 60 << 30)]),
+            FakeGpu("GPU-b", processes=[ProcessInfo(77, 1 << 20)]), FakeGpu("GPU-c")]  # fmt: skip
+    with NvmlGpus(FakeNvml(gpus, Clock())) as nv:
+        batch, _ = NvmlSource(nv, hostname="node-1", proc_root=tmp_path).fetch(T0)
+    labels = {k.label("UUID"): k.label_dict() for k in batch.keys}
+    assert labels["GPU-a"]["namespace"] == "llm"
+    assert labels["GPU-a"]["pod"] == "llama-70b-7d9c8b6f4-x2k4p"
+    assert labels["GPU-a"]["container_id"] == cid
+    assert "pod" not in labels["GPU-b"] and "pod" not in labels["GPU-c"]  # unallocated

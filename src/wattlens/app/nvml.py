@@ -1,8 +1,9 @@
 """`wattlens collect --nvml`: local GPUs through NVML feeding the same derivation and store.
 
-GPU processes are mapped to one engine with `deployment` (a single-engine node:
-`NAMESPACE/NAME` or `NAME`); without it the GPUs are collected unallocated (energy and power
-per GPU, no deployment). Mapping processes to containers through their cgroups is not done.
+GPUs are mapped to one engine with `deployment` (a single-engine node: `NAMESPACE/NAME` or
+`NAME`); without it each GPU's compute processes are mapped to their Kubernetes pod through
+procfs (cgroup, HOSTNAME, service-account namespace: `telemetry.nvml.pod_of_process`), and GPUs
+with no pod process are collected unallocated.
 """
 
 from __future__ import annotations

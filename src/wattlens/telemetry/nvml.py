@@ -6,7 +6,8 @@ the driver loaded (nvmlDeviceGetTotalEnergyConsumption, Volta and later), power 
 are mW. `NvmlSource` reads every GPU once per `fetch` and yields the series dcgm-exporter would
 (`DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION` in mJ, `DCGM_FI_DEV_POWER_USAGE` in W,
 `DCGM_FI_DEV_FB_USED` in MiB), labelled with the GPU's UUID and, with `deployment=`, the
-`namespace`/`pod` of the one engine on the node, so they join the derivation like a scrape.
+`namespace`/`pod` of the one engine on the node (else of each GPU's Kubernetes process, read
+from procfs), so they join the derivation like a scrape.
 NVML errors become `BackendError` (permission errors say that setting limits needs root).
 """
 
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -101,6 +104,16 @@ class NvmlGpus:
         fn = self.nvml.nvmlDeviceGetMemoryInfo
         return [int(self._get("memory", fn, k).used) for k in range(len(self._handles))]
 
+    def process_ids(self) -> list[list[int]]:
+        """Each GPU's compute processes, largest GPU memory first."""
+        fn = self.nvml.nvmlDeviceGetComputeRunningProcesses
+        out = []
+        for k in range(len(self._handles)):
+            procs = self._get("processes", fn, k)
+            procs = sorted(procs, key=lambda p: -(getattr(p, "usedGpuMemory", 0) or 0))
+            out.append([int(p.pid) for p in procs])
+        return out
+
     def power_limits_watts(self) -> list[float]:
         """Each GPU's power-management limit (mW -> W)."""
         fn = self.nvml.nvmlDeviceGetPowerManagementLimit
@@ -137,13 +150,54 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+_CONTAINER_ID = re.compile(r"([0-9a-f]{64})")
+_SA_NAMESPACE = "root/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+
+def pod_of_process(pid: int, proc_root: Path = Path("/proc")) -> dict[str, str] | None:
+    """`namespace`/`pod`/`container_id` of a Kubernetes container process, from procfs.
+
+    The cgroup path says it is a pod's container (`kubepods`) and gives the container id; the
+    pod name is the container's HOSTNAME and the namespace its service-account file (or
+    POD_NAMESPACE). None when any of that cannot be read (not a pod, or no permission).
+    """
+    base = proc_root / str(pid)
+    try:
+        cgroup = (base / "cgroup").read_text(errors="replace")
+        if "kubepods" not in cgroup:
+            return None
+        env = dict(
+            kv.split("=", 1) for kv in (base / "environ").read_bytes().decode(
+                errors="replace").split("\0") if "=" in kv
+        )  # fmt: skip
+        try:
+            namespace = (base / _SA_NAMESPACE).read_text().strip()
+        except OSError:
+            namespace = env.get("POD_NAMESPACE", "")
+    except OSError:
+        return None
+    pod = env.get("HOSTNAME", "")
+    if not pod or not namespace:
+        return None
+    m = _CONTAINER_ID.search(cgroup)
+    return {"namespace": namespace, "pod": pod, "container_id": m.group(1) if m else ""}
+
+
 class NvmlSource:
-    """A collection source over local GPUs (the collector's `Source` protocol)."""
+    """A collection source over local GPUs (the collector's `Source` protocol).
+
+    With `deployment`, every GPU belongs to that one engine. Without it, each GPU's compute
+    processes are looked up in procfs (`pod_of_process`) on every fetch; GPUs with no pod
+    process stay unallocated.
+    """
 
     def __init__(
-        self, gpus: NvmlGpus, *, deployment: str | None = None, hostname: str | None = None
-    ) -> None:
+        self, gpus: NvmlGpus, *, deployment: str | None = None, hostname: str | None = None,
+        proc_root: Path = Path("/proc"),
+    ) -> None:  # fmt: skip
         self.gpus = gpus
+        self.proc_root = proc_root
+        self._fixed = deployment is not None
         self.host = hostname or socket.gethostname()
         self.description = f"NVML on {self.host} ({len(gpus.gpus)} GPU(s))"
         self.target = f"nvml://{self.host}"
@@ -156,14 +210,22 @@ class NvmlSource:
                     field="deployment",
                 )
             extra = {"namespace": ns or "default", "pod": workload, "container": workload}
-        self._labels = [
-            make_labels({"gpu": str(g.index), "UUID": g.uuid, "modelName": g.name,
-                         "Hostname": self.host, **extra})
-            for g in gpus.gpus
-        ]  # fmt: skip
+        self._base = [{"gpu": str(g.index), "UUID": g.uuid, "modelName": g.name,
+                       "Hostname": self.host} for g in gpus.gpus]  # fmt: skip
+        self._labels = [make_labels({**b, **extra}) for b in self._base]
+
+    def _pod_labels(self) -> None:
+        for k, pids in enumerate(self.gpus.process_ids()):
+            pod = next((p for p in map(self._pod, pids) if p is not None), None)
+            self._labels[k] = make_labels({**self._base[k], **(pod or {})})
+
+    def _pod(self, pid: int) -> dict[str, str] | None:
+        return pod_of_process(pid, self.proc_root)
 
     def fetch(self, now_s: float) -> tuple[FlatSamples, list[Any]]:
         """One reading of every GPU at `now_s`."""
+        if not self._fixed:
+            self._pod_labels()
         energy = self.gpus.energy_millijoules()
         power = self.gpus.power_watts()
         mem = [b / 2**20 for b in self.gpus.memory_used_bytes()]
@@ -175,4 +237,4 @@ class NvmlSource:
         return FlatSamples(keys, np.full(len(keys), now_s), np.asarray(values)), []
 
 
-__all__ = ["GpuInfo", "NvmlGpus", "NvmlSource", "load_nvml"]
+__all__ = ["GpuInfo", "NvmlGpus", "NvmlSource", "load_nvml", "pod_of_process"]
