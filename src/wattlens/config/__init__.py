@@ -28,10 +28,14 @@ from wattlens.config._schema import (
     config_keys,
     describe,
     env_var,
+    redact_url,
+    split_userinfo,
 )
 from wattlens.config._values import MASK, RegionRule, ScrapeTarget, Secret
 
 __all__ = [
+    "redact_url",
+    "split_userinfo",
     "CONFIG_ENV",
     "DEFAULT_FILE",
     "MASK",

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from wattlens.catalog.grid import GridRule, default_rules
 from wattlens.config import _parsers as p
@@ -314,12 +315,34 @@ def format_value(value: Any, f: dataclasses.Field[Any]) -> str:
         return "[" + ", ".join(items) + "]"
     if isinstance(value, float):
         return repr(value)
-    return str(value) or '""'
+    return redact_url(str(value)) or '""'
+
+
+def redact_url(text: str) -> str:
+    """`scheme://user:***@host/...` for a URL carrying credentials; other text unchanged."""
+    return re.sub(
+        r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s]*)@", lambda m: m[1] + _masked(m[2]) + "@", text
+    )
+
+
+def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """The URL without `user:password@`, and (user, password) when it had them."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
+
+
+def _masked(userinfo: str) -> str:
+    user, sep, _ = userinfo.partition(":")
+    return f"{user}:***" if sep else "***"
 
 
 def _short(item: Any) -> str:
     if isinstance(item, ScrapeTarget):
-        return item.url + (f" {item.labels}" if item.labels else "")
+        return redact_url(item.url) + (f" {item.labels}" if item.labels else "")
     if isinstance(item, RegionRule):
         return f"{item.field} {item.match} {item.pattern!r} -> {item.region}"
     return str(item)
@@ -369,5 +392,7 @@ __all__ = [
     "describe",
     "env_var",
     "format_value",
+    "redact_url",
+    "split_userinfo",
     "toml_key",
 ]
