@@ -100,3 +100,25 @@ def test_gpu_processes_map_to_their_pods(tmp_path: Path) -> None:
     assert labels["GPU-a"]["pod"] == "llama-70b-7d9c8b6f4-x2k4p"
     assert labels["GPU-a"]["container_id"] == cid
     assert "pod" not in labels["GPU-b"] and "pod" not in labels["GPU-c"]  # unallocated
+
+
+def test_combined_source_puts_engine_samples_beside_the_gpus() -> None:
+    from wattlens.app.nvml import CombinedSource
+    from wattlens.telemetry.records import SeriesKey, SeriesSet
+
+    engine = SeriesSet()
+    key = SeriesKey("vllm:generation_tokens_total", (("namespace", "llm"), ("pod", "llama")))
+    engine.add(key, np.array([T0]), np.array([1234.0]))
+
+    class Engine:
+        description, target = "scrape of 1 target(s)", "scrape"
+
+        def fetch(self, now_s: float) -> tuple[SeriesSet, list[object]]:
+            return engine, []
+
+    with NvmlGpus(FakeNvml([FakeGpu("GPU-a")], Clock())) as nv:
+        src = CombinedSource(NvmlSource(nv, deployment="llm/llama", hostname="n"), Engine())
+        batch, failures = src.fetch(T0)
+    assert failures == [] and len(batch) == 4  # energy, power, memory + the engine counter
+    assert batch.keys[-1] == key and batch.values[-1] == 1234.0
+    assert src.description.startswith("NVML on n")

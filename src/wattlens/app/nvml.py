@@ -3,23 +3,58 @@
 GPUs are mapped to one engine with `deployment` (a single-engine node: `NAMESPACE/NAME` or
 `NAME`); without it each GPU's compute processes are mapped to their Kubernetes pod through
 procfs (cgroup, HOSTNAME, service-account namespace: `telemetry.nvml.pod_of_process`), and GPUs
-with no pod process are collected unallocated.
+with no pod process are collected unallocated. Engine token counters come from `--scrape`
+targets, scraped in the same cycle (`CombinedSource`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from wattlens.app.collector import Collector
+import numpy as np
+
+from wattlens.app.collector import Collector, Failure
 from wattlens.app.ops import make_deriver
-from wattlens.app.runner import check_seconds, run_loop
+from wattlens.app.runner import check_seconds, run_loop, scrape_source, scrape_targets
 from wattlens.app.settings import carbon_model, derive_options, retention_policy
 from wattlens.config import Config
 from wattlens.store import Store
 from wattlens.telemetry.nvml import NvmlGpus, NvmlSource
+from wattlens.telemetry.records import FlatSamples, SeriesSet
+
+
+class CombinedSource:
+    """NVML for the GPUs plus a scrape of the engines' `/metrics`, as one source."""
+
+    def __init__(self, *sources: Any) -> None:
+        self.sources = sources
+        self.description = " + ".join(s.description for s in sources)
+        self.target = sources[0].target
+
+    def fetch(self, now_s: float) -> tuple[FlatSamples, list[Failure]]:
+        """Every source once; their samples side by side."""
+        keys: list[Any] = []
+        ts: list[np.ndarray] = []
+        vs: list[np.ndarray] = []
+        failures: list[Failure] = []
+        for src in self.sources:
+            batch, failed = src.fetch(now_s)
+            flat = batch if isinstance(batch, FlatSamples) else _flatten(batch)
+            keys += flat.keys
+            ts.append(flat.timestamps_s)
+            vs.append(flat.values)
+            failures += failed
+        return FlatSamples(keys, np.concatenate(ts), np.concatenate(vs)), failures
+
+
+def _flatten(ss: SeriesSet) -> FlatSamples:
+    keys = [k for k, (t, _) in ss.series.items() for _ in range(t.size)]
+    t = [np.asarray(t) for t, _ in ss.series.values()]
+    v = [np.asarray(v) for _, v in ss.series.values()]
+    return FlatSamples(keys, np.concatenate(t or [np.zeros(0)]), np.concatenate(v or [np.zeros(0)]))
 
 
 def nvml_collector(
@@ -29,11 +64,17 @@ def nvml_collector(
     *,
     deployment: str | None = None,
     hostname: str | None = None,
+    scrape: Sequence[str] = (),
     clock: Callable[[], float] = time.time,
 ) -> Collector:
-    """A collector over the local GPUs' NVML counters."""
+    """A collector over the local GPUs' NVML counters (plus engine `/metrics` to scrape)."""
     deriver = make_deriver(derive_options(cfg), carbon_model(cfg))
-    source = NvmlSource(gpus, deployment=deployment, hostname=hostname)
+    source: Any = NvmlSource(gpus, deployment=deployment, hostname=hostname)
+    targets = scrape_targets(cfg, scrape) if scrape else []
+    if targets:
+        source = CombinedSource(
+            source, scrape_source(targets, None, timeout_s=cfg.backend.timeout_s)
+        )
     return Collector(store, deriver, source, retention=retention_policy(cfg), clock=clock)
 
 
@@ -43,6 +84,7 @@ def run_nvml_collector(
     db: Path,
     deployment: str | None,
     seconds: float | None,
+    scrape: Sequence[str] = (),
     on_cycle: Callable[[Any], None] | None = None,
     nvml: Any = None,
 ) -> None:
@@ -50,8 +92,8 @@ def run_nvml_collector(
     check_seconds(seconds)
     with NvmlGpus(nvml) as gpus, Store.open(db) as store:
         store.announce_writer("collect")
-        collector = nvml_collector(cfg, store, gpus, deployment=deployment)
+        collector = nvml_collector(cfg, store, gpus, deployment=deployment, scrape=scrape)
         run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds, on_cycle=on_cycle)
 
 
-__all__ = ["nvml_collector", "run_nvml_collector"]
+__all__ = ["CombinedSource", "nvml_collector", "run_nvml_collector"]

@@ -142,7 +142,7 @@ def collect(
 
         on_cycle = cycle_line if verbose else None
         run_nvml_collector(cfg, db=db_path(cfg, db), deployment=deployment, seconds=seconds,
-                           on_cycle=on_cycle)  # fmt: skip
+                           scrape=scrape or [], on_cycle=on_cycle)  # fmt: skip
         return
     run_collector(
         cfg,
