@@ -351,6 +351,8 @@ def _short(item: Any) -> str:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Secret):
         return MASK if value else ""
+    if isinstance(value, str):
+        return redact_url(value)
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, tuple):
