@@ -187,3 +187,20 @@ def test_timeout_falls_back_without_waiting_for_the_server(fake: tuple[Fake, str
     live = LiveIntensity(WattTime("alice", "pw", base_url=url, timeout_s=0.2))
     s = live.series("CAISO_NORTH", "CAMX", T0, T0 + 3600)
     assert s.source == "egrid2024 (static)" and "Timeout" in (s.fallback or "")
+
+
+def test_country_table_outside_the_us_matches_the_cited_figures() -> None:
+    """shared/reference/carbon.md s2.3 cites OWID via CodeCarbon: USA 369.473 g/kWh (2023),
+    FRA 56.0, DEU 381.0, IND 713.4, CHN 582.3."""
+    from wattlens.catalog.grid_countries import country_year, get_country, licence
+
+    cited = {"USA": 369.473, "FRA": 56.0, "DEU": 381.0, "IND": 713.4, "CHN": 582.3}
+    for code, g in cited.items():
+        assert get_country(code).intensity_kg_per_kwh * 1000 == pytest.approx(g, abs=0.06), code
+    assert country_year("USA") == 2023 and "CC BY 4.0" in licence()
+
+
+def test_static_fallback_for_a_country_states_owid_and_year() -> None:
+    s = LiveIntensity(None).series("FR", "FRA", T0, T0 + 3600)
+    assert (s.source, s.kind, s.year) == ("owid (static)", "average", 2023)
+    assert s.hourly() == {T0: pytest.approx(56.039)}

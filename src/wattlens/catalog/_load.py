@@ -22,6 +22,7 @@ DATA_FILES = (
     "frontier.toml",
     "gpus.toml",
     "grid.toml",
+    "grid_countries.toml",
     "models.toml",
     "models_hf.toml",
     "papers.toml",

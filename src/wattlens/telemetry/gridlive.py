@@ -24,8 +24,8 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from wattlens.catalog import grid
-from wattlens.core.errors import BackendError, ConfigError
+from wattlens.catalog import grid, grid_countries
+from wattlens.core.errors import BackendError, CatalogError, ConfigError
 from wattlens.core.units import GRAMS_PER_KG, kg_per_kwh_from_lb_per_mwh
 
 Kind = Literal["average", "marginal"]
@@ -202,13 +202,18 @@ class WattTime:
 
 
 def static_series(region: str, vintage: str, start_s: float, end_s: float) -> IntensitySeries:
-    """The static table's annual average as a flat hourly series (eGRID or catalog region)."""
-    r = grid.get_region(region, vintage)
+    """The static table's annual average as a flat hourly series: an eGRID (or catalog) region,
+    else a country (ISO alpha-3, OWID annual average)."""
+    try:
+        r = grid.get_region(region, vintage)
+        digits = "".join(ch for ch in vintage if ch.isdigit())  # egrid2024 -> 2024
+        year, source = (int(digits) if len(digits) == 4 else None), f"{vintage} (static)"
+    except CatalogError:
+        r = grid_countries.get_country(region)  # raises, naming both tables' codes, if neither
+        year, source = grid_countries.country_year(region), "owid (static)"
     hours = range(math.floor(start_s / HOUR_S), math.ceil(end_s / HOUR_S))
     points = tuple(IntensityPoint(h * HOUR_S, r.intensity_kg_per_kwh * GRAMS_PER_KG) for h in hours)
-    digits = "".join(ch for ch in vintage if ch.isdigit())  # egrid2024 -> 2024
-    year = int(digits) if len(digits) == 4 else None
-    return IntensitySeries(r.code, points, f"{vintage} (static)", "average", year)
+    return IntensitySeries(r.code, points, source, "average", year)
 
 
 @dataclass
