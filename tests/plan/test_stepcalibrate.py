@@ -158,3 +158,36 @@ def test_store_telemetry_recovers_the_planted_parameters_and_j_per_token(tmp_pat
         assert getattr(prof.params, name) == pytest.approx(getattr(PLANTED, name), rel=0.05), name
     j_fit, _ = joules_per_output_token(prof.params, hw, wl, batches, 1350.0, prompt_per_output=4.0)
     assert np.max(np.abs(j_fit / j - 1)) < 0.05
+
+
+def test_a_parameter_pinned_at_its_bound_with_a_huge_error_is_not_identifiable(
+    tmp_path: Path,
+) -> None:
+    # At a tiny KV footprint the KV term moves the step time by almost nothing, so eta_kv is not
+    # determined; planted at its upper bound 1.0, the fit stays pinned there with an error far
+    # larger than the value. A bench sweep at short contexts gave eta_kv = 1 +- 35 and
+    # `identifiable: true` before the bound stopped exempting it.
+    m, g = get_model("llama-3.1-8b"), get_gpu("H100-SXM")
+    hw, wl = hardware(g, "bf16"), workload(m, 1, "bf16", dtype_bytes("bf16"))
+    planted = replace(PLANTED, eta_kv=1.0)
+    b = np.geomspace(1, 256, 40)
+    n = b.size
+    obs = Observations(
+        batch=b, joules_per_token=np.ones(n), power_watts=np.ones(n), step_s=np.ones(n),
+        mean_kv_tokens=np.full(n, 1.0), prompt_per_output=np.full(n, 4.0),
+        out_tokens=np.ones(n), task=np.full(n, -1, dtype=np.int64),
+    )  # fmt: skip
+    j, p, _ = predict(planted, hw, wl, obs, np.zeros(0))
+    rng = np.random.default_rng(5)
+    rows = zip(b, j * (1 + 0.01 * rng.standard_normal(n)), p * (1 + 0.01 * rng.standard_normal(n)),
+               np.full(n, 1.0), np.full(n, 4.0), strict=True)  # fmt: skip
+    csv_path = tmp_path / "bench.csv"
+    with csv_path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([*BENCH_COLUMNS, "prompt_per_output"])
+        w.writerows(rows)
+    prof = calibrate_step_model(
+        observations_from_csv(csv_path), "llama-3.1-8b", "H100-SXM", source="test"
+    )
+    assert not prof.identifiable
+    assert any(r.startswith("eta_kv") and "standard error" in r for r in prof.reasons), prof.reasons

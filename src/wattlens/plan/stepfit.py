@@ -187,9 +187,10 @@ def _identifiability(
         i = PARAM_NAMES.index(name)
         value = float(params.vector()[i])
         at_bound = min(value - LOWER[i], UPPER[i] - value) <= 1e-6 * (UPPER[i] - LOWER[i])
-        if not at_bound and se[i] > abs(value):
+        if se[i] > abs(value):  # also at a bound: pinned there is not the same as determined
+            where = " (at its bound)" if at_bound else ""
             reasons.append(
-                f"{name} = {value:.3g} ± {se[i]:.2g}: the standard error exceeds the value"
+                f"{name} = {value:.3g} ± {se[i]:.2g}{where}: the standard error exceeds the value"
             )
     b = obs.batch[np.isfinite(obs.batch) & (obs.batch > 0)]
     if b.size and float(b.max() / max(b.min(), 1e-9)) < MIN_LOAD_RATIO:
