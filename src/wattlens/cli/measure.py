@@ -137,6 +137,10 @@ def bench(
     if sum(x is not None and x != [] for x in (prompts, synthetic, grid)) != 1:
         raise InputError("prompts: give exactly one of --prompts, --synthetic or --grid",
                          field="prompts")  # fmt: skip
+    if plot is not None:  # before the run, not after minutes of measuring
+        from wattlens.plan.figures import check_plot_path
+
+        check_plot_path(plot)
     if energy not in ("nvml", "prometheus", "emulator"):
         raise InputError(f"energy {energy!r}: expected nvml, prometheus or emulator",
                          field="energy")  # fmt: skip

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from wattlens.core.errors import InputError
+from wattlens.plan.figures import pyplot, write_figure
 
 GRID_COLUMNS = ("n_in", "n_out", "energy_joules", "joules_per_output_token")
 # The ML.ENERGY benchmark's results layout (the rows bundled in plan/data/mlenergy).
@@ -85,11 +86,7 @@ def mlenergy_rows(
 
 def plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
     """J/token against concurrency per max tokens, and energy against latency per power cap."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for mt in sorted({r["max_tokens"] for r in rows}, key=lambda x: (x is None, x)):
         pts = sorted((r["concurrency"], r["joules_per_output_token"]) for r in rows
@@ -104,8 +101,7 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
     ax2.set(xlabel="median end-to-end latency (s)", ylabel="energy (J)")
     ax2.legend()
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    write_figure(fig, path, "Energy benchmark", "J per output token and energy against latency")
 
 
 __all__ = ["GRID_COLUMNS", "MLENERGY_COLUMNS", "mlenergy_rows", "plot", "write_grid", "write_rows"]
