@@ -12,12 +12,12 @@ from wattlens.emulator import load_scenario, write_history
 from wattlens.telemetry.metrics import WANTED_METRICS
 
 DATA = Path(__file__).parent / "data"
-STEP_S = 120.0
+STEP_S = 150.0
 DAYS = 3
 
 
 class FleetHistory:
-    """`rules-fleet` over three days ending two hours ago, 2-minute scrapes, OpenMetrics."""
+    """`rules-fleet` over three days ending two hours ago, 150 s scrapes (divides 300 s)."""
 
     def __init__(self, root: Path) -> None:
         self.scenario = load_scenario(DATA / "rules-fleet.toml")
