@@ -90,3 +90,17 @@ def test_cli_bad_window_is_one_line_and_exit_2(tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "'soon'" in proc.stderr
+
+
+def test_otel_names_group_is_optional_and_parses(tmp_path: Path) -> None:
+    from wattlens.integrations.rules import otel_names
+
+    assert len(rule_groups(RuleOptions())["groups"]) == 2
+    groups = rule_groups(RuleOptions(otel_names=True))["groups"]
+    names = [r["record"] for r in groups[2]["rules"]]
+    assert names == [m["prometheus"] for m in otel_names()["metric"]]
+    assert all(n.startswith("gen_ai_infrastructure_") for n in names)
+    path = tmp_path / "otel.yaml"
+    path.write_text(render_rules(RuleOptions(otel_names=True)))
+    total = sum(len(g["rules"]) for g in groups)
+    assert f"SUCCESS: {total} rules found" in check_rules(path)

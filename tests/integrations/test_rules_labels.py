@@ -150,3 +150,26 @@ def test_every_vocabulary_metric_evaluates(backend: tuple[Server, float]) -> Non
     rates = rate_inputs(OPTS)
     for name in FORMULAS:
         _query(server, metric_expr(name, OPTS, rates), at_s)  # parses and runs on both backends
+
+
+def test_otel_gen_ai_names_evaluate(backend: tuple[Server, float]) -> None:
+    """The draft OTel names read the recorded series; inlined here, both backends agree with
+    the planted values (the busy deployment is not idle; output-token J from 20 tok/s)."""
+    from wattlens.integrations.rules import PREFIX, otel_rules
+
+    server, at_s = backend
+    rates = rate_inputs(OPTS)
+    got = {}
+    for rule in otel_rules(OPTS):
+        expr = rule["expr"]
+        for name in ("power_watts", "joules_per_output_token", "tokens_per_s"):
+            expr = expr.replace(PREFIX + name, f"({metric_expr(name, OPTS, rates)})")
+        rows = _query(server, expr, at_s)
+        got[rule["record"]] = {
+            (r["metric"]["deployment"], r["metric"]["k8s_namespace_name"]): float(r["value"][1])
+            for r in rows
+        }
+    key = ("llm/llama-70b", "llm")
+    assert got["gen_ai_infrastructure_power_watts"][key] == pytest.approx(500.0)
+    assert got["gen_ai_infrastructure_energy_per_token_joules"] == {key: pytest.approx(25.0)}
+    assert got["gen_ai_infrastructure_idle_ratio"] == {key: 0.0}

@@ -27,6 +27,9 @@ def rules(
     idle_for: Annotated[
         str | None, typer.Option(help="Idle alert: for this long (alerts.toml).")
     ] = None,
+    otel_names: Annotated[
+        bool, typer.Option(help="Also record the draft OpenTelemetry gen_ai energy names.")
+    ] = False,
 ) -> None:
     """Prometheus recording and alert rules (YAML) from wattlens's own definitions.
 
@@ -40,6 +43,7 @@ def rules(
         interval=interval,
         idle_watts=idle_watts,
         idle_for=idle_for,
+        otel_names=otel_names or None,
     )
     typer.echo(render_rules(opts), nl=False)
 

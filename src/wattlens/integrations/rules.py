@@ -64,6 +64,7 @@ class RuleOptions:
     baseline: str = field(
         default_factory=lambda: alert_defaults()["joules_per_token_regression"]["baseline"]
     )
+    otel_names: bool = False  # also record the draft OpenTelemetry gen_ai energy names
 
     def __post_init__(self) -> None:
         for name in ("rate_window", "interval", "idle_for", "baseline"):
@@ -254,15 +255,38 @@ def alert_rules(opts: RuleOptions) -> list[dict[str, Any]]:
     ]
 
 
+@cache
+def otel_names() -> dict[str, Any]:
+    """The draft OpenTelemetry gen_ai energy names and their wattlens sources (otel_names.toml)."""
+    text = resources.files("wattlens.integrations").joinpath("otel_names.toml").read_text()
+    return tomllib.loads(text)
+
+
+def otel_rules(opts: RuleOptions) -> list[dict[str, Any]]:
+    """The recorded series again under the draft OTel names (label k8s_namespace_name added).
+
+    They read the wattlens series, so backfill them in a second promtool pass."""
+    rules = []
+    for m in otel_names()["metric"]:
+        if m["wattlens"] == "idle":
+            expr = f"{PREFIX}tokens_per_s <= bool {opts.active_tokens_per_s!r}"
+        else:
+            expr = PREFIX + m["wattlens"]
+        expr = f'label_replace({expr}, "k8s_namespace_name", "$1", "namespace", "(.*)")'
+        rules.append(_rule(m["prometheus"], expr))
+    return rules
+
+
 def rule_groups(opts: RuleOptions) -> dict[str, Any]:
-    """The rules file as a dict: one recording group, one alerting group."""
-    return {
-        "groups": [
-            {"name": "wattlens-recording", "interval": opts.interval,
-             "rules": recording_rules(opts)},
-            {"name": "wattlens-alerts", "interval": opts.interval, "rules": alert_rules(opts)},
-        ]
-    }  # fmt: skip
+    """The rules file as a dict: one recording group, one alerting group (and OTel names)."""
+    groups = [
+        {"name": "wattlens-recording", "interval": opts.interval, "rules": recording_rules(opts)},
+        {"name": "wattlens-alerts", "interval": opts.interval, "rules": alert_rules(opts)},
+    ]
+    if opts.otel_names:
+        groups.append({"name": "wattlens-otel-gen-ai", "interval": opts.interval,
+                       "rules": otel_rules(opts)})  # fmt: skip
+    return {"groups": groups}
 
 
 def render_rules(opts: RuleOptions) -> str:
@@ -287,6 +311,8 @@ __all__ = [
     "alert_rules",
     "metric_expr",
     "options_from_config",
+    "otel_names",
+    "otel_rules",
     "rate_inputs",
     "recording_rules",
     "render_rules",
