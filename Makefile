@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench docs clean
+.PHONY: install run test lint bench docs clean reliability
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Issue 14: the reliability tests with long fuzz budgets (10^5 cases per target), 20 SIGKILLs,
+# more API cases, then the 10-minute soak (bench/soak.py). Hours, not minutes.
+reliability: $(STAMP)
+	WATTLENS_FUZZ_EXAMPLES=100000 WATTLENS_API_EXAMPLES=200 WATTLENS_RELIABILITY_KILLS=20 \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/reliability -o timeout=0
+	$(BIN)/python -m bench soak
 
 docs: $(STAMP)
 	$(BIN)/wattlens docs methodology --out docs/methodology.md
