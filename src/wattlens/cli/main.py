@@ -193,6 +193,7 @@ def demo(
 app.command()(reads.analyze)
 app.command()(ecosystem.rules)
 app.command()(ecosystem.grafana)
+app.command()(ecosystem.sci)
 
 
 @app.command()
