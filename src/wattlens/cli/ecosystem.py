@@ -1,6 +1,6 @@
-"""Commands that feed the operators' stack: `rules` (Prometheus) and `grafana` (dashboard).
+"""Commands that feed the operators' stack: `rules` (Prometheus), `grafana` (dashboard), `sci`.
 
-Registered on the app in `cli.main`. Both print to stdout so they can be redirected to a file.
+Registered on the app in `cli.main`. They print to stdout so they can be redirected to a file.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from wattlens.cli.options import ConfigOpt, load_cfg
+from wattlens.cli.options import ConfigOpt, DbOpt, JsonOpt, db_path, load_cfg, print_json
 
 
 def rules(
@@ -48,6 +48,32 @@ def rules(
     typer.echo(render_rules(opts), nl=False)
 
 
+def sci(
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    range_: Annotated[str | None, typer.Option("--range", help="Period, e.g. 7d.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Green Software Foundation SCI per token per deployment (operational + embodied)."""
+    from wattlens.app.ops import period, report
+    from wattlens.integrations.sci import sci_report
+    from wattlens.store import Store
+
+    cfg = load_cfg(config)
+    with Store.open(db_path(cfg, db), read_only=True) as store:
+        since_s, until_s = period(None, None, range_, store.last_ts() or 0.0)
+        body = report(store, since_s=since_s, until_s=until_s,
+                      min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio)  # fmt: skip
+    result = sci_report(body)
+    if json_:
+        print_json(result)
+        return
+    for row in result["deployments"]:
+        value = row["sci_mg_per_token"]
+        shown = "n/a (no tokens)" if value is None else f"{value:.4f} mg CO2e/token"
+        typer.echo(f"{row['deployment']}: {shown}" + (f"  [{row['note']}]" if row["note"] else ""))
+
+
 def grafana() -> None:
     """A Grafana dashboard (JSON) over the recorded series of `wattlens rules`."""
     from wattlens.integrations.grafana import dashboard
@@ -55,4 +81,4 @@ def grafana() -> None:
     typer.echo(json.dumps(dashboard(), indent=2))
 
 
-__all__ = ["grafana", "rules"]
+__all__ = ["grafana", "rules", "sci"]
