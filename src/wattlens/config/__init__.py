@@ -7,11 +7,13 @@ form. Nothing is read at import time. Modules:
 - `_schema`: one frozen dataclass per section; field metadata holds each key's parser and help.
 - `_parsers`: the value parsers (shared by file values and environment strings).
 - `_load`: finding and reading the file, overrides, cross-key and catalog checks.
+- `_ecosystem`: [grid] (live intensity provider) and [exporter] (metric names).
 - `_values`: `Secret`, `ScrapeTarget`, `RegionRule`.
 """
 
 from __future__ import annotations
 
+from wattlens.config._ecosystem import ExporterConfig, GridConfig
 from wattlens.config._load import CONFIG_ENV, DEFAULT_FILE, config_error_lines, load_config
 from wattlens.config._schema import (
     SECTIONS,
@@ -43,6 +45,8 @@ __all__ = [
     "BackendConfig",
     "CarbonConfig",
     "CollectConfig",
+    "ExporterConfig",
+    "GridConfig",
     "Config",
     "ConfigKey",
     "LabelsConfig",

@@ -12,18 +12,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from wattlens.catalog.grid import GridRule, default_rules
 from wattlens.config import _parsers as p
+from wattlens.config._ecosystem import ExporterConfig, GridConfig
 from wattlens.config._values import MASK, RegionRule, ScrapeTarget, Secret
 from wattlens.core.durations import format_duration
 from wattlens.core.errors import ConfigError
 from wattlens.core.units import SECONDS_PER_DAY
-
-if TYPE_CHECKING:
-    from wattlens.catalog.grid import GridRule
 
 ENV_PREFIX = "WATTLENS_"
 ROLLUP_S = 300.0  # the 5-minute rollup tier; the step grid must tile it
@@ -233,6 +231,8 @@ class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    grid: GridConfig = field(default_factory=GridConfig)
+    exporter: ExporterConfig = field(default_factory=ExporterConfig)
     path: Path | None = None  # the file that was read, if any
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -251,16 +251,10 @@ class Config:
         return out
 
 
-SECTIONS: dict[str, type] = {
-    "backend": BackendConfig,
-    "scrape": ScrapeConfig,
-    "collect": CollectConfig,
-    "carbon": CarbonConfig,
-    "store": StoreConfig,
-    "thresholds": ThresholdsConfig,
-    "service": ServiceConfig,
-    "labels": LabelsConfig,
-    "models": ModelsConfig,
+SECTIONS: dict[str, type] = {  # every section, in schema order (Config's fields)
+    f.name: f.default_factory  # type: ignore[misc]
+    for f in dataclasses.fields(Config)
+    if f.name not in ("path", "sources")
 }
 
 
