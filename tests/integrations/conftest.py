@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.integrations.gridfake import fake  # noqa: F401 - the grid-provider fake, a fixture
 
 from wattlens.emulator import load_scenario, write_history
 from wattlens.telemetry.metrics import WANTED_METRICS

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wattlens.app.gridcarbon import GridHook, apply_grid
 from wattlens.app.views import report_rows, snapshot_rows
 from wattlens.catalog import gpu_id_for_dcgm_name
 from wattlens.core.durations import iso, parse_duration, parse_time
@@ -128,14 +129,19 @@ def report(
     since_s: float | None,
     until_s: float | None,
     min_tokens_per_s: float,
+    grid: GridHook | None = None,
 ) -> dict[str, Any]:
-    """`{"deployments", "fleet"}` totals over (since, until]; None bounds = everything."""
+    """`{"deployments", "fleet"}` totals over (since, until]; None bounds = everything.
+
+    With `grid` every row states its intensity source, kind and year, and a live provider's
+    hourly intensity replaces the stored CO2 (`app.gridcarbon`)."""
     totals = store.totals(since_s, until_s, active_min_tokens_per_s=min_tokens_per_s)
     if not totals:
         raise NotFoundError(_no_data(store, since_s, until_s))
-    return report_rows(
+    body = report_rows(
         [d.info for d in store.deployments()], totals, min_tokens_per_s=min_tokens_per_s
     )
+    return body if grid is None else apply_grid(store, body, grid, since_s=since_s, until_s=until_s)
 
 
 def _no_data(store: StoreReader, since_s: float | None, until_s: float | None) -> str:

@@ -69,7 +69,9 @@ def report(
 
         body = get_json(url, "/api/v2/report", since=since_s, until=until_s)
     else:
+        from wattlens.app.gridcarbon import grid_hook
         from wattlens.app.ops import report as fleet_report
+        from wattlens.app.settings import carbon_model
         from wattlens.store import Store
 
         cfg = load_cfg(config)
@@ -79,6 +81,7 @@ def report(
                 since_s=since_s,
                 until_s=until_s,
                 min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio,
+                grid=grid_hook(cfg, carbon_model(cfg)),
             )
         body = {"since": since_s, "until": until_s, **body}
     print_json(body) if json_ else report_table(body)

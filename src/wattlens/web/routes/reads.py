@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, Response
 
+from wattlens.app.gridcarbon import grid_hook
 from wattlens.app.ops import period, report, status
 from wattlens.app.settings import carbon_model
 from wattlens.core.errors import InputError
@@ -25,6 +26,7 @@ def router(ctx: WebContext) -> APIRouter:
     """Routes of the CLI's reads."""
     r = APIRouter(prefix="/api/v2", tags=["v2 cli reads"])
     carbon = carbon_model(ctx.config)
+    grid = grid_hook(ctx.config, carbon)  # report CO2 from [grid] (live hourly or static)
 
     @r.get("/live", response_class=JSONBytes)
     def live() -> Response:
@@ -43,7 +45,7 @@ def router(ctx: WebContext) -> APIRouter:
         """`wattlens report --json`: totals per deployment and for the fleet over a period."""
         since_s, until_s = period(since, until, range, time.time())
         thr = ctx.config.thresholds.min_tokens_per_s_for_ratio
-        body = report(ctx.store, since_s=since_s, until_s=until_s, min_tokens_per_s=thr)
+        body = report(ctx.store, since_s=since_s, until_s=until_s, min_tokens_per_s=thr, grid=grid)
         return json_response({"since": since_s, "until": until_s, **body})
 
     @r.get("/export")
