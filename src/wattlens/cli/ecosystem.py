@@ -6,7 +6,7 @@ Registered on the app in `cli.main`. They print to stdout so they can be redirec
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -65,13 +65,20 @@ def sci(
         body = report(store, since_s=since_s, until_s=until_s,
                       min_tokens_per_s=cfg.thresholds.min_tokens_per_s_for_ratio)  # fmt: skip
     result = sci_report(body)
-    if json_:
-        print_json(result)
-        return
+    print_json(result) if json_ else print_sci(result)
+
+
+def print_sci(result: dict[str, Any]) -> None:
+    """SCI per token per deployment, one line each; a missing embodied term is flagged."""
+    typer.echo(f"SCI per token ({result['method']['formula']}):")
     for row in result["deployments"]:
         value = row["sci_mg_per_token"]
         shown = "n/a (no tokens)" if value is None else f"{value:.4f} mg CO2e/token"
-        typer.echo(f"{row['deployment']}: {shown}" + (f"  [{row['note']}]" if row["note"] else ""))
+        flag = "" if row.get("embodied_included", True) else " *"
+        typer.echo(f"  {row['deployment']}: {shown}{flag}")
+    notes = sorted({r["note"] for r in result["deployments"] if r.get("note")})
+    for note in notes:
+        typer.echo(f"  * {note}")
 
 
 def grafana() -> None:
@@ -81,4 +88,4 @@ def grafana() -> None:
     typer.echo(json.dumps(dashboard(), indent=2))
 
 
-__all__ = ["grafana", "rules", "sci"]
+__all__ = ["grafana", "print_sci", "rules", "sci"]

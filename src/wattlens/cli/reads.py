@@ -58,6 +58,9 @@ def report(
     ] = None,
     json_: JsonOpt = False,
     url: UrlOpt = None,
+    sci: Annotated[
+        bool, typer.Option("--sci", help="Add the GSF SCI per token (operational + embodied).")
+    ] = False,
 ) -> None:
     """Energy, tokens and CO2 per deployment and for the fleet over a period (default: all)."""
     from wattlens.app.ops import period
@@ -84,7 +87,15 @@ def report(
                 grid=grid_hook(cfg, carbon_model(cfg)),
             )
         body = {"since": since_s, "until": until_s, **body}
+    if sci:
+        from wattlens.integrations.sci import sci_report
+
+        body["sci"] = sci_report(body)
     print_json(body) if json_ else report_table(body)
+    if sci and not json_:
+        from wattlens.cli.ecosystem import print_sci
+
+        print_sci(body["sci"])
 
 
 def export(

@@ -34,6 +34,14 @@ def embodied_for(gpu_type: str | None) -> Mapping[str, Any] | None:
     return None
 
 
+def missing_figure_note(gpu_type: str | None) -> str:
+    """Why a GPU has no embodied term: what was checked for it (embodied.toml), or unknown."""
+    for entry in embodied_table().get("checked_without_figure", []):
+        if gpu_type in entry["gpu_types"]:
+            return f"operational only: {entry['finding']} ({entry['year']})"
+    return "operational only: no sourced embodied figure for this GPU"
+
+
 def sci_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     """SCI per deployment from a `wattlens report` body (its `deployments` rows)."""
     life = embodied_table()["lifetime"]
@@ -58,7 +66,8 @@ def sci_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
             "sci_grams_per_token": per_token,
             "sci_mg_per_token": None if per_token is None else per_token * 1000.0,
             "embodied_source": entry["source"] if entry else None,
-            "note": None if entry else "no sourced embodied figure for this GPU: operational only",
+            "embodied_included": entry is not None,
+            "note": None if entry else missing_figure_note(r.get("gpu_type")),
         })  # fmt: skip
     return rows
 
@@ -78,4 +87,4 @@ def sci_report(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-__all__ = ["embodied_for", "embodied_table", "sci_report", "sci_rows"]
+__all__ = ["embodied_for", "embodied_table", "missing_figure_note", "sci_report", "sci_rows"]
