@@ -4,6 +4,11 @@ A prometheus_client custom `Collector` whose `collect()` reads the shared snapsh
 costs no more than one dashboard refresh. Gauges carry `deployment`, `namespace`, `model_name`
 and `gpu_type` labels; a gauge whose value is unknown (no data, or traffic below the ratio
 threshold) is left out for that deployment rather than exported as 0.
+
+`[exporter] names` chooses the names: `wattlens` (the `wattlens_*` gauges), `otel` (the draft
+OpenTelemetry `gen_ai.infrastructure.*` energy names in their Prometheus spelling, from
+`integrations/otel_names.toml`, with the `k8s_namespace_name` label as `wattlens rules
+--otel-names` records them) or `both`. `wattlens_data_age_seconds` is always exported.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from wattlens.config import Config
+from wattlens.integrations.rules import otel_names
 from wattlens.web.snapshot import Freshness, Snapshot
 from wattlens.web.views import intensity_of
 
 LABELS = ("deployment", "namespace", "model_name", "gpu_type")
+OTEL_LABELS = (*LABELS, "k8s_namespace_name")
 
 # (metric name, help, key in the live row); values are SI with the unit in the name
 GAUGES: tuple[tuple[str, str, str], ...] = (
@@ -70,6 +77,15 @@ class StoreCollector(Collector):
             "Grid carbon intensity applied to the deployment (kg CO2/kWh).",
             labels=LABELS,
         )
+        names = self._config.exporter.names
+        otel = {m["prometheus"]: m for m in otel_names()["metric"]}
+        otel_families = {
+            name: GaugeMetricFamily(name, f"{m['otel']} (OpenTelemetry draft, "
+                                    f"{otel_names()['stability']}): wattlens {m['wattlens']}.",
+                                    labels=OTEL_LABELS)
+            for name, m in otel.items()
+        }  # fmt: skip
+        active_cutoff = self._config.thresholds.active_tokens_per_s
         for dep in snap.deployments:
             info = dep.info
             labels = [
@@ -86,8 +102,15 @@ class StoreCollector(Collector):
             ci = intensity_of(info, snap, self._config)
             if ci is not None:
                 intensity.add_metric(labels, ci)
-        yield from families.values()
-        yield intensity
+            for name, m in otel.items():
+                value = _otel_value(live, m["wattlens"], active_cutoff)
+                if value is not None:
+                    otel_families[name].add_metric([*labels, info.namespace], value)
+        if names in ("wattlens", "both"):
+            yield from families.values()
+            yield intensity
+        if names in ("otel", "both"):
+            yield from otel_families.values()
         if self._freshness is not None:
             f = self._freshness()
             age = GaugeMetricFamily(
@@ -98,6 +121,15 @@ class StoreCollector(Collector):
             yield age
 
 
+def _otel_value(live: dict[str, Any], key: str, active_tokens_per_s: float) -> float | None:
+    """A live row's value for an OTel name; `idle` is 1 at or below the activity cut-off."""
+    if key == "idle":
+        rate = live.get("tokens_per_s")
+        return None if rate is None else float(rate <= active_tokens_per_s)
+    value = live.get(key)
+    return None if value is None else float(value)
+
+
 def make_registry(collector: StoreCollector) -> CollectorRegistry:
     """A private registry holding only `collector` (no process or platform collectors)."""
     registry = CollectorRegistry(auto_describe=False)
@@ -105,4 +137,4 @@ def make_registry(collector: StoreCollector) -> CollectorRegistry:
     return registry
 
 
-__all__ = ["GAUGES", "LABELS", "StoreCollector", "make_registry"]
+__all__ = ["GAUGES", "LABELS", "OTEL_LABELS", "StoreCollector", "make_registry"]
