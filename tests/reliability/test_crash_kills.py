@@ -28,7 +28,7 @@ from .procs import KILLS, energy_total, same_row, snapshot, wattlens
 
 SCENARIO = "test-events"  # counter reset at +9h, exporter gap +10h..+12h, pod restarts
 HISTORY_DAYS = "0.5"
-MAX_KILL_DELAY_S = 4.0  # after the store is open: seeding, starting the web app, collecting
+MAX_KILL_DELAY_S = 3.0  # after the store is open: seeding, starting the web app, collecting
 
 
 def _writer_pid(db: Path) -> int | None:
