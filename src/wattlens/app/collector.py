@@ -128,7 +128,10 @@ class PrometheusSource:
             return SeriesSet(), []
         out = self._client.raw(wanted_selector(), start, end, chunk_s=max(60.0, end - start))
         self._cursor = max(end, self._cursor or end)
-        return self._unseen(out), []
+        batch = self._unseen(out)
+        if len(self._last_t) > 2 * len(out.series) + 1000:  # series gone (old pods): forget them
+            self._last_t = {k: t for k, t in self._last_t.items() if t > start}
+        return batch, []
 
     def _unseen(self, batch: SeriesSet) -> SeriesSet:
         """`batch` less the samples at or before each series' newest one handed out."""

@@ -244,8 +244,12 @@ def fleet_view(
 def freshness_view(f: Freshness) -> dict[str, Any]:
     """Backend state and data age, as /readyz and the dashboard's banner read them."""
     return {
-        # stored-only serving has nothing to wait for: ready once it has history
-        "ready": not f.stale if f.live else f.last_good_s is not None,
+        # stored-only serving has nothing to wait for: ready once it has history; a collector
+        # is ready after its first good live cycle (during the start-up backfill the newest
+        # row may be recent, yet the figures are minutes old)
+        "ready": (f.last_success_s is not None and not f.stale)
+        if f.live
+        else f.last_good_s is not None,
         "collection": {
             "mode": "live" if f.live else "stored_only",
             "failures": [
