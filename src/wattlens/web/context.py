@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 from wattlens.app.collector import META_LAST_SUCCESS
 from wattlens.config import Config
@@ -33,10 +33,17 @@ def encode(obj: Any) -> bytes:
     return json.dumps(_finite(obj), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-class JSONBytes(Response):
-    """A response whose body is already-encoded JSON."""
+class JSONBytes(JSONResponse):
+    """A JSON response whose body is usually already encoded (the cached fast path).
 
-    media_type = "application/json"
+    A `JSONResponse` subclass so that FastAPI documents routes with `response_class=JSONBytes`
+    as `application/json` answers (a plain `Response` is documented as a string), while bytes
+    pass through `render` untouched: nothing is decoded or encoded twice.
+    """
+
+    def render(self, content: Any) -> bytes:
+        """`content` as is when already bytes, else encoded with `encode`."""
+        return content if isinstance(content, bytes) else encode(content)
 
 
 def json_response(obj: Any, status: int = 200) -> JSONBytes:
