@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from wattlens.cli.options import ConfigOpt, DbOpt, JsonOpt, db_path, load_cfg, print_json
+from wattlens.core.errors import ConfigError
 
 
 def rules(
@@ -30,11 +31,28 @@ def rules(
     otel_names: Annotated[
         bool, typer.Option(help="Also record the draft OpenTelemetry gen_ai energy names.")
     ] = False,
+    detect: Annotated[
+        bool, typer.Option(help="Instead: say whether the backend holds the recorded series.")
+    ] = False,
 ) -> None:
     """Prometheus recording and alert rules (YAML) from wattlens's own definitions.
 
     `wattlens rules > wattlens-rules.yaml`, then `promtool check rules wattlens-rules.yaml`.
     """
+    if detect:
+        from wattlens.app.settings import prometheus_client
+        from wattlens.integrations.recorded import detect_recorded
+
+        cfg = load_cfg(config)
+        if not cfg.backend.prometheus_url:
+            raise ConfigError(
+                "--detect needs backend.prometheus_url; set it in the config or "
+                "WATTLENS_BACKEND_PROMETHEUS_URL",
+                field="backend.prometheus_url",
+            )
+        with prometheus_client(cfg) as client:
+            typer.echo(detect_recorded(client).message())
+        return
     from wattlens.integrations.rules import options_from_config, render_rules
 
     opts = options_from_config(
