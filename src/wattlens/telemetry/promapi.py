@@ -22,7 +22,8 @@ import numpy as np
 
 from wattlens.config import split_userinfo
 from wattlens.core.errors import BackendError, ConfigError, InputError
-from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
+from wattlens.telemetry.rangejson import matrix_items, matrix_rows
+from wattlens.telemetry.records import SeriesKey, SeriesSet
 
 MAX_POINTS_PER_SERIES = 11_000  # Prometheus rejects range queries above this (api.go)
 _CHUNK_POINTS = 10_000
@@ -82,19 +83,6 @@ class _Accumulator:
             else:
                 out.add(key, t, v)  # sorts and drops duplicate timestamps
         return out
-
-
-def _matrix_rows(
-    result: list[dict[str, Any]], fallback_name: str
-) -> Iterator[tuple[SeriesKey, np.ndarray, np.ndarray]]:
-    for item in result:
-        metric = item.get("metric", {})
-        values = item.get("values") or []
-        key = SeriesKey(metric.get("__name__", fallback_name), make_labels(metric))
-        n = len(values)
-        times, texts = zip(*values, strict=True) if n else ((), ())  # [[t, "v"], ...]
-        t = np.fromiter(times, dtype=np.float64, count=n)
-        yield key, t, np.fromiter(map(float, texts), dtype=np.float64, count=n)
 
 
 class PrometheusClient:
@@ -225,6 +213,8 @@ class PrometheusClient:
         raise BackendError(f"Prometheus at {self.base_url} failed: {last}")  # pragma: no cover
 
     def _decode(self, resp: httpx.Response, path: str, params: dict[str, str]) -> Any:
+        if resp.status_code == 200 and (items := matrix_items(resp.content)) is not None:
+            return {"resultType": "matrix", "result": items}
         query = params.get("query", "")
         what = f"{path} {query!r}" if query else path
         try:
@@ -296,7 +286,7 @@ class PrometheusClient:
         data = self._query(f"{sel}[{width_ms}ms]", hi_ms / 1000.0)
         if data["resultType"] != "matrix":
             raise InputError(f'{sel!r} is not a plain selector; expected e.g. metric{{k="v"}}')
-        for key, t, v in _matrix_rows(data["result"], sel):
+        for key, t, v in matrix_rows(data["result"], sel):
             t_ms = np.rint(t * 1000.0).astype(np.int64)
             keep = (t_ms >= lo_ms) if include_lo else (t_ms > lo_ms)
             keep &= t_ms <= hi_ms
@@ -351,7 +341,7 @@ class PrometheusClient:
             data = self._request("api/v1/query_range", params)
             if not isinstance(data, dict) or data.get("resultType") != "matrix":
                 raise BackendError(f"range query {query!r} did not return a matrix")
-            for key, t, v in _matrix_rows(data["result"], query):
+            for key, t, v in matrix_rows(data["result"], query):
                 acc.add(key, t, v)
         return acc.result()
 

@@ -8,6 +8,8 @@ vector items `value: [t, "v"]`.
 from __future__ import annotations
 
 import json
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,7 +18,71 @@ import numpy as np
 from wattlens.core.errors import InputError
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
 
-__all__ = ["read_export_lines", "read_range_json", "series_from_result"]
+__all__ = [
+    "matrix_items",
+    "matrix_rows",
+    "read_export_lines",
+    "read_range_json",
+    "series_from_result",
+]
+
+_STRIP = str.maketrans('[],"', "    ")
+_DECODER = json.JSONDecoder()
+_MATRIX_HEAD = '{"status":"success","data":{"resultType":"matrix","result":['
+
+
+def matrix_rows(
+    result: list[Any], fallback_name: str
+) -> Iterator[tuple[SeriesKey, np.ndarray, np.ndarray]]:
+    """(key, times, values) per matrix item: parsed JSON objects or `matrix_items` tuples."""
+    for item in result:
+        if isinstance(item, tuple):  # already split by `matrix_items`
+            metric, t, v = item
+            yield SeriesKey(metric.get("__name__", fallback_name), make_labels(metric)), t, v
+            continue
+        metric = item.get("metric", {})
+        values = item.get("values") or []
+        key = SeriesKey(metric.get("__name__", fallback_name), make_labels(metric))
+        n = len(values)
+        times, texts = zip(*values, strict=True) if n else ((), ())  # [[t, "v"], ...]
+        t = np.fromiter(times, dtype=np.float64, count=n)
+        yield key, t, np.fromiter(map(float, texts), dtype=np.float64, count=n)
+
+
+def matrix_items(body: bytes) -> list[tuple[dict[str, Any], np.ndarray, np.ndarray]] | None:
+    """(metric, times, values) per series of a successful matrix answer, without a Python object
+    per sample: each `metric` object is decoded as JSON, each `values` array read as numbers in
+    one numpy pass (backfill CPU, issue #11). None when the body is not laid out as Prometheus
+    writes it (compact, `metric` before `values`): the caller then decodes it as plain JSON."""
+    text = body.decode("utf-8", errors="replace")
+    if not text.startswith(_MATRIX_HEAD):
+        return None
+    i, out = len(_MATRIX_HEAD), []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a short numeric read is caught by the count check
+        while text.startswith('{"metric":', i):
+            try:
+                metric, i = _DECODER.raw_decode(text, i + 10)
+            except ValueError:
+                return None
+            if text.startswith(',"values":[]}', i):
+                nums, i = np.empty(0), i + 13
+            elif text.startswith(',"values":[[', i) and (j := text.find("]]}", i)) > 0:
+                pairs = text[i + 11 : j + 1]  # [t,"v"],[t,"v"]: numbers and quoted numbers only
+                try:
+                    nums = np.fromstring(pairs.translate(_STRIP), sep=" ")
+                except ValueError:  # not a number
+                    return None
+                if nums.size != 2 * pairs.count("["):
+                    return None
+                i = j + 3
+            else:
+                return None
+            if not isinstance(metric, dict):
+                return None
+            out.append((metric, nums[0::2], nums[1::2]))
+            i += text.startswith(",", i)
+    return out if text.startswith("]", i) else None
 
 
 def _bad(name: str, path: str, what: str) -> InputError:

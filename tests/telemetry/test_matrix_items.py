@@ -1,0 +1,46 @@
+"""`matrix_items` reads a Prometheus matrix answer as `json.loads` would, or declines."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from wattlens.telemetry.rangejson import matrix_items
+
+
+def _answer(result: list) -> bytes:
+    body = {"status": "success", "data": {"resultType": "matrix", "result": result}}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def test_same_as_json_including_awkward_labels_and_special_values() -> None:
+    result = [
+        {"metric": {"__name__": "x", "pod": 'a"]]}', "uni": "é"},
+         "values": [[1700000000.125, "1.5"], [1700000060, "NaN"], [1700000120, "+Inf"]]},
+        {"metric": {"__name__": "y"}, "values": []},
+        {"metric": {}, "values": [[1700000000, "-Inf"], [1700000001, "2e-3"]]},
+    ]  # fmt: skip
+    got = matrix_items(_answer(result))
+    assert got is not None and len(got) == len(result)
+    for (metric, t, v), want in zip(got, result, strict=True):
+        assert metric == want["metric"]
+        assert t.tolist() == [float(p[0]) for p in want["values"]]
+        np.testing.assert_array_equal(v, [float(p[1]) for p in want["values"]])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"status":"success","data":{"resultType":"vector","result":[]}}',
+        b'{"status": "success", "data": {"resultType": "matrix", "result": []}}',  # not compact
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"2"]],'
+        b'"metric":{}}]}}',  # values before metric
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},'
+        b'"values":[[1,"x"]]}]}}',  # not a number
+        b'{"status":"error","errorType":"bad_data","error":"parse error"}',
+    ],
+)
+def test_declines_what_it_does_not_recognise(body: bytes) -> None:
+    assert matrix_items(body) is None
