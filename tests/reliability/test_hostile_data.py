@@ -74,7 +74,6 @@ def test_clean_history_matches_truth(fleet: tuple[SeriesSet, dict[str, float]]) 
         assert got[key] == pytest.approx(joules, rel=0.02), key
 
 
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf * 0
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, -250.0, 1e300])
 def test_bad_power_values_never_crash_or_go_negative(
     fleet: tuple[SeriesSet, dict[str, float]], value: float
@@ -84,12 +83,6 @@ def test_bad_power_values_never_crash_or_go_negative(
     assert set(got) <= set(want)
 
 
-@pytest.mark.xfail(
-    reason="issue 14 finding, derive/ (not fixed here): a DCGM energy counter that drops by half "
-    "(a glitch, not a driver reload) is taken as a reset and its whole since-boot value counted: "
-    "about 280x the planted energy",
-    strict=True,
-)
 def test_energy_counter_going_backwards_never_inflates_energy(
     fleet: tuple[SeriesSet, dict[str, float]],
 ) -> None:
@@ -115,11 +108,6 @@ def test_repeated_timestamps_count_once(fleet: tuple[SeriesSet, dict[str, float]
         assert got[key] == pytest.approx(joules, rel=0.02), key
 
 
-@pytest.mark.xfail(
-    reason="issue 14 finding, derive/ (not fixed here): a negative counter value is taken as a "
-    "reset and its value counted, giving an interval with -5 tokens",
-    strict=True,
-)
 def test_negative_counter_values_never_give_negative_tokens(
     fleet: tuple[SeriesSet, dict[str, float]],
 ) -> None:
@@ -127,11 +115,6 @@ def test_negative_counter_values_never_give_negative_tokens(
     _derive(_mutate(series, lambda n: n.endswith("_total"), _set(10, -5.0)))
 
 
-@pytest.mark.xfail(
-    reason="issue 14 finding, derive/ (not fixed here): +Inf in the DCGM energy counter gives an "
-    "interval with infinite energy",
-    strict=True,
-)
 def test_infinite_energy_counter_sample_is_not_stored_as_infinite_energy(
     fleet: tuple[SeriesSet, dict[str, float]],
 ) -> None:

@@ -33,17 +33,20 @@ from wattlens.derive.layout import (
     DeploymentState,
 )
 from wattlens.derive.options import DeriveOptions
+from wattlens.derive.validity import Tally, max_energy_counter_rate_mj_per_s, plausible_increments
 
 Contributions = list[tuple[np.ndarray, ...]]
 """(dep, bucket, column, value) arrays; for member sets (dep, bucket, set column, member)."""
 
 
 class Streams:
-    """The last reading (time, value) of every stream id; NaN time: none yet."""
+    """The last reading (time, value) of every stream id; NaN time: none yet. `refused` counts
+    the samples the derivation dropped, by reason (see `validity`)."""
 
     def __init__(self) -> None:
         self.last_t = np.empty(0)
         self.last_v = np.empty(0)
+        self.refused = Tally()
 
     def ensure(self, sid: int) -> None:
         """Room for stream id `sid`."""
@@ -116,9 +119,11 @@ def counters(
     step = options.step_s
     sid, dep, t, v, col, w = streams.with_prev(c, mask, deps=deps, step_s=step)
     same = sid[1:] == sid[:-1]
-    inc = sp.counter_increments(v[:-1], v[1:])[same]
     start, end = t[:-1][same], t[1:][same]
     owner, cc, ww = dep[1:][same], col[1:][same], w[1:][same]
+    # A reset of the energy counter is credited at most what the largest GPU draws meanwhile.
+    max_rate = np.where(cc == E_CTR, max_energy_counter_rate_mj_per_s(), np.inf)
+    inc = plausible_increments(v[:-1][same], v[1:][same], end - start, max_rate, streams.refused)
     ok = owner >= 0
     amount = inc[ok] * ww[ok]
     cc = cc[ok]

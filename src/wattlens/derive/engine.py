@@ -34,6 +34,7 @@ from wattlens.derive.layout import (
 )
 from wattlens.derive.options import CarbonLookup, DeriveOptions
 from wattlens.derive.resolve import Resolved, resolve_series
+from wattlens.derive.validity import Tally, valid_samples
 from wattlens.telemetry.metrics import PREFERRED_NAMES, Quantity
 from wattlens.telemetry.records import FlatSamples, SeriesKey, SeriesSet
 
@@ -151,11 +152,17 @@ class Deriver:
             deployment_info(d, self.options, self._carbon, self._gpu_type_of) for d in self._deps
         ]
 
+    @property
+    def refused(self) -> Tally:
+        """Samples dropped as invalid so far, by reason (see `derive.validity`)."""
+        return self._streams.refused
+
     # ---- accumulation -------------------------------------------------------------------
     def _feed_rows(self, rows: list[Row]) -> int:
         return self._accumulate(self._chunk(rows))
 
     def _accumulate(self, c: Chunk) -> int:
+        c = valid_samples(c, self._streams.refused)  # no NaN/Inf, negative counters or power
         acc: ac.Contributions = []  # (dep, bucket, column, value) contributions
         macc: ac.Contributions = []  # (dep, bucket, member-set column, member) contributions
         ac.counters(c, self._streams, self._deps, self.options, acc, macc)
