@@ -66,7 +66,8 @@ def test_partial_interval_never_overwrites_complete(store: Store) -> None:
     row = store.intervals("llm/qwen", tier="raw")
     assert row["energy_joules"][1] == complete[1].energy_joules
     assert row["sample_count"][1] == 2
-    # an equally complete or more complete record does replace it
+    # only a more complete record replaces it (more samples, or as many over a longer
+    # interval_s); an equally complete one leaves the stored record as it is
     better = replace(complete[1], energy_joules=2.0, sample_count=3)
     store.write_intervals([better])
     row = store.intervals("llm/qwen", tier="raw")
