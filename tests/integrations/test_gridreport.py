@@ -183,3 +183,35 @@ def test_static_default_states_the_table_and_keeps_stored_co2(tmp_path: Path) ->
     assert (row["grid_intensity_source"], row["grid_intensity_kind"],
             row["grid_intensity_year"]) == ("egrid2024 (static)", "average", 2024)  # fmt: skip
     assert body["fleet"]["grid_intensity_source"] == "egrid2024 (static)"
+
+
+def test_api_v2_report_uses_the_live_provider(
+    tmp_path: Path, fake: tuple[Fake, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.web.conftest import make_config, serve
+
+    _, url = fake
+    monkeypatch.setenv("TEST_EM_TOKEN", EM_TOKEN)
+    db = tmp_path / "w.duckdb"
+    _plant(db)
+    text = _config(
+        tmp_path,
+        f"""[grid]
+provider = "electricitymaps"
+base_url = "{url}"
+zones = {{CAMX = "US-CAL-CISO"}}
+token_env = "TEST_EM_TOKEN"
+""",
+    ).read_text()
+    served = serve(Store.open(db), None, make_config(tmp_path, text), clock=lambda: T0 + 4 * 3600)
+    try:
+        r = served.get("/api/v2/report")
+    finally:
+        served.close()
+    assert r.status_code == 200, r.text
+    kwh = _hour_kwh()
+    expected_g = PUE * (kwh[0] * 300 + kwh[1] * 200 + kwh[2] * 400)
+    (row,) = r.json()["deployments"]
+    assert row["co2_kg"] * 1000 == pytest.approx(expected_g, rel=1e-9)
+    assert row["grid_intensity_source"] == "electricitymaps"
+    assert EM_TOKEN not in r.text
