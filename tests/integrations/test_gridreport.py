@@ -215,3 +215,28 @@ token_env = "TEST_EM_TOKEN"
     assert row["co2_kg"] * 1000 == pytest.approx(expected_g, rel=1e-9)
     assert row["grid_intensity_source"] == "electricitymaps"
     assert EM_TOKEN not in r.text
+
+
+def test_text_report_names_the_source_and_the_fallback(tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    cfg = _config(
+        tmp_path,
+        f"""[grid]
+provider = "watttime"
+base_url = "{dead}"
+zones = {{CAMX = "CAISO_NORTH"}}
+username_env = "TEST_WT_USER"
+password_env = "TEST_WT_PASSWORD"
+""",
+    )
+    db = tmp_path / "w.duckdb"
+    _plant(db)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WATTLENS_")}
+    env = {**clean, "TEST_WT_USER": WT_USER, "TEST_WT_PASSWORD": WT_PASSWORD, "COLUMNS": "200"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "wattlens", "report", "--db", str(db), "--config", str(cfg)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Grid intensity: egrid2024 (static) (average, year 2024); fell back:" in proc.stdout
+    assert WT_PASSWORD not in proc.stdout + proc.stderr

@@ -92,6 +92,12 @@ def report(
 
         body["sci"] = sci_report(body)
     print_json(body) if json_ else report_table(body)
+    fleet = body.get("fleet", {})
+    if not json_ and fleet.get("grid_intensity_source"):
+        kind, year = fleet.get("grid_intensity_kind"), fleet.get("grid_intensity_year")
+        why = fleet.get("grid_intensity_fallback")
+        typer.echo(f"Grid intensity: {fleet['grid_intensity_source']} ({kind}, year {year})"
+                   + (f"; fell back: {why}" if why else ""))  # fmt: skip
     if sci and not json_:
         from wattlens.cli.ecosystem import print_sci
 
