@@ -137,8 +137,9 @@ def size_instances(
     n = max(1, math.ceil(rate / (max_util * svc.mu_rps)))
     if n > _MAX_INSTANCES:  # before any per-instance work: 1e12 req/s must not allocate TiBs
         raise InfeasibleError(
-            f"rate_rps {rate:g}: needs at least {n:,} instances, more than the "
-            f"{_MAX_INSTANCES:,} this sizing handles; plan a smaller share of the traffic",
+            f"rate_rps {rate:,.0f} req/s (the share one pool serves) needs at least {n:,} "
+            f"instances, more than the {_MAX_INSTANCES:,} this sizing handles; plan a smaller "
+            "share of the traffic",
             field="rate_rps",
         )
     if published:  # fleet_sim's SLO search starts at ceil(lambda/mu) + 1
