@@ -31,10 +31,16 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # Issue 14: the reliability tests with long fuzz budgets (10^5 cases per target), 20 SIGKILLs,
-# more API cases, then the 10-minute soak (bench/soak.py). Hours, not minutes.
+# more API cases, then the 10-minute soak (bench/soak.py). Hours, not minutes. The budgets can be
+# set on the command line (make reliability FUZZ_EXAMPLES=1000); hypothesis prints, per target,
+# the budget it stopped at ("Stopped because settings.max_examples=100000").
+FUZZ_EXAMPLES ?= 100000
+API_EXAMPLES ?= 200
+RELIABILITY_KILLS ?= 20
 reliability: $(STAMP)
-	WATTLENS_FUZZ_EXAMPLES=100000 WATTLENS_API_EXAMPLES=200 WATTLENS_RELIABILITY_KILLS=20 \
-		$(BIN)/python -m pytest -q -p no:cacheprovider tests/reliability -o timeout=0
+	WATTLENS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) WATTLENS_API_EXAMPLES=$(API_EXAMPLES) \
+	WATTLENS_RELIABILITY_KILLS=$(RELIABILITY_KILLS) $(BIN)/python -m pytest -q \
+		-p no:cacheprovider tests/reliability -o timeout=0 --hypothesis-show-statistics
 	$(BIN)/python -m bench soak
 
 docs: $(STAMP)
