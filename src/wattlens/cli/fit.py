@@ -7,15 +7,14 @@ errors name fields (`n_in`); the commands re-raise them naming the flag (FLAGS).
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec
+from typing import Annotated, Any
 
 import typer
 
-from wattlens.core.errors import InputError, WattlensError
+from wattlens.cli.options import naming_flags
+from wattlens.core.errors import InputError
 
 fit_app = typer.Typer(no_args_is_help=True, help="Fit planning models to measured data.")
 
@@ -36,23 +35,8 @@ FLAGS = {
     "tp": "--tp",
 }
 
-P = ParamSpec("P")
 
-
-def _flag_names(command: Callable[P, None]) -> Callable[P, None]:
-    """`command` with library errors that name a field re-raised naming its flag (FLAGS)."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> None:
-        try:
-            command(*args, **kwargs)
-        except WattlensError as e:
-            renamed = e.renamed(FLAGS)
-            if renamed is e:
-                raise
-            raise renamed from e
-
-    return run
+_flag_names = naming_flags(FLAGS)
 
 
 def _ints(text: str | None, option: str) -> list[int] | None:

@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec
+from typing import Annotated, Any
 
 import typer
 
-from wattlens.core.errors import InputError, WattlensError
+from wattlens.cli.options import naming_flags
+from wattlens.core.errors import InputError
 
 FLAGS = {
     "concurrency": "--concurrency", "count": "--count", "energy": "--energy",
@@ -25,7 +25,6 @@ FLAGS = {
     "rounds": "--rounds", "sample_interval_s": "--sample-interval", "idle_s": "--idle-seconds",
     "min_steady_s": "--min-steady", "max_num_seqs": "--max-num-seqs", "param": "--param",
 }  # fmt: skip
-P = ParamSpec("P")
 _SHOWN = (
     ("concurrency", "c", 0), ("max_tokens", "max tok", 0), ("power_cap_watts", "cap W", 0),
     ("requests", "req", 0), ("output_tokens", "out tok", 0), ("power_watts", "W", 1),
@@ -36,18 +35,7 @@ _SHOWN = (
 )  # fmt: skip
 
 
-def _flag_names(command: Callable[P, None]) -> Callable[P, None]:
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> None:
-        try:
-            command(*args, **kwargs)
-        except WattlensError as e:
-            renamed = e.renamed(FLAGS)
-            if renamed is e:
-                raise
-            raise renamed from e
-
-    return run
+_flag_names = naming_flags(FLAGS)
 
 
 def _list(text: str | None, field: str, kind: Callable[[str], Any] = int) -> list[Any]:

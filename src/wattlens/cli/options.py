@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec
 
 import typer
 
 if TYPE_CHECKING:  # the commands import their floors lazily so that --help stays fast
     from wattlens.config import Config
+
+P = ParamSpec("P")
+
+
+def naming_flags(flags: Mapping[str, str]) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """A decorator: library errors that name a field are re-raised naming its flag (`flags`)."""
+    from wattlens.core.errors import WattlensError
+
+    def decorate(command: Callable[P, None]) -> Callable[P, None]:
+        @functools.wraps(command)
+        def run(*args: P.args, **kwargs: P.kwargs) -> None:
+            try:
+                command(*args, **kwargs)
+            except WattlensError as e:
+                renamed = e.renamed(flags)
+                if renamed is e:
+                    raise
+                raise renamed from e
+
+        return run
+
+    return decorate
+
 
 DbOpt = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default from config).")]
 ConfigOpt = Annotated[

@@ -9,15 +9,14 @@ not load numpy and the catalog; `wattlens.plan.options` is light.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec
+from typing import Annotated, Any
 
 import typer
 
-from wattlens.core.errors import InputError, WattlensError
+from wattlens.cli.options import naming_flags
+from wattlens.core.errors import InputError
 from wattlens.plan.options import (
     DEFAULT_PROFILE,
     Convention,
@@ -86,23 +85,8 @@ FLAGS = {
     "variant": "--variant",
 }
 
-P = ParamSpec("P")
 
-
-def _flag_names(command: Callable[P, None]) -> Callable[P, None]:
-    """`command` with library errors that name a field re-raised naming its flag (FLAGS)."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> None:
-        try:
-            command(*args, **kwargs)
-        except WattlensError as e:
-            renamed = e.renamed(FLAGS)
-            if renamed is e:
-                raise
-            raise renamed from e
-
-    return run
+_flag_names = naming_flags(FLAGS)
 
 
 def _split(text: str) -> list[str]:

@@ -8,16 +8,14 @@ commands re-raise them naming the flag (FLAGS); the root app prints them as one 
 
 from __future__ import annotations
 
-import functools
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wattlens.core.errors import WattlensError
+from wattlens.cli.options import naming_flags
 
 if TYPE_CHECKING:
     from wattlens.plan.query import QueryInputs
@@ -45,21 +43,9 @@ FLAGS = {
     "throughput": "--throughput",
     "tokens_per_s": "--from-fleet",
 }
-P = ParamSpec("P")
 
 
-def _flags(command: Callable[P, None]) -> Callable[P, None]:
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> None:
-        try:
-            command(*args, **kwargs)
-        except WattlensError as e:
-            renamed = e.renamed(FLAGS)
-            if renamed is e:
-                raise
-            raise renamed from e
-
-    return run
+_flags = naming_flags(FLAGS)
 
 
 ModelOpt = Annotated[
