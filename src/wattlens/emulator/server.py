@@ -8,23 +8,19 @@ answer 503.
 
 from __future__ import annotations
 
-import asyncio
 import math
-import socket
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from wattlens.core.errors import BackendError, InputError
+from wattlens.core.errors import InputError
 from wattlens.emulator.exposition import CONTENT_TYPE, dcgm_text, vllm_text
 from wattlens.emulator.history import (
     DCGM_JOB,
@@ -35,6 +31,7 @@ from wattlens.emulator.history import (
 from wattlens.emulator.layout import exporter_pod_name
 from wattlens.emulator.model import FleetModel, Observation
 from wattlens.emulator.scenario import Scenario
+from wattlens.emulator.threaded import ThreadedServer
 from wattlens.emulator.truth import truth_from_model
 
 _START_TIMEOUT_S = 10.0
@@ -159,19 +156,7 @@ def create_app(scenario: Scenario, *, start_s: float, clock: Callable[[], float]
     )
 
 
-class _Server(uvicorn.Server):
-    """uvicorn server that signals an event once it listens (no polling on a sleep)."""
-
-    def __init__(self, config: uvicorn.Config, started: threading.Event) -> None:
-        super().__init__(config)
-        self._started_event = started
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self._started_event.set()
-
-
-class EmulatorServer:
+class EmulatorServer(ThreadedServer):
     """Serve a scenario on `host:port` (0 = any free port) in a background thread.
 
     `start_s` is when the scenario started (default: the clock's now, floored to a tick).
@@ -192,80 +177,8 @@ class EmulatorServer:
         self.start_s = (
             math.floor(clock() / scenario.tick_s) * scenario.tick_s if start_s is None else start_s
         )
-        self.app = create_app(scenario, start_s=self.start_s, clock=clock)
-        self.host = host
-        self._port = port
-        self._socket: socket.socket | None = None
-        self._bound_port: int | None = None
-        self._thread: threading.Thread | None = None
-        self._server: _Server | None = None
-
-    @property
-    def port(self) -> int:
-        """The bound port (after `start()`)."""
-        if self._bound_port is None:
-            raise BackendError("emulator server is not started; call start() first")
-        return self._bound_port
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. `http://127.0.0.1:41234`."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def address(self) -> str:
-        """`host:port` as a scrape target."""
-        return f"{self.host}:{self.port}"
-
-    def start(self) -> EmulatorServer:
-        """Bind, start serving in a thread, and return once it accepts connections."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self._port))
-        except OSError as e:
-            sock.close()
-            raise BackendError(
-                f"emulator cannot listen on {self.host}:{self._port} ({e}); pick another port"
-            ) from e
-        self._socket = sock
-        self._bound_port = int(sock.getsockname()[1])
-        started = threading.Event()
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
-        self._server = _Server(config, started)
-        server = self._server
-
-        def run() -> None:
-            asyncio.run(server.serve(sockets=[sock]))
-
-        self._thread = threading.Thread(target=run, name="wattlens-emulator", daemon=True)
-        self._thread.start()
-        if not started.wait(_START_TIMEOUT_S):
-            self.stop()
-            raise BackendError(f"emulator did not start within {_START_TIMEOUT_S} s")
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and join the thread."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=_START_TIMEOUT_S)
-        if self._socket is not None:
-            self._socket.close()
-        self._thread = None
-        self._server = None
-
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        app = create_app(scenario, start_s=self.start_s, clock=clock)
+        super().__init__(app, host=host, port=port, what="emulator")
 
 
 __all__ = ["EmulatorServer", "create_app"]
