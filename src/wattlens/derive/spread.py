@@ -19,12 +19,6 @@ def bucket_id(t_s: NDArray[np.float64] | float, step_s: float) -> I64:
     return np.ceil(np.asarray(t_s, dtype=np.float64) / step_s).astype(np.int64)
 
 
-def counter_increments(prev: F64, cur: F64) -> F64:
-    """Increase between consecutive counter readings; a drop means the counter restarted at 0."""
-    d = cur - prev
-    return np.where(d >= 0, d, cur)
-
-
 def spread(
     owner: I64, start_s: F64, end_s: F64, amount: F64, step_s: float
 ) -> tuple[I64, I64, F64]:
@@ -77,4 +71,4 @@ def group_sum(keys: I64, values: F64) -> tuple[I64, F64]:
     return uniq, sums.astype(np.float64, copy=False)
 
 
-__all__ = ["bucket_id", "counter_increments", "group_sum", "spread"]
+__all__ = ["bucket_id", "group_sum", "spread"]
