@@ -136,3 +136,18 @@ def test_v1_store_is_upgraded_in_place_and_read_only_says_how(tmp_path: Path) ->
     version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     con.close()
     assert cols[-1] == "cached_prompt_tokens" and version == ("2",)
+
+
+def test_store_bounds_duckdb_memory_and_threads(tmp_path: Path) -> None:
+    """A long-running service caps DuckDB's buffer pool and threads (issue #11 steady RSS)."""
+    with Store.open(tmp_path / "a.duckdb", memory_limit="64MB", threads=1) as store:
+        limit, threads = store._con.execute(
+            "select current_setting('memory_limit'), current_setting('threads')"
+        ).fetchone()
+    # DuckDB reports the limit in MiB: 64 MB = 64e6 / 2**20 = 61.0 MiB
+    assert limit == "61.0 MiB" and int(threads) == 1
+
+
+def test_store_rejects_a_malformed_memory_limit(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="Memory"):
+        Store.open(tmp_path / "b.duckdb", memory_limit="lots")

@@ -31,7 +31,6 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import OptimizeWarning, curve_fit
 
 from wattlens.analysis.options import AnalysisOptions
 from wattlens.core.metrics import ratio_above
@@ -203,6 +202,8 @@ def _fit_saturating(b: Bins, sigma: F64) -> tuple[tuple[float, ...], F64] | None
         return None  # no bend in the data: the linear limit says as much with fewer parameters
     start = tuple(min(max(v, lo + 1e-9 * (hi - lo)), hi - 1e-9 * (hi - lo))
                   for v, lo, hi in zip(p0, lower, upper, strict=True))  # fmt: skip
+    from scipy.optimize import OptimizeWarning, curve_fit  # scipy loads on the first fit only
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizeWarning)
         try:

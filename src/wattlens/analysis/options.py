@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 from wattlens.catalog import constant
+from wattlens.catalog.frontier import default_frontier
 from wattlens.config import Config
 from wattlens.core.errors import ConfigError
 
@@ -100,7 +101,7 @@ class AnalysisOptions:
             load_bandwidth_bytes_per_s=float(_d("consolidate", "load_bandwidth_bytes_per_s")),
             startup_overhead_s=float(_d("consolidate", "startup_overhead_s")),
             scale_down_delay_s=float(_d("consolidate", "scale_down_delay_s")),
-            frontier_spec=str(_d("frontier", "spec")),
+            frontier_spec=default_frontier().id,  # one source: frontier.toml `default`
             prefill_utilisation=float(_d("frontier", "prefill_utilisation")),
             decode_batch=float(_d("frontier", "decode_batch")),
             bandwidth_efficiency=float(_d("frontier", "bandwidth_efficiency")),

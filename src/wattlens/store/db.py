@@ -9,6 +9,7 @@ log, so a killed process loses at most the transaction in flight.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -32,6 +33,10 @@ from wattlens.store.schema import DEFAULT_DB_PATH, ensure_schema
 
 _T = TypeVar("_T")
 _Con = duckdb.DuckDBPyConnection
+
+# DuckDB's defaults (80 % of RAM, a thread per core) let a service's RSS grow with its reads
+DEFAULT_MEMORY_LIMIT = "256MB"
+DEFAULT_THREADS = min(4, os.cpu_count() or 1)
 
 
 def _open_error(path: Path, e: duckdb.Error, read_only: bool) -> StoreError:
@@ -81,15 +86,27 @@ class Store:
         self._tx_depth = 0
 
     @classmethod
-    def open(cls, path: str | Path = DEFAULT_DB_PATH, *, read_only: bool = False) -> Store:
-        """Open (creating if needed) a store file; raises StoreError naming the path and fix."""
+    def open(
+        cls,
+        path: str | Path = DEFAULT_DB_PATH,
+        *,
+        read_only: bool = False,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        threads: int = DEFAULT_THREADS,
+    ) -> Store:
+        """Open (creating if needed) a store file; raises StoreError naming the path and fix.
+        `memory_limit` ("256MB") caps DuckDB's buffer pool and `threads` its worker threads."""
         p = Path(path)
         if p.is_dir():
             raise StoreError(
                 f"{p} is a directory; pass a file path such as {p / 'wattlens.duckdb'}"
             )
         try:
-            con = duckdb.connect(str(p), read_only=read_only)
+            con = duckdb.connect(
+                str(p),
+                read_only=read_only,
+                config={"memory_limit": memory_limit, "threads": threads},
+            )
         except duckdb.Error as e:
             raise _open_error(p, e, read_only) from e
         try:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from wattlens.analysis.frontier import resolve_frontier
-from wattlens.analysis.options import AnalysisOptions
 from wattlens.catalog.constants import constant
 from wattlens.catalog.frontier import default_frontier
 from wattlens.catalog.grid import get_region
@@ -91,6 +89,9 @@ def frontier_ratio(avg: dict[str, Any], config: Config) -> float | None:
     power = avg.get("power_watts")
     if not power or avg.get("prompt_tokens_per_s") is None:
         return None
+    from wattlens.analysis.frontier import resolve_frontier  # the analysis package: on first use
+    from wattlens.analysis.options import AnalysisOptions
+
     model = resolve_frontier(default_frontier(), AnalysisOptions.from_config(config))
     gen = avg.get("generation_tokens_per_s") or 0.0
     return model.power_watts(avg["prompt_tokens_per_s"], gen) / power

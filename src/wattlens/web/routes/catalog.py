@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from wattlens.analysis import AnalysisOptions
 from wattlens.catalog import DTYPES, all_frontiers, all_gpus, all_models
+from wattlens.catalog.frontier import default_frontier
 from wattlens.web.context import JSONBytes, WebContext
 from wattlens.web.planning import TRACES
 
@@ -20,9 +20,8 @@ def _models() -> dict[str, Any]:
 
 
 def _frontiers() -> dict[str, Any]:
-
     return {
-        "default": AnalysisOptions.default().frontier_spec,
+        "default": default_frontier().id,
         "frontiers": [asdict(f) for f in all_frontiers()],
     }
 
