@@ -112,3 +112,23 @@ def test_render_shows_the_seed_numbers(nrp_result: dict[str, Any]) -> None:
     text = console.export_text()
     for value in ("0.26", "1.60", "43.5", "7.0x"):
         assert value in text
+
+
+def test_analyze_text_names_the_frontier_spec(nrp_result: dict[str, Any]) -> None:
+    """`analyze` says which spec its frontier column compares against (issue #11)."""
+    from rich.console import Console
+
+    from wattlens.analysis.render import render_analysis
+
+    console = Console(record=True, width=250)
+    render_analysis(nrp_result, console)
+    assert "frontier spec nrp-2026" in console.export_text()
+
+
+def test_the_frontier_default_is_the_catalogs() -> None:
+    """One source: analysis options take the default spec from catalog/frontier.toml."""
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("wattlens.catalog").joinpath("frontier.toml").read_text()
+    assert AnalysisOptions.default().frontier_spec == tomllib.loads(text)["default"]

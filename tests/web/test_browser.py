@@ -118,6 +118,15 @@ def test_dashboard_numbers_equal_the_api(served: Served, page: Watched) -> None:
     )
     assert set(bars) == {k for k, d in api.items() if d["live"]["joules_per_token"] is not None}
     assert page.page.is_hidden("#stale-banner")
+    # each frontier sentence names the spec the API compared against (issue #11: one answer)
+    frontier = page.page.eval_on_selector_all(
+        "article.card .frontier",
+        "es => es.map(e => [e.closest('article').dataset.deployment,"
+        " e.dataset.frontierSpec, e.textContent])",
+    )
+    assert frontier, "no active card shows a frontier comparison"
+    for dep_id, spec, text in frontier:
+        assert spec == api[dep_id]["avg_24h"]["frontier_spec"] and f"(spec {spec})" in text
     ARTIFACTS.mkdir(exist_ok=True)
     page.page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     assert page.errors == []

@@ -32,7 +32,7 @@ def idle_table(result: Mapping[str, Any]) -> Table:
 
 def deployments_table(result: Mapping[str, Any]) -> Table:
     """One line per deployment: power, throughput, J/token, idle share, verdicts."""
-    t = Table(title="Deployments")
+    t = Table(title="Deployments", caption=frontier_caption(result))
     cols = ("deployment", "model", "GPUs", "W", "tok/s", "J/token", "idle", "kWh", "idle kWh",
             "right-size", "frontier x")  # fmt: skip
     for c in cols:
@@ -56,6 +56,15 @@ def deployments_table(result: Mapping[str, Any]) -> Table:
             _num(d["frontier_ratio"], "{:.1f}x"),
         )
     return t
+
+
+def frontier_caption(result: Mapping[str, Any]) -> str:
+    """Which frontier spec the `frontier x` column compares against (one default everywhere)."""
+    spec = (result.get("assumptions") or {}).get("frontier_spec") or "?"
+    return (
+        f"frontier x: power the frontier spec {spec} would draw for the same tokens, "
+        "over the measured power (--frontier picks another spec)"
+    )
 
 
 def _model_cell(d: Mapping[str, Any]) -> str:
@@ -179,6 +188,7 @@ __all__ = [
     "curves_table",
     "deployments_table",
     "fleet_line",
+    "frontier_caption",
     "idle_table",
     "render_analysis",
     "right_sizing_table",

@@ -210,13 +210,15 @@
   function frontierText(avg, state) {
     var r = avg.frontier_power_ratio;
     if (state !== "active" || r === null || r === undefined) { return null; }
+    // name the spec compared against: the API's frontier_spec, the catalog's default
+    var est = "frontier-scale estimate (spec " + (avg.frontier_spec || "default") + ")";
     if (avg.frontier_verdict === "less_energy") {
-      return "A frontier-scale estimate would draw " + r.toFixed(1) + "x this power for the same tokens.";
+      return "A " + est + " would draw " + r.toFixed(1) + "x this power for the same tokens.";
     }
     if (avg.frontier_verdict === "more_energy") {
-      return "This deployment draws more power than a frontier-scale estimate (" + r.toFixed(2) + "x).";
+      return "This deployment draws more power than a " + est + " (" + r.toFixed(2) + "x).";
     }
-    return "About the same power as a frontier-scale estimate.";
+    return "About the same power as a " + est + ".";
   }
 
   // a deployment without a live interval is "no data" only when the fleet has live data at all
@@ -292,7 +294,11 @@
       foot.appendChild(bar);
     }
     var fr = frontierText(A, d.state);
-    if (fr) { foot.appendChild(el("div", null, fr)); }
+    if (fr) {
+      var frEl = el("div", "frontier", fr);
+      frEl.dataset.frontierSpec = A.frontier_spec || "";
+      foot.appendChild(frEl);
+    }
     c.appendChild(foot);
     return c;
   }
