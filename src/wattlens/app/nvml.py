@@ -1,4 +1,4 @@
-"""`wattlens collect --nvml`: local GPUs through NVML feeding the same derivation and store.
+"""`wattlens collect --nvml`, `serve --nvml`: local GPUs through NVML feeding the same store.
 
 GPUs are mapped to one engine with `deployment` (a single-engine node: `NAMESPACE/NAME` or
 `NAME`); without it each GPU's compute processes are mapped to their Kubernetes pod through
@@ -9,6 +9,7 @@ targets, scraped in the same cycle (`CombinedSource`).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,7 +19,14 @@ import numpy as np
 
 from wattlens.app.collector import Collector, Failure
 from wattlens.app.ops import make_deriver
-from wattlens.app.runner import check_seconds, run_loop, scrape_source, scrape_targets
+from wattlens.app.runner import (
+    StartWeb,
+    check_seconds,
+    run_loop,
+    run_service,
+    scrape_source,
+    scrape_targets,
+)
 from wattlens.app.settings import carbon_model, derive_options, retention_policy
 from wattlens.config import Config
 from wattlens.store import Store
@@ -96,4 +104,31 @@ def run_nvml_collector(
         run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds, on_cycle=on_cycle)
 
 
-__all__ = ["CombinedSource", "nvml_collector", "run_nvml_collector"]
+def run_nvml_service(
+    cfg: Config,
+    *,
+    db: Path,
+    start_web: StartWeb,
+    deployment: str | None,
+    seconds: float | None,
+    scrape: Sequence[str] = (),
+    on_ready: Callable[[str], None] | None = None,
+    on_cycle: Callable[[Any], None] | None = None,
+    stop: threading.Event | None = None,
+    nvml: Any = None,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """`wattlens serve --nvml`: the web app over the store while the NVML collector fills it."""
+    check_seconds(seconds)
+    with NvmlGpus(nvml) as gpus:
+
+        def make(store: Store) -> Collector:
+            return nvml_collector(cfg, store, gpus, deployment=deployment, scrape=scrape,
+                                  clock=clock)  # fmt: skip
+
+        run_service(cfg, db=db, start_web=start_web, prometheus=None, scrape=(), sd=None,
+                    seconds=seconds, on_ready=on_ready, make_collector=make, on_cycle=on_cycle,
+                    stop=stop)  # fmt: skip
+
+
+__all__ = ["CombinedSource", "nvml_collector", "run_nvml_collector", "run_nvml_service"]

@@ -275,13 +275,17 @@ def run_service(
     seconds: float | None,
     on_ready: Callable[[str], None] | None = None,
     progress: Callable[[], AbstractContextManager[Callable[[float], None]]] | None = None,
+    make_collector: Callable[[Store], Collector] | None = None,
+    on_cycle: Callable[[Any], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
     """`wattlens serve`: the web app (started by `start_web`) over the store while the collector
     fills it. The app is up before the start-up backfill runs, and a backend that is down at
     start is reported, not fatal. With no source at all it serves the stored history alone
-    (read-only, `live=False`: the pages say no live collection runs)."""
+    (read-only, `live=False`: the pages say no live collection runs). `make_collector` replaces
+    the configured source (`serve --nvml`: `app.nvml.run_nvml_service`)."""
     check_seconds(seconds)
-    if not has_source(cfg, prometheus, scrape, sd):
+    if make_collector is None and not has_source(cfg, prometheus, scrape, sd):
         _serve_stored(cfg, db, start_web, seconds, on_ready)
         return
     with Store.open(db) as store:
@@ -290,11 +294,12 @@ def run_service(
         try:
             if on_ready is not None:
                 on_ready(web.url)
-            collector = build_collector(
+            collector = make_collector(store) if make_collector else build_collector(
                 cfg, store, prometheus=prometheus, scrape=scrape, sd=sd, progress=progress,
                 tolerate_down=True,
             )  # fmt: skip
-            run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds)
+            run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds,
+                     on_cycle=on_cycle, stop=stop)  # fmt: skip
         finally:
             web.stop()
 

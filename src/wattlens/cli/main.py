@@ -206,6 +206,8 @@ def serve(
     scrape: Annotated[list[str] | None, typer.Option(help="Exporter URL; repeatable.")] = None,
     sd: Annotated[str | None, typer.Option(help="Prometheus HTTP-SD JSON URL or file.")] = None,
     seconds: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    nvml: Annotated[bool, typer.Option("--nvml", help="Local GPUs through NVML.")] = False,
+    deployment: Annotated[str | None, typer.Option(help="--nvml: this node's engine.")] = None,
 ) -> None:
     """Collector, store, JSON API and dashboard in one process."""
     from wattlens.app.runner import run_service
@@ -217,10 +219,17 @@ def serve(
     def ready(url: str) -> None:
         console.print(f"wattlens: dashboard at [bold]{url}/[/bold]  (Ctrl-C to stop)")
 
+    start_web = web_starter(host or cfg.service.host, cfg.service.port if port is None else port)
+    if nvml:  # issue #13
+        from wattlens.app.nvml import run_nvml_service
+
+        run_nvml_service(cfg, db=db_path(cfg, db), start_web=start_web, deployment=deployment,
+                         seconds=seconds, scrape=scrape or [], on_ready=ready)  # fmt: skip
+        return
     run_service(
         cfg,
         db=db_path(cfg, db),
-        start_web=web_starter(host or cfg.service.host, cfg.service.port if port is None else port),
+        start_web=start_web,
         prometheus=prometheus,
         scrape=scrape or [],
         sd=sd,
