@@ -69,7 +69,7 @@ def test_recorded_series_detected_and_read_back(
     om = _openmetrics(tmp_path / "recorded.om", recorded=True)
     with start_prometheus(tmp_path, backfill_openmetrics=om) as server:
         client = PrometheusClient(server.url)
-        with caplog.at_level(logging.INFO, logger="wattlens.integrations.recorded"):
+        with caplog.at_level(logging.INFO, logger="wattlens.telemetry.recorded"):
             found = detect_recorded(client, START_S + N * STEP_S)
         assert found.usable and found.series_count == 4
         assert "can be read from them" in caplog.text and server.url in caplog.text
@@ -96,7 +96,7 @@ def test_raw_only_backend_is_named_and_falls_back(
     om = _openmetrics(tmp_path / "raw.om", recorded=False)
     with (
         start_prometheus(tmp_path, backfill_openmetrics=om) as server,
-        caplog.at_level(logging.INFO, logger="wattlens.integrations.recorded"),
+        caplog.at_level(logging.INFO, logger="wattlens.telemetry.recorded"),
     ):
         found = detect_recorded(PrometheusClient(server.url), START_S + N * STEP_S)
     assert not found.usable and found.present == ()

@@ -16,10 +16,11 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from wattlens.core.errors import BackendError, WattlensError
+from wattlens.core.errors import BackendError, ConfigError, WattlensError
 from wattlens.derive.engine import Deriver
 from wattlens.store import Store
 from wattlens.telemetry.metrics import WANTED_METRICS
+from wattlens.telemetry.recorded import RecordedSource, detect_recorded
 from wattlens.telemetry.records import FlatSamples, SeriesSet
 
 META_LAST_SUCCESS = "collector.last_success_s"
@@ -170,6 +171,32 @@ class PrometheusSource:
             on_chunk(self._unseen(batch), hi)
             lo = hi
         self._cursor = end_s
+
+
+def backend_source(
+    client: Any, *, use_recorded: str, overlap_s: float
+) -> PrometheusSource | RecordedSource:
+    """The Prometheus-API source: the recorded series of `wattlens rules` when `use_recorded`
+    allows it ("auto": when the backend holds them; "always") and the raw series otherwise; one
+    log line says which."""
+    raw = PrometheusSource(client, overlap_s=overlap_s)
+    if use_recorded == "never":
+        return raw
+    try:
+        found = detect_recorded(client)
+    except BackendError as e:
+        if use_recorded == "always":
+            raise
+        log.info("collector: reading the raw series (recorded series not checked: %s)", e)
+        return raw
+    if found.usable:
+        log.info("collector: reading the wattlens recorded series from %s (use_recorded=%s)",
+                 client.base_url, use_recorded)  # fmt: skip
+        return RecordedSource(client)
+    if use_recorded == "always":
+        raise ConfigError(f'backend.use_recorded = "always", but {found.message()}')
+    log.info("collector: reading the raw series (%s)", found.message())
+    return raw
 
 
 @dataclass
@@ -343,6 +370,7 @@ __all__ = [
     "PrometheusSource",
     "ScrapeSource",
     "Source",
+    "backend_source",
     "backfill_window",
     "wanted_selector",
 ]

@@ -18,6 +18,7 @@ from wattlens.app.collector import (
     Failure,
     PrometheusSource,
     ScrapeSource,
+    backend_source,
     backfill_window,
 )
 from wattlens.app.ops import make_deriver
@@ -27,6 +28,7 @@ from wattlens.core.errors import BackendError, ConfigError, InputError
 from wattlens.core.validate import finite
 from wattlens.derive.engine import DeriveOptions
 from wattlens.store import Store
+from wattlens.telemetry.recorded import PREFIX, RecordedSource
 from wattlens.telemetry.scrape import Scraper, ScrapeTarget
 from wattlens.telemetry.sd import load_http_sd
 
@@ -91,6 +93,7 @@ _ANCHOR_METRICS = (
     "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
     "vllm:generation_tokens_total",
     "sglang:generation_tokens_total",
+    PREFIX + "power_watts",  # recorded series may be kept longer than the raw ones
 )
 
 
@@ -104,7 +107,7 @@ def _earliest(client: Any) -> float | None:
 
 def backfill(
     collector: Collector,
-    source: PrometheusSource,
+    source: PrometheusSource | RecordedSource,
     client: Any,
     *,
     now_s: float,
@@ -198,7 +201,8 @@ def build_collector(
         return scrape_collector(cfg, store, targets, sd_url)
     deriver = make_deriver(derive_options(cfg), carbon_model(cfg))
     client = prometheus_client(cfg, url)
-    psource = PrometheusSource(client, overlap_s=cfg.scrape.interval_s)
+    psource = backend_source(client, use_recorded=cfg.backend.use_recorded,
+                             overlap_s=cfg.scrape.interval_s)  # fmt: skip
     collector = Collector(store, deriver, psource, retention=retention_policy(cfg))
 
     def fill(tick: Callable[[float], None] | None = None) -> None:

@@ -73,6 +73,11 @@ class BackendConfig:
         7 * SECONDS_PER_DAY, "Never backfill further back (nor past backend retention).",
         allow_forever=True,
     )  # fmt: skip
+    use_recorded: Literal["auto", "never", "always"] = _key(
+        "auto", p.choice("auto", "never", "always"),
+        "Read the `wattlens rules` recorded series when the backend holds them (auto), never, "
+        "or always (an error when it does not).",
+    )  # fmt: skip
 
     def resolved_bearer_token(self) -> Secret:
         """The token; `bearer_token_file` is read at each call because projected tokens rotate."""

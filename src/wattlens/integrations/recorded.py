@@ -5,25 +5,27 @@ When the backend evaluates the rules, it already holds per-deployment power and 
 so wattlens can ask it for a few hundred recorded series instead of every raw DCGM and engine
 series: at scale the backend does the work. This module detects them (`detect_recorded`, with
 one log line saying what was found and what wattlens will do) and integrates them into
-per-deployment energy and tokens over a period (`recorded_totals`). Wiring it into the
-collector's Prometheus-API source is the next step (docs/ecosystem.md, "Recorded series").
+per-deployment energy and tokens over a period (`recorded_totals`). The names, the detection
+and the collector's source over them live in `telemetry.recorded` (the collector reads them when
+`[backend] use_recorded` allows; docs/ecosystem.md, "Recorded series").
 """
 
 from __future__ import annotations
 
-import logging
 import math
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from wattlens.integrations.rules import PREFIX
+from wattlens.telemetry.recorded import (
+    LOOKBACK,
+    NEEDED,
+    PREFIX,
+    RecordedDetection,
+    deployment_of,
+    detect_recorded,
+)
 from wattlens.telemetry.records import SeriesSet
-
-log = logging.getLogger(__name__)
-NEEDED = ("power_watts", "prompt_tokens_per_s", "generation_tokens_per_s")
-LOOKBACK = "1h"  # rules evaluated within the last hour count as present
 
 
 class RangeClient(Protocol):
@@ -40,51 +42,6 @@ class RangeClient(Protocol):
     def range(self, query: str, start_s: float, end_s: float, step_s: float) -> SeriesSet:
         """Range query."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedDetection:
-    """Which `wattlens:deployment_*` series the backend holds."""
-
-    backend: str
-    present: tuple[str, ...]  # names without the prefix, sorted
-    series_count: int
-
-    @property
-    def missing(self) -> tuple[str, ...]:
-        """Needed names the backend does not hold."""
-        return tuple(n for n in NEEDED if n not in self.present)
-
-    @property
-    def usable(self) -> bool:
-        """Power and both token rates are recorded: energy and tokens can be read back."""
-        return not self.missing
-
-    def message(self) -> str:
-        """The log line: what was found and what wattlens does with it."""
-        if self.usable:
-            return (f"{self.backend} holds the wattlens recorded series ({len(self.present)} "
-                    f"names, {self.series_count} series): per-deployment power, energy and "
-                    "tokens can be read from them instead of the raw series")  # fmt: skip
-        if not self.present:
-            return (f"{self.backend} holds no wattlens recorded series: reading the raw series "
-                    "(load `wattlens rules` into the backend to let it do the work)")  # fmt: skip
-        return (f"{self.backend} holds some wattlens recorded series but not "
-                f"{', '.join(PREFIX + n for n in self.missing)}: reading the raw series "
-                "(regenerate and reload `wattlens rules`)")  # fmt: skip
-
-
-def detect_recorded(
-    client: RangeClient, at_s: float | None = None, lookback: str = LOOKBACK
-) -> RecordedDetection:
-    """Ask the backend which recorded series it holds (any sample in the `lookback` before
-    `at_s`, default now; one instant query), and log it."""
-    sel = f'{{__name__=~"{PREFIX}.+"}}'
-    rows = client.instant(f"count by (__name__) (last_over_time({sel}[{lookback}]))", at_s)
-    counts = {r[0].get("__name__", "").removeprefix(PREFIX): int(r[2]) for r in rows}
-    found = RecordedDetection(client.base_url, tuple(sorted(counts)), sum(counts.values()))
-    log.info("recorded series: %s", found.message())
-    return found
 
 
 def recorded_totals(
@@ -105,7 +62,7 @@ def recorded_totals(
     for name, total in keys.items():
         series = client.range(PREFIX + name, first, end_s, step_s)
         for key, (_, v) in series.series.items():
-            dep = key.label("deployment") or f"{key.label('namespace')}/{key.label('workload')}"
+            dep = deployment_of(key)[0]
             row = out.setdefault(dep, {"energy_joules": None, "prompt_tokens": None,
                                        "generation_tokens": None, "points": 0})  # fmt: skip
             finite = v[np.isfinite(v)]

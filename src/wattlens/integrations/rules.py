@@ -32,8 +32,8 @@ from wattlens.core.units import joules_from_millijoules
 from wattlens.derive.carbon import CarbonModel
 from wattlens.integrations import promql as q
 from wattlens.telemetry.metrics import Quantity
+from wattlens.telemetry.recorded import PREFIX  # one home: the collector reads these names
 
-PREFIX = "wattlens:deployment_"
 IDLE_POWER = "wattlens:deployment_idle_power_watts"
 INTENSITY = "wattlens:grid_intensity_grams_per_kwh"
 NODE_REGION = "wattlens:node_grid_region_info"
