@@ -105,6 +105,9 @@ def test_estimate_from_name_is_flagged_and_wider() -> None:
     assert moe.spec.is_moe
     assert r.resolve("totally-custom-model") is None
     assert "totally-custom-model" in r.explain("totally-custom-model")
+    # InternLM writes the decimal point as '_': internlm2_5-1_8b is 1.8B (its card), not 8B
+    small = r.resolve("acme/internlm2_5-1_8b-chat")
+    assert small is not None and small.spec.total_params == pytest.approx(1.8e9)
 
 
 def test_user_directory_and_toml_entries_override_the_catalog(tmp_path: Path) -> None:

@@ -33,7 +33,8 @@ def size_from_name(name: str) -> tuple[float, float, bool] | None:
     'NxMB' (Mixtral naming) is read as N experts of M B with two active (Mixtral's top-2): the
     total is an upper bound, since the attention weights are shared between experts.
     """
-    s = core_name(name)
+    # InternLM writes decimals with '_' ('internlm2_5-1_8b' is 1.8B, not 8B)
+    s = core_name(re.sub(r"(?<=\d)_(?=\d)", ".", name))
     if _ACTIVE_AND_EXPERTS.search(s):  # Llama 4 '17B-16E': active size and expert count only
         return None
     if m := _MOE.search(s):
