@@ -7,13 +7,15 @@ vector items `value: [t, "v"]`.
 
 from __future__ import annotations
 
+import io
 import json
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from wattlens.core.errors import InputError
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
@@ -26,9 +28,8 @@ __all__ = [
     "series_from_result",
 ]
 
-_STRIP = str.maketrans('[],"', "    ")
-_DECODER = json.JSONDecoder()
-_MATRIX_HEAD = '{"status":"success","data":{"resultType":"matrix","result":['
+_MATRIX_HEAD_B = b'{"status":"success","data":{"resultType":"matrix","result":['
+_TO_LINES = bytes.maketrans(b",", b"\n")
 
 
 def matrix_rows(
@@ -51,38 +52,63 @@ def matrix_rows(
 
 def matrix_items(body: bytes) -> list[tuple[dict[str, Any], np.ndarray, np.ndarray]] | None:
     """(metric, times, values) per series of a successful matrix answer, without a Python object
-    per sample: each `metric` object is decoded as JSON, each `values` array read as numbers in
-    one numpy pass (backfill CPU, issue #11). None when the body is not laid out as Prometheus
-    writes it (compact, `metric` before `values`): the caller then decodes it as plain JSON."""
-    text = body.decode("utf-8", errors="replace")
-    if not text.startswith(_MATRIX_HEAD):
+    per sample: each `metric` object is decoded as JSON, and the numbers of every series are
+    parsed together in one pass of Arrow's CSV reader over the body's bytes (backfill CPU, issue
+    #11; numpy's text parser cost about 0.5 us a number). None when the body is not laid out as
+    Prometheus writes it (compact, `metric` before `values`): the caller then decodes it as JSON.
+    """
+    if not body.startswith(_MATRIX_HEAD_B):
         return None
-    i, out = len(_MATRIX_HEAD), []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a short numeric read is caught by the count check
-        while text.startswith('{"metric":', i):
-            try:
-                metric, i = _DECODER.raw_decode(text, i + 10)
-            except ValueError:
-                return None
-            if text.startswith(',"values":[]}', i):
-                nums, i = np.empty(0), i + 13
-            elif text.startswith(',"values":[[', i) and (j := text.find("]]}", i)) > 0:
-                pairs = text[i + 11 : j + 1]  # [t,"v"],[t,"v"]: numbers and quoted numbers only
-                try:
-                    nums = np.fromstring(pairs.translate(_STRIP), sep=" ")
-                except ValueError:  # not a number
-                    return None
-                if nums.size != 2 * pairs.count("["):
-                    return None
-                i = j + 3
-            else:
-                return None
-            if not isinstance(metric, dict):
-                return None
-            out.append((metric, nums[0::2], nums[1::2]))
-            i += text.startswith(",", i)
-    return out if text.startswith("]", i) else None
+    i, metrics, counts, blocks = len(_MATRIX_HEAD_B), [], [], []
+    while body.startswith(b'{"metric":', i):
+        # '},"values":' cannot occur inside a JSON string (its quote would be escaped)
+        j = body.find(b'},"values":', i)
+        if j < 0:
+            return None
+        try:
+            metric = json.loads(body[i + 10 : j + 1])
+        except ValueError:
+            return None
+        if not isinstance(metric, dict):
+            return None
+        if body.startswith(b'},"values":[]}', j):
+            n, i = 0, j + 14
+        elif body.startswith(b'},"values":[[', j) and (k := body.find(b"]]}", j)) > 0:
+            block = body[j + 12 : k + 1]  # [t,"v"],[t,"v"]: numbers and quoted numbers only
+            n = block.count(b"[")
+            blocks.append(block)
+            i = k + 3
+        else:
+            return None
+        metrics.append(metric)
+        counts.append(n)
+        i += body.startswith(b",", i)
+    if not body.startswith(b"]", i):
+        return None
+    nums = _numbers(b",".join(blocks)) if blocks else np.empty(0)
+    if nums is None or nums.size != 2 * sum(counts):
+        return None
+    out, at = [], 0
+    for metric, n in zip(metrics, counts, strict=True):
+        pairs = nums[at : at + 2 * n]
+        out.append((metric, pairs[0::2], pairs[1::2]))
+        at += 2 * n
+    return out
+
+
+def _numbers(text: bytes) -> np.ndarray | None:
+    """The numbers of `[t,"v"],[t,"v"]...` in order (one per line for Arrow), or None."""
+    lines = text.translate(_TO_LINES, b'["]')  # ',' -> newline; brackets and quotes dropped
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(lines),
+            read_options=pacsv.ReadOptions(column_names=["x"], use_threads=False),
+            parse_options=pacsv.ParseOptions(ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(column_types={"x": pa.float64()}),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    return np.asarray(table.column(0).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _bad(name: str, path: str, what: str) -> InputError:
