@@ -135,7 +135,7 @@ def test_v1_store_is_upgraded_in_place_and_read_only_says_how(tmp_path: Path) ->
     cols = [r[0] for r in con.execute("DESCRIBE intervals_raw").fetchall()]
     version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     con.close()
-    assert cols[-1] == "cached_prompt_tokens" and version == ("2",)
+    assert cols[-1] == "cached_prompt_tokens" and version == ("3",)  # v1 -> v3 at once
 
 
 def test_store_bounds_duckdb_memory_and_threads(tmp_path: Path) -> None:

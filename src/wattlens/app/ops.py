@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from wattlens.app.gridcarbon import GridHook, apply_grid
+from wattlens.app.lengths import attach
 from wattlens.app.views import report_rows, snapshot_rows
 from wattlens.catalog import gpu_id_for_dcgm_name
 from wattlens.core.durations import iso, parse_duration, parse_time
 from wattlens.core.errors import InputError, NotFoundError
 from wattlens.derive.carbon import CarbonModel
 from wattlens.derive.engine import DeriveOptions, Deriver
+from wattlens.derive.histograms import WANTED_HISTOGRAMS, LengthHistograms
 from wattlens.store import Store, StoreReader
+from wattlens.store.lengths import length_distribution, write_length_buckets
 from wattlens.telemetry.importer import iter_telemetry_file
 from wattlens.telemetry.metrics import WANTED_METRICS
 
@@ -55,16 +58,18 @@ def import_file(
     """
 
     deriver = make_deriver(options, carbon)
+    lengths = LengthHistograms(options.step_s)
     n_samples = n_series = used = 0
     lo, hi = math.inf, -math.inf
     # Parts of complete series: memory stays bounded by the part, not the file.
-    for part in iter_telemetry_file(path, wanted=WANTED_METRICS, progress=progress):
+    wanted = WANTED_METRICS | WANTED_HISTOGRAMS
+    for part in iter_telemetry_file(path, wanted=wanted, progress=progress):
         span = part.time_range()
         if span:
             lo, hi = min(lo, span[0]), max(hi, span[1])
         n_samples += part.sample_count()
         n_series += len(part)
-        used += deriver.feed(part)
+        used += deriver.feed(part) + lengths.feed(part)
     infos, columns = deriver.drain_columns(math.inf)
     n_records = len(columns["ts_end_s"])
     with store.transaction():
@@ -73,6 +78,7 @@ def import_file(
         for lo_row in range(0, n_records, _WRITE_CHUNK_ROWS):  # bounded insert buffers
             rows = slice(lo_row, lo_row + _WRITE_CHUNK_ROWS)
             store.write_intervals_columns({k: v[rows] for k, v in columns.items()})
+        write_length_buckets(store, lengths.drain())
     store.rollup_pending()
     return ImportStats(
         samples_read=n_samples,
@@ -141,6 +147,7 @@ def report(
     body = report_rows(
         [d.info for d in store.deployments()], totals, min_tokens_per_s=min_tokens_per_s
     )
+    body = attach(body, length_distribution(store, since_s, until_s))
     return body if grid is None else apply_grid(store, body, grid, since_s=since_s, until_s=until_s)
 
 

@@ -61,6 +61,10 @@ def report(
     sci: Annotated[
         bool, typer.Option("--sci", help="Add the GSF SCI per token (operational + embodied).")
     ] = False,
+    requests: Annotated[
+        bool,
+        typer.Option("--requests", help="Add requests and Wh/request by prompt/output length."),
+    ] = False,
 ) -> None:
     """Energy, tokens and CO2 per deployment and for the fleet over a period (default: all)."""
     from wattlens.app.ops import period
@@ -102,6 +106,10 @@ def report(
         from wattlens.cli.ecosystem import print_sci
 
         print_sci(body["sci"])
+    if requests and not json_:
+        from wattlens.cli.lengths import print_request_lengths
+
+        print_request_lengths(body)
 
 
 def export(

@@ -93,6 +93,47 @@ def _histogram(
     return block
 
 
+# vLLM's request-length histograms use build_1_2_5_buckets(max_model_len) (vllm/v1/metrics/
+# loggers.py): 1, 2, 5, 10, 20, 50, ... up to the model's context length. The emulated engines
+# serve a 32k context; lengths are exponential with the planted means (Oviedo et al. model
+# output lengths as exponential; the prompt side uses the same law, an emulator choice).
+MAX_MODEL_LEN = 32_768
+LENGTH_BUCKETS = tuple(float(m * 10**e) for e in range(6) for m in (1, 2, 5)
+                       if m * 10**e <= MAX_MODEL_LEN)  # fmt: skip
+_REQ_PROMPT = ("vllm:request_prompt_tokens", "Number of prefill tokens processed.")
+_REQ_GEN = ("vllm:request_generation_tokens", "Number of generation tokens processed.")
+
+
+def length_bucket_shares(mean_tokens: float) -> F64:
+    """Share of requests (exponential lengths, mean `mean_tokens`) at or below each bucket."""
+    return 1.0 - np.exp(-np.array(LENGTH_BUCKETS) / mean_tokens)
+
+
+def mean_prompt_tokens(traffic: Traffic) -> float:
+    """Planted mean prompt tokens per request (prompt share of tokens x output per request)."""
+    pf = traffic.prompt_fraction
+    return pf / (1.0 - pf) * traffic.output_tokens_per_request
+
+
+def _length_histogram(name: str, attr: str, prompt: bool) -> Callable[[Target], Block]:
+    les = tuple(repr(le) for le in LENGTH_BUCKETS)
+
+    def block(t: Target) -> Block:
+        base, n = _base(t), t.obs.requests_finished[t.deployment]
+        tr = _traffic(t)
+        mean = mean_prompt_tokens(tr) if prompt else tr.output_tokens_per_request
+        total = np.floor(n)[None, :]
+        buckets = np.floor(n[None, :] * length_bucket_shares(mean)[:, None])
+        tokens = np.floor(getattr(t.obs, attr)[t.deployment])[None, :]
+        values = np.concatenate([buckets, total, total, tokens])
+        labels: list[Labels] = [(base[0], ("le", le), base[1]) for le in les]
+        labels += [(base[0], ("le", "+Inf"), base[1]), base, base]
+        samples = [f"{name}_bucket"] * (len(les) + 1) + [f"{name}_count", f"{name}_sum"]
+        return Block(samples, labels, values, _rows_mask(t, len(samples)))
+
+    return block
+
+
 def _traffic(t: Target) -> Traffic:
     return t.model.scenario.deployments[t.deployment].traffic
 
@@ -192,6 +233,10 @@ def _vllm_families(version: str) -> tuple[FamilySpec, ...]:
                    "Count of successfully processed requests.", _success),
         FamilySpec(_TTFT[0], "histogram", _TTFT[1], _histogram(
             _TTFT[0], _dep("requests_finished"), _ttft_mean_s, _TTFT_SIGMA, TTFT_BUCKETS_S)),
+        FamilySpec(_REQ_PROMPT[0], "histogram", _REQ_PROMPT[1],
+                   _length_histogram(_REQ_PROMPT[0], "prompt_tokens", True)),
+        FamilySpec(_REQ_GEN[0], "histogram", _REQ_GEN[1],
+                   _length_histogram(_REQ_GEN[0], "generation_tokens", False)),
     ]  # fmt: skip
     if _version(version) >= (0, 10):  # the V1 engine's prefix-cache accounting
         fams.append(FamilySpec(_BY_SOURCE[0], "counter", _BY_SOURCE[1], _by_source))
@@ -214,8 +259,12 @@ def vllm_families(version: str) -> tuple[FamilySpec, ...]:
 
 __all__ = [
     "ITL_BUCKETS_S",
+    "LENGTH_BUCKETS",
+    "MAX_MODEL_LEN",
     "PREFIX_CACHE_HIT_SHARE",
     "TTFT_BUCKETS_S",
+    "length_bucket_shares",
+    "mean_prompt_tokens",
     "vllm_families",
     "vllm_metric_names",
 ]

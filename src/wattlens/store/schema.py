@@ -16,8 +16,10 @@ import pyarrow as pa
 from wattlens.core.errors import StoreError
 from wattlens.core.records import DEPLOYMENT_COLUMNS, INTERVAL_COLUMNS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # v2: intervals gained cached_prompt_tokens (prefix-cache hits), appended to each tier table.
+# v3: request_length_buckets (per-interval increments of vLLM's request-length histograms,
+#     cumulative in `le`; base step only, not rolled up: see store/lengths.py).
 DEFAULT_DB_PATH = Path("wattlens.duckdb")
 
 Tier = Literal["raw", "5m", "1h"]
@@ -83,6 +85,12 @@ def _ddl() -> list[str]:
         + ", ".join(f"{c} {t}" for c, t in DEPLOYMENT_TYPES.items())
         + ")",
     ]
+    stmts.append(
+        "CREATE TABLE IF NOT EXISTS request_length_buckets (deployment_id VARCHAR NOT NULL, "
+        "ts_end_s DOUBLE NOT NULL, kind VARCHAR NOT NULL CHECK (kind IN ('prompt', "
+        "'generation')), le DOUBLE NOT NULL, count DOUBLE NOT NULL, "
+        "PRIMARY KEY (deployment_id, ts_end_s, kind, le))"
+    )
     for table in TIER_TABLES.values():
         stmts.append(
             f"CREATE TABLE IF NOT EXISTS {table} ({cols}, PRIMARY KEY (deployment_id, ts_end_s))"
