@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from wattlens.app.lengths import distribution_row
@@ -22,8 +23,10 @@ from wattlens.app.ops import import_file, report
 from wattlens.cli.main import main
 from wattlens.core.errors import StoreError
 from wattlens.derive.engine import DeriveOptions
+from wattlens.derive.histograms import LengthHistograms
 from wattlens.emulator import load_scenario, truth, write_openmetrics_history
 from wattlens.store import Store
+from wattlens.telemetry.records import SeriesKey, SeriesSet
 
 START = 1_775_001_600.0  # scenario start, 2026-04-01T00:00:00Z
 T0, T1 = START + 3 * 3600.0, START + 3.5 * 3600.0
@@ -153,3 +156,16 @@ def test_distribution_row_by_hand() -> None:
     assert b0["energy_wh_per_request"] == pytest.approx(0.1 + 4.8 * 100 / 3600)
     assert b1["energy_wh_per_request"] == pytest.approx(0.1 + 4.8 * 200 / 3600)
     assert got["idle_split"] == "measured"
+
+
+def test_bucket_counters_difference_across_batches_and_resets() -> None:
+    """Readings 5, 8 | 12, 3 (a restart), 4 at 10 s steps: increments 3, 4, 3 (counted from zero
+    after the drop), 1. With 30 s intervals: (0, 30] gets 3 + 4 = 7, (30, 60] gets 3 + 1 = 4."""
+    labels = (("le", "100.0"), ("namespace", "llm"), ("pod", "qwen-7d4b9c8f5-x2k9p"))
+    key = SeriesKey("vllm:request_prompt_tokens_bucket", labels)
+    h = LengthHistograms(30.0)
+    h.feed(SeriesSet({key: (np.array([10.0, 20.0]), np.array([5.0, 8.0]))}))
+    h.feed(SeriesSet({key: (np.array([30.0, 40.0, 50.0]), np.array([12.0, 3.0, 4.0]))}))
+    got = h.drain()
+    assert got["ts_end_s"] == [30.0, 60.0] and got["count"] == [7.0, 4.0]
+    assert set(got["deployment_id"]) == {"llm/qwen"} and set(got["kind"]) == {"prompt"}
