@@ -18,8 +18,10 @@ import numpy as np
 
 from wattlens.core.errors import BackendError, ConfigError, WattlensError
 from wattlens.derive.engine import Deriver
+from wattlens.derive.histograms import LengthHistograms
 from wattlens.store import Store
-from wattlens.telemetry.metrics import WANTED_METRICS
+from wattlens.store.lengths import write_length_buckets
+from wattlens.telemetry.metrics import COLLECTED_METRICS
 from wattlens.telemetry.recorded import RecordedSource, detect_recorded
 from wattlens.telemetry.records import FlatSamples, SeriesSet
 
@@ -45,7 +47,7 @@ class Failure(NamedTuple):
 
 def wanted_selector() -> str:
     """PromQL selector for every metric wattlens reads (names are fixed, not user input)."""
-    names = "|".join(sorted(n.replace(".", r"\\.") for n in WANTED_METRICS))
+    names = "|".join(sorted(n.replace(".", r"\\.") for n in COLLECTED_METRICS))
     return f'{{__name__=~"{names}"}}'
 
 
@@ -165,7 +167,7 @@ class PrometheusSource:
         while lo < end_s:
             hi = min(lo + chunk_s, end_s)
             batch = SeriesSet()
-            for name in sorted(WANTED_METRICS):
+            for name in sorted(COLLECTED_METRICS):
                 got = self._client.raw(_name_selector(name), lo, hi, chunk_s=chunk_s)
                 batch.series.update(got.series)  # names differ, so keys never collide
             on_chunk(self._unseen(batch), hi)
@@ -227,6 +229,7 @@ class Collector:
     ) -> None:
         self.store = store
         self.deriver = deriver
+        self.lengths = LengthHistograms(deriver.options.step_s)  # request-length buckets
         self.source = source
         self.retention = retention
         self._clock = clock
@@ -255,7 +258,8 @@ class Collector:
         tokens cut to the span both cover), so the newest figures are never a step behind; they
         are rewritten once complete.
         """
-        used = self.deriver.feed(batch)
+        used = self.deriver.feed(batch) + self.lengths.feed(batch)
+        lengths = self.lengths.drain(watermark_s)
         _, cols = self.deriver.drain_columns(watermark_s, with_deployments=False)
         ends = cols["ts_end_s"]
         self.committed_through_s = float(ends.max()) if ends.size else None
@@ -268,7 +272,7 @@ class Collector:
         refresh = self.deriver.version != self._written_version or (
             seen_s - self._deployments_written_s >= 60.0
         )
-        if rows or refresh:
+        if rows or refresh or lengths["ts_end_s"]:
             with self.store.transaction():
                 if refresh:
                     self.store.upsert_deployments(self.deriver.deployments(), seen_s)
@@ -276,6 +280,7 @@ class Collector:
                     self._deployments_written_s = seen_s
                 if rows:
                     self.store.write_intervals_columns(cols)  # columns: no record objects
+                write_length_buckets(self.store, lengths)
         return used, rows
 
     def cycle(self) -> CycleStats:
@@ -334,10 +339,12 @@ class Collector:
     def flush(self) -> int:
         """Write every pending bucket (on shutdown)."""
         infos, records = self.deriver.drain(math.inf)
-        if records:
+        lengths = self.lengths.drain()
+        if records or lengths["ts_end_s"]:
             with self.store.transaction():
                 self.store.upsert_deployments(infos, self._clock())
                 self.store.write_intervals(records)
+                write_length_buckets(self.store, lengths)
         return len(records)
 
 

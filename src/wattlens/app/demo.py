@@ -21,7 +21,7 @@ from wattlens.core.validate import finite
 from wattlens.derive.engine import DeriveOptions
 from wattlens.emulator import EmulatorServer, history_series, load_scenario
 from wattlens.store import Store
-from wattlens.telemetry.metrics import WANTED_METRICS
+from wattlens.telemetry.metrics import COLLECTED_METRICS
 
 META_DEMO_START = "demo.scenario_start_s"
 META_DEMO_SCENARIO = "demo.scenario"
@@ -58,7 +58,7 @@ def seed_history(
             end_s=hi,
             step_s=step,
             start_of_scenario_s=scenario_start_s,
-            wanted=WANTED_METRICS,
+            wanted=COLLECTED_METRICS,
         )
         written += collector.ingest(batch, hi - step)[1]
         if progress is not None:

@@ -16,11 +16,11 @@ from wattlens.core.durations import iso, parse_duration, parse_time
 from wattlens.core.errors import InputError, NotFoundError
 from wattlens.derive.carbon import CarbonModel
 from wattlens.derive.engine import DeriveOptions, Deriver
-from wattlens.derive.histograms import WANTED_HISTOGRAMS, LengthHistograms
+from wattlens.derive.histograms import LengthHistograms
 from wattlens.store import Store, StoreReader
 from wattlens.store.lengths import length_distribution, write_length_buckets
 from wattlens.telemetry.importer import iter_telemetry_file
-from wattlens.telemetry.metrics import WANTED_METRICS
+from wattlens.telemetry.metrics import COLLECTED_METRICS
 
 _WRITE_CHUNK_ROWS = 50_000
 
@@ -62,8 +62,7 @@ def import_file(
     n_samples = n_series = used = 0
     lo, hi = math.inf, -math.inf
     # Parts of complete series: memory stays bounded by the part, not the file.
-    wanted = WANTED_METRICS | WANTED_HISTOGRAMS
-    for part in iter_telemetry_file(path, wanted=wanted, progress=progress):
+    for part in iter_telemetry_file(path, wanted=COLLECTED_METRICS, progress=progress):
         span = part.time_range()
         if span:
             lo, hi = min(lo, span[0]), max(hi, span[1])

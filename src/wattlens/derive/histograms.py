@@ -9,17 +9,15 @@ Increments stay cumulative in `le` (a row counts requests of at most `le` tokens
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from wattlens.telemetry.labels import canonical, workload_of_pod
-from wattlens.telemetry.records import SeriesKey, SeriesSet
+from wattlens.telemetry.metrics import LENGTH_HISTOGRAMS
+from wattlens.telemetry.records import FlatSamples, SeriesKey, SeriesSet
 
-LENGTH_HISTOGRAMS: dict[str, str] = {
-    "vllm:request_prompt_tokens_bucket": "prompt",
-    "vllm:request_generation_tokens_bucket": "generation",
-}
 _INFRA = frozenset({"instance", "job", "endpoint", "service"})
 
 
@@ -31,8 +29,12 @@ class LengthHistograms:
     _last: dict[tuple[str, ...], tuple[float, float]] = field(default_factory=dict)
     _acc: dict[tuple[str, float, str, float], float] = field(default_factory=dict)
 
-    def feed(self, batch: SeriesSet) -> int:
+    def feed(self, batch: SeriesSet | FlatSamples) -> int:
         """Take the histogram bucket series of a batch; returns how many samples were used."""
+        if isinstance(batch, FlatSamples):  # one scrape: only the bucket series are grouped
+            keep = [i for i, k in enumerate(batch.keys) if k.name in LENGTH_HISTOGRAMS]
+            batch = FlatSamples([batch.keys[i] for i in keep], batch.timestamps_s[keep],
+                                batch.values[keep]).to_series_set()  # fmt: skip
         used = 0
         for key, (t, v) in batch.series.items():
             kind = LENGTH_HISTOGRAMS.get(key.name)
@@ -65,14 +67,17 @@ class LengthHistograms:
             self._acc[k] = self._acc.get(k, 0.0) + x
         return int(t.size)
 
-    def drain(self) -> dict[str, list[object]]:
-        """Columns deployment_id, ts_end_s, kind, le, count of everything accumulated so far."""
+    def drain(self, upto_s: float = math.inf) -> dict[str, list[object]]:
+        """Columns deployment_id, ts_end_s, kind, le, count of the intervals ending by `upto_s`.
+
+        A live collector drains only finished intervals: rows are written insert-or-replace, so
+        an interval written while readings still arrive would lose its earlier part."""
         cols: dict[str, list[object]] = {c: [] for c in ("deployment_id", "ts_end_s", "kind",
                                                          "le", "count")}  # fmt: skip
-        for (dep, end, kind, le), n in sorted(self._acc.items()):
-            for c, x in zip(cols.values(), (dep, end, kind, le, n), strict=True):
+        done = sorted(k for k in self._acc if k[1] <= upto_s)
+        for key in done:
+            for c, x in zip(cols.values(), (*key, self._acc.pop(key)), strict=True):
                 c.append(x)
-        self._acc.clear()
         return cols
 
 
@@ -82,6 +87,4 @@ def _deployment(key: SeriesKey) -> str | None:
     return f"{c.namespace}/{workload}" if c.namespace and workload else None
 
 
-WANTED_HISTOGRAMS = frozenset(LENGTH_HISTOGRAMS)
-
-__all__ = ["LENGTH_HISTOGRAMS", "WANTED_HISTOGRAMS", "LengthHistograms"]
+__all__ = ["LengthHistograms"]

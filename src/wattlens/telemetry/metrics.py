@@ -95,7 +95,18 @@ def quantity_of(name: str) -> Quantity | None:
     return METRIC_ALIASES.get(name)
 
 
+# vLLM's request-length histograms: read beside the counters (bucket counters only), kept apart
+# from the interval derivation (derive/histograms.py).
+LENGTH_HISTOGRAMS: dict[str, str] = {
+    "vllm:request_prompt_tokens_bucket": "prompt",
+    "vllm:request_generation_tokens_bucket": "generation",
+}
+# Everything a collector or an import reads.
+COLLECTED_METRICS: frozenset[str] = WANTED_METRICS | frozenset(LENGTH_HISTOGRAMS)
+
 __all__ = [
+    "COLLECTED_METRICS",
+    "LENGTH_HISTOGRAMS",
     "COUNTERS",
     "GPU_QUANTITIES",
     "METRIC_ALIASES",

@@ -20,7 +20,7 @@ import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
 from wattlens.core.errors import InputError
-from wattlens.telemetry.metrics import WANTED_METRICS
+from wattlens.telemetry.metrics import COLLECTED_METRICS
 from wattlens.telemetry.records import FlatSamples, SeriesKey, SeriesSet
 
 ACCEPT = "text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1"
@@ -211,7 +211,7 @@ def parse_exposition(
     *,
     source: str = "<text>",
     now_s: float | None = None,
-    wanted: frozenset[str] | None = WANTED_METRICS,
+    wanted: frozenset[str] | None = COLLECTED_METRICS,
     openmetrics: bool | None = None,
     target_labels: Mapping[str, str] | None = None,
     honor_labels: bool = False,
@@ -247,7 +247,7 @@ class Scraper:
         *,
         client: httpx.Client | None = None,
         timeout_s: float = 10,
-        wanted: frozenset[str] | None = WANTED_METRICS,
+        wanted: frozenset[str] | None = COLLECTED_METRICS,
         honor_labels: bool = False,
         max_workers: int = 16,
     ) -> None:
