@@ -18,11 +18,6 @@ from wattlens.derive.carbon import CarbonModel
 from wattlens.store.aggregate import Aggregate, row_totals
 
 MIN_IDLE_S = 60.0  # idle time needed to measure idle power (two 30 s intervals)
-REQUEST_LENGTHS_NOTE = (
-    "not stored: the store keeps finished-request counts (vllm:request_success_total), not the "
-    "vllm:request_prompt_tokens / vllm:request_generation_tokens histograms, so energy per "
-    "request by prompt and output length is not available"
-)
 
 
 def snapshot_rows(
@@ -185,7 +180,7 @@ def report_rows(
     fleet.update(_fleet_split(rows))
     fleet["deployment_count"] = len(rows)
     fleet["gpu_count"] = sum(by_id[r["deployment"]].gpu_count for r in rows)
-    return {"deployments": rows, "fleet": fleet, "request_lengths": REQUEST_LENGTHS_NOTE}
+    return {"deployments": rows, "fleet": fleet}  # app.lengths adds "request_lengths"
 
 
 def _fleet_split(rows: Sequence[dict[str, Any]]) -> dict[str, float | None]:
