@@ -28,7 +28,9 @@ from wattlens.store import Store
 from wattlens.telemetry.promapi import PrometheusClient
 from wattlens.web.app import create_app
 
-SCRAPES = 4  # samples (1 s apart) of every series Prometheus holds before the cycle
+SCRAPES = (
+    12  # samples (1 s apart) per series before the cycle: over two of the emulator's 5 s ticks
+)
 
 
 def _ts(s: str) -> float:
