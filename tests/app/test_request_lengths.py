@@ -25,6 +25,7 @@ from wattlens.core.errors import StoreError
 from wattlens.derive.engine import DeriveOptions
 from wattlens.derive.histograms import LengthHistograms
 from wattlens.emulator import load_scenario, truth, write_openmetrics_history
+from wattlens.emulator.scenario import Scenario
 from wattlens.store import Store
 from wattlens.telemetry.records import SeriesKey, SeriesSet
 
@@ -53,11 +54,14 @@ def _body(db: Path) -> dict:
         return report(s, since_s=None, until_s=None, min_tokens_per_s=5.0)
 
 
-def test_bucket_counts_are_the_planted_distribution(imported: tuple[Path, Path]) -> None:
-    sc = load_scenario("test-events")
-    want = truth(sc, T0, T1, start_of_scenario_s=START)
+def assert_planted_distribution(
+    sc: Scenario, t0: float, t1: float, body: dict, start: float = START, rel: float = 0.02
+) -> int:
+    """Per bucket: planted requests over (t0, t1] x the bucket's exponential probability (within
+    `rel` + 2 requests); returns how many deployments were checked."""
+    want = truth(sc, t0, t1, start_of_scenario_s=start)
     traffic = {d.key: d.traffic for d in sc.deployments}
-    rows = {r["deployment"]: r for r in _body(imported[1])["deployments"]}
+    rows = {r["deployment"]: r for r in body["deployments"]}
     checked = 0
     for dep, tr in want.items():
         if not tr.requests_finished:
@@ -67,16 +71,22 @@ def test_bucket_counts_are_the_planted_distribution(imported: tuple[Path, Path])
         out = t.output_tokens_per_request
         means = {"generation": out, "prompt": t.prompt_fraction / (1 - t.prompt_fraction) * out}
         dist = rows[dep]["request_length_distribution"]
+        assert dist is not None, dep
         for kind, mean in means.items():
             got = {(b["lo_tokens"], b["le_tokens"]): b["requests"] for b in dist[kind]}
             edges = [0.0, *map(float, BOUNDS), math.inf]
             for lo, hi in zip(edges, edges[1:], strict=False):
                 expect = tr.requests_finished * (_cdf(hi, mean) - _cdf(lo, mean))
                 le = None if math.isinf(hi) else hi
-                assert got.get((lo, le), 0.0) == pytest.approx(expect, rel=0.02, abs=2.0), (
+                assert got.get((lo, le), 0.0) == pytest.approx(expect, rel=rel, abs=2.0), (
                     dep, kind, lo, hi)  # fmt: skip
             assert sum(b["share"] for b in dist[kind]) == pytest.approx(1.0)
         checked += 1
+    return checked
+
+
+def test_bucket_counts_are_the_planted_distribution(imported: tuple[Path, Path]) -> None:
+    checked = assert_planted_distribution(load_scenario("test-events"), T0, T1, _body(imported[1]))
     assert checked == 3  # llama-70b, qwen-32b, mistral-7b (finetune has no engine)
 
 
