@@ -30,3 +30,31 @@ def test_b200_prediction_rows(cal) -> None:  # noqa: ANN001
         # Spec-only transfer, measured: -51 % (64K) to +31 % (2K); bench/plan_model.py reports
         # the MAPE against its 20 % goal.
         assert 0.4 < r["predicted_tokens_per_watt"] / r["measured_tokens_per_watt"] < 2.0
+
+
+def test_b200_reference_64k_row_needs_more_than_the_hbm_peak(cal) -> None:  # noqa: ANN001
+    # Hand arithmetic from published figures: the 1/W authors' 64K row (55 streams, 2,734.58
+    # decode tok/s; data/b200), vLLM's KV log for that run (139.61 GiB for 3,659,712 tokens =
+    # 40,960 B/token/GPU), Llama-3.1-70B's 70.6 B parameters in bf16 over TP 8, and the
+    # B200 datasheet's 8 TB/s. Full windows: 65,536 - 512/2 tokens of KV per stream.
+    kv_bytes_per_token = 139.61 * 2**30 / 3_659_712
+    assert kv_bytes_per_token == pytest.approx(40_960, rel=1e-4)
+    step_s = 55 / 2734.58
+    read_bytes = 70.6e9 * 2 / 8 + 55 * (65_536 - 256) * 40_960
+    expected = read_bytes / step_s / 8.0e12  # 1.024
+    row = {r["context_tokens"]: r for r in b200_check(cal)}[65_536]
+    assert row["measured_step_s"] == pytest.approx(step_s, rel=1e-9)
+    assert row["read_share_of_peak_bandwidth"] == pytest.approx(expected, rel=1e-6)
+    assert row["read_share_of_peak_bandwidth"] > 1.0
+
+
+def test_b200_occupancy_for_the_measured_step_inverts_the_model(cal) -> None:  # noqa: ANN001
+    from wattlens.catalog import get_gpu, get_model
+    from wattlens.physics.stepmodel import decode_step
+    from wattlens.physics.stepspec import hardware, workload
+
+    hw, wl = hardware(get_gpu("B200"), "bf16"), workload(get_model("llama-3.1-70b"), 8, "bf16")
+    for r in b200_check(cal):
+        kv = r["kv_share_of_window_for_measured_step"] * r["context_tokens"]
+        step = decode_step(cal.fit.params, hw, wl, r["streams"], kv).step_s
+        assert float(step) == pytest.approx(r["measured_step_s"], rel=1e-9)

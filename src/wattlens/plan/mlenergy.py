@@ -243,13 +243,21 @@ def paper_power_baseline(data: Dataset | None = None) -> dict[str, float]:
     return out
 
 
+def _scalar(x: Any) -> float:
+    return float(np.asarray(x, dtype=np.float64))
+
+
 def b200_check(
     params: StepParams | Calibration, covariance: F64 | None = None, draws: int = 300
 ) -> list[dict[str, Any]]:
     """Predict the 1/W authors' B200 decode measurements from B200 specs and H100 parameters.
 
     Each row: measured and predicted decode tok/s, W per GPU and physical tok/W, a 5-95 % band
-    from the parameter covariance, and the paper's own projection of the same point.
+    from the parameter covariance, and the paper's own projection of the same point. Each
+    stream is assumed to fill its window (prompt = context - output, half the output decoded);
+    two checks of that operating point: the share of the HBM peak the measured step needs to
+    read the weights and that KV (above 1 is not physical), and the KV occupancy, as a share of
+    the window, at which `params` give the measured step.
     """
     if isinstance(params, Calibration):
         covariance = params.fit.covariance if covariance is None else covariance
@@ -270,6 +278,15 @@ def b200_check(
 
     step = decode_step(params, hw, wl, n, kv)
     lo, hi = band(params, cov, tpw, draws=draws)
+    measured_step_s = n / np.asarray([float(r["decode_tok_s"]) for r in rows])
+    # Bytes one GPU must read per step at the assumed occupancy: the weight stream plus every
+    # stream's KV. Over the measured step this is a bandwidth the HBM peak bounds.
+    read_bytes = _scalar(wl.weight_fixed_bytes) + n * kv * _scalar(wl.kv_full_bytes_per_token)
+    read_share = read_bytes / (measured_step_s * _scalar(hw.bandwidth_bytes_per_s))
+    # The step is linear in the KV length: the occupancy at which these parameters give the
+    # measured step, as a share of the window.
+    empty = decode_step(params, hw, wl, n, np.zeros_like(kv)).step_s
+    needed = (measured_step_s - empty) / (step.step_s - empty) * kv / ctx
     result = []
     for i, r in enumerate(rows):
         tps, w = float(n[i] / step.step_s[i]), float(step.power_watts[i])
@@ -288,6 +305,14 @@ def b200_check(
                 "predicted_tokens_per_watt_p95": float(hi[i]),
                 "error_percent": 100.0 * (tps / (8.0 * w) - meas) / meas,
                 "paper_projected_tokens_per_watt": float(r["paper_projected_b200_tok_per_w"]) / 8,
+                "measured_step_s": float(measured_step_s[i]),
+                "predicted_step_s": float(step.step_s[i]),
+                "assumed_kv_tokens": float(kv[i]),
+                "kv_bytes_per_token_per_gpu": _scalar(wl.kv_full_bytes_per_token),
+                "peak_bandwidth_bytes_per_s": _scalar(hw.bandwidth_bytes_per_s),
+                "read_bytes_per_gpu": float(read_bytes[i]),
+                "read_share_of_peak_bandwidth": float(read_share[i]),
+                "kv_share_of_window_for_measured_step": float(needed[i]),
             }
         )
     return result
