@@ -7,6 +7,8 @@ last sample of one batch and the first of the next is never lost. The functions 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from wattlens.core.units import joules_from_millijoules
@@ -212,19 +214,41 @@ def merge(table: BucketTable, acc: Contributions, macc: Contributions) -> None:
     bkt = np.concatenate([a[1] for a in acc]).astype(np.int64)
     col = np.concatenate([a[2] for a in acc]).astype(np.int64)
     val = np.concatenate([a[3] for a in acc]).astype(np.float64)
-    uk, inv = np.unique(pack(dep, bkt), return_inverse=True)
-    flat = np.bincount(inv.reshape(-1) * NF + col, weights=val, minlength=uk.size * NF)
+    uk, row_of = _rows_by_key(dep, bkt)
+    flat = np.bincount(row_of(dep, bkt) * NF + col, weights=val, minlength=uk.size * NF)
     masks = np.zeros((uk.size, NM, table.words), dtype=np.uint64)
     if macc:
-        mkey = pack(np.concatenate([m[0] for m in macc]), np.concatenate([m[1] for m in macc]))
+        mdep = np.concatenate([m[0] for m in macc]).astype(np.int64)
+        mbkt = np.concatenate([m[1] for m in macc]).astype(np.int64)
         mcol = np.concatenate([m[2] for m in macc]).astype(np.int64)
         member = np.concatenate([m[3] for m in macc]).astype(np.int64)
         ok = member >= 0  # a sample that is no member of this set kind
-        mkey, mcol, member = mkey[ok], mcol[ok], member[ok]
+        mdep, mbkt, mcol, member = mdep[ok], mbkt[ok], mcol[ok], member[ok]
         bit = np.left_shift(np.uint64(1), (member % WORD_BITS).astype(np.uint64))
-        rows = np.searchsorted(uk, mkey)
+        rows = row_of(mdep, mbkt)  # every member key is also a summed one
         np.bitwise_or.at(masks, (rows, mcol, member // WORD_BITS), bit)
     table.add(uk, flat.reshape(uk.size, NF), masks)
+
+
+def _rows_by_key(
+    dep: np.ndarray, bkt: np.ndarray
+) -> tuple[np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """The sorted unique packed (deployment, bucket) keys, and a map from (dep, bucket) arrays
+    to each one's row among them: what `np.unique(..., return_inverse=True)` gives, without its
+    sort when the keys fill a small dense grid (a batch spans few deployments x buckets)."""
+    if dep.size == 0:
+        return np.empty(0, dtype=np.int64), lambda d, b: np.empty(0, dtype=np.int64)
+    d0, b0 = int(dep.min()), int(bkt.min())
+    nd, nb = int(dep.max()) - d0 + 1, int(bkt.max()) - b0 + 1
+    if nd * nb > 4 * dep.size + 65_536:  # sparse: a sort is cheaper than the grid
+        uk = np.unique(pack(dep, bkt))
+        return uk, lambda d, b: np.searchsorted(uk, pack(d, b))
+    used = np.zeros(nd * nb, dtype=bool)
+    used[(dep - d0) * nb + (bkt - b0)] = True
+    cells = np.flatnonzero(used)
+    row = np.cumsum(used) - 1  # grid cell -> rank among used cells (= among sorted keys)
+    uk = pack(cells // nb + d0, cells % nb + b0)
+    return uk, lambda d, b: row[(d - d0) * nb + (b - b0)]
 
 
 __all__ = ["Contributions", "Streams", "counters", "gauges", "merge", "power_gauge_energy"]

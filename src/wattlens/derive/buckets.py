@@ -61,7 +61,7 @@ class BucketTable:
         return free[:n]
 
     def add(self, keys: np.ndarray, values: np.ndarray, masks: np.ndarray) -> None:
-        """Accumulate `values` (summed) and `masks` (OR-ed), one row per unique sorted key.
+        """Accumulate `values` (summed) and `masks` (OR-ed), one row per unique key (sorted).
 
         `masks` is (keys, nmasks, words) uint64 with `words` equal to the table's.
         """
@@ -76,10 +76,10 @@ class BucketTable:
             new_rows = self._alloc(new_keys.size)
             rows[~found] = new_rows
             self.row_key[new_rows] = new_keys
-            all_keys = np.concatenate([self.keys, new_keys])
-            order = np.argsort(all_keys, kind="stable")
-            self.keys = all_keys[order]
-            self.key_rows = np.concatenate([self.key_rows, new_rows])[order]
+            # both sorted and disjoint: insert in place of a sort of the whole table
+            at = pos[~found]
+            self.keys = np.insert(self.keys, at, new_keys)
+            self.key_rows = np.insert(self.key_rows, at, new_rows)
         self.mat[rows] += values  # keys are unique, so fancy-index += is exact
         self.masks[rows] |= masks
         self.dirty[rows] = True

@@ -95,7 +95,9 @@ class Deriver:
         by_stream: dict[int, list[Row]] = {}
         for row in rows:  # a stream's series (e.g. one GPU under two pod names) stay together
             by_stream.setdefault(row[0].sid, []).append(row)
-        for stream_rows in by_stream.values():
+        # Deployment by deployment (a stream has one): each group then touches few
+        # (deployment, bucket) rows, instead of every group touching them all.
+        for stream_rows in sorted(by_stream.values(), key=lambda r: r[0][0].dep):
             group += stream_rows
             size += sum(r[1].size for r in stream_rows)
             if size >= max_samples:
