@@ -134,6 +134,16 @@ def _print_b200_consistency(b200: list[dict[str, Any]]) -> None:
             "of the HBM peak: not physical with full windows (the archive does not state the "
             "prompts)"
         )
+    for a, b in zip(b200, b200[1:], strict=False):
+        steps = b["measured_step_s"] / a["measured_step_s"]
+        reads = b["read_bytes_per_gpu"] / a["read_bytes_per_gpu"]
+        if b["streams"] < a["streams"] and steps > reads:
+            # fixed + per-byte + per-stream costs, all >= 0: the step grows at most as the bytes
+            print(
+                f"  -> {b['context_tokens']} vs {a['context_tokens']}: {reads:.3f}x the bytes and "
+                f"fewer streams, yet a {steps:.2f}x step: no step model with non-negative fixed, "
+                "per-byte and per-stream costs gives that"
+            )
     print(
         f"  -> no single occupancy reconciles the rows with the H100 fit: "
         f"{100 * min(shares):.0f} % to {100 * max(shares):.0f} % of the window"
