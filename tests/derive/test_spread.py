@@ -8,7 +8,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from wattlens.derive.spread import spread
+from wattlens.derive.spread import spread, spread_many
 
 
 def _reference(owner, start, end, amount, step):
@@ -43,3 +43,25 @@ def test_spread_matches_the_overlap_loop(seed: int) -> None:
     for k, v in want.items():
         assert got[k] == pytest.approx(v, rel=1e-9, abs=1e-9), k
     assert share.sum() == pytest.approx(amount.sum(), rel=1e-12)
+
+
+def test_spread_many_gives_each_amount_what_spread_gives_it_alone() -> None:
+    rng = np.random.default_rng(11)
+    n = 3000
+    start = rng.uniform(0, 10_000, n)
+    end = start + rng.choice([0.0, 5.0, 30.0, 60.0, 95.0, 7200.0], n)
+    owner = rng.integers(0, 9, n)
+    amounts = (rng.uniform(0, 1000, n), end - start)
+    o, b, shares = spread_many(owner, start, end, amounts, 30.0)
+    for amount, share in zip(amounts, shares, strict=True):
+        o1, b1, s1 = spread(owner, start, end, amount, 30.0)
+        np.testing.assert_array_equal(o, o1)
+        np.testing.assert_array_equal(b, b1)
+        np.testing.assert_array_equal(share, s1)  # the same rows, in the same order, bit for bit
+    # and each spread is the overlap loop's
+    want = _reference(owner, start, end, amounts[1], 30.0)
+    got: dict[tuple[int, int], float] = defaultdict(float)
+    for key in zip(o.tolist(), b.tolist(), shares[1].tolist(), strict=True):
+        got[(key[0], key[1])] += key[2]
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, rel=1e-9, abs=1e-9), k

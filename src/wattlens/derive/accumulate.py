@@ -20,7 +20,6 @@ from wattlens.derive.layout import (
     COV_GAUGE,
     E_CTR,
     E_GAUGE,
-    ENGINE,
     HAS_CACHED,
     HAS_CTR,
     HAS_GAUGE,
@@ -130,19 +129,17 @@ def counters(
     amount = inc[ok] * ww[ok]
     cc = cc[ok]
     amount = np.where(cc == E_CTR, joules_from_millijoules(amount), amount)
-    key = owner[ok] * NF + cc
-    k, b, share = sp.spread(key, start[ok], end[ok], amount, step)
-    acc.append((k // NF, b, k % NF, share))
-    # Flags: which buckets got counter energy, and which got engine activity.
+    o, start, end = owner[ok], start[ok], end[ok]
     is_e = cc == E_CTR
-    for fmask, flag in ((is_e, HAS_CTR), (~is_e, ENGINE), (cc == CACHED, HAS_CACHED)):
-        fo, fb, _ = sp.spread(
-            owner[ok][fmask], start[ok][fmask], end[ok][fmask], np.ones(fmask.sum()), step
-        )
-        acc.append((fo, fb, np.full(fo.size, flag), np.ones(fo.size)))
-    e_sid = sid[1:][same][ok][is_e]
-    _coverage(c, e_sid, owner[ok][is_e], start[ok][is_e], end[ok][is_e], step,
-              (COV_CTR, M_ECTR), acc, macc)  # fmt: skip
+    rows = np.arange(cc.size, dtype=np.int64)
+    r, b, (share, secs) = sp.spread_many(rows, start, end, (amount, end - start), step)
+    o_r, cc_r = o[r], cc[r]
+    acc.append((o_r, b, cc_r, share))
+    # Flags: which buckets got counter energy, and which got prefix-cache counts.
+    for flag, sel in ((HAS_CTR, is_e[r]), (HAS_CACHED, cc_r == CACHED)):
+        acc.append((o_r[sel], b[sel], np.full(int(sel.sum()), flag), np.ones(int(sel.sum()))))
+    e = is_e[r]
+    _coverage(c, sid[1:][same][ok], o, r[e], b[e], secs[e], (COV_CTR, M_ECTR), acc, macc)
     streams.remember_last(sid, t, v)
 
 
@@ -150,18 +147,17 @@ def _coverage(
     c: Chunk,
     sid: np.ndarray,
     owner: np.ndarray,
-    start: np.ndarray,
-    end: np.ndarray,
-    step: float,
+    r: np.ndarray,
+    b: np.ndarray,
+    secs: np.ndarray,
     cols: tuple[int, int],
     acc: Contributions,
     macc: Contributions,
 ) -> None:
-    """Seconds of each bucket the energy readings (start, end] cover, and which streams did."""
-    if sid.size == 0:
+    """Seconds of each bucket the energy readings cover (`spread_many` rows `r`, `b`, `secs` of
+    the readings' spans), and which streams did."""
+    if r.size == 0:
         return
-    rows = np.arange(sid.size, dtype=np.int64)
-    r, b, secs = sp.spread(rows, start, end, end - start, step)
     acc.append((owner[r], b, np.full(r.size, cols[0]), secs))
     member = np.full(int(c.sid.max()) + 1, -1, dtype=np.int64)
     member[c.sid] = c.gpu_member
@@ -183,11 +179,13 @@ def power_gauge_energy(
     owner = dep[1:][same]
     ok = owner >= 0
     amount = (v[1:][same] * w[1:][same] * dt)[ok]
-    o, b, share = sp.spread(owner[ok], end[ok] - dt[ok], end[ok], amount, options.step_s)
-    acc.append((o, b, np.full(o.size, E_GAUGE), share))
-    acc.append((o, b, np.full(o.size, HAS_GAUGE), np.ones(o.size)))
-    _coverage(c, sid[1:][same][ok], owner[ok], end[ok] - dt[ok], end[ok], options.step_s,
-              (COV_GAUGE, M_EGAUGE), acc, macc)  # fmt: skip
+    o, end = owner[ok], end[ok]
+    start = end - dt[ok]
+    rows = np.arange(o.size, dtype=np.int64)
+    r, b, (share, secs) = sp.spread_many(rows, start, end, (amount, end - start), options.step_s)
+    acc.append((o[r], b, np.full(r.size, E_GAUGE), share))
+    acc.append((o[r], b, np.full(r.size, HAS_GAUGE), np.ones(r.size)))
+    _coverage(c, sid[1:][same][ok], o, r, b, secs, (COV_GAUGE, M_EGAUGE), acc, macc)
     streams.remember_last(sid, t, v)
 
 
@@ -197,8 +195,6 @@ def gauges(c: Chunk, step_s: float, acc: Contributions, macc: Contributions) -> 
     dep, b = c.dep[ok], sp.bucket_id(c.t[ok], step_s)
     n = dep.size
     acc.append((dep, b, np.full(n, SAMPLES), np.ones(n)))
-    eng = ~c.is_gpu[ok]
-    acc.append((dep[eng], b[eng], np.full(int(eng.sum()), ENGINE), np.ones(int(eng.sum()))))
     g = c.scol[ok] >= 0
     acc.append((dep[g], b[g], c.scol[ok][g], (c.v * c.share)[ok][g]))
     acc.append((dep[g], b[g], c.ncol[ok][g], np.ones(int(g.sum()))))

@@ -26,7 +26,6 @@ from wattlens.telemetry.metrics import Quantity
     FINISHED,
     ITL,
     SAMPLES,
-    ENGINE,
     HAS_CTR,
     HAS_GAUGE,
     RUN_S,
@@ -41,8 +40,8 @@ from wattlens.telemetry.metrics import Quantity
     COV_GAUGE,
     CACHED,
     HAS_CACHED,
-) = range(22)
-NF = 22
+) = range(21)
+NF = 21
 # COV_*: seconds of the bucket covered by energy readings, summed over the energy streams
 # (counter increments / integrated gauge spans); divided by the number of those streams
 # (M_ECTR / M_EGAUGE) it is the interval's covered time, so a partial first or last interval

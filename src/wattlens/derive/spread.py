@@ -27,6 +27,15 @@ def spread(
     Returns (owner, bucket_id, share) rows; shares of one input sum to its amount.
     Inputs with end <= start put the whole amount in end's bucket.
     """
+    o, b, (share,) = spread_many(owner, start_s, end_s, (amount,), step_s)
+    return o, b, share
+
+
+def spread_many(
+    owner: I64, start_s: F64, end_s: F64, amounts: tuple[F64, ...], step_s: float
+) -> tuple[I64, I64, list[F64]]:
+    """`spread` of several amounts over the same (start, end] spans: the rows are found once,
+    and each amount's shares are the ones `spread` gives it alone."""
     b0 = bucket_id(start_s, step_s)
     b1 = bucket_id(end_s, step_s)
     dur = end_s - start_s
@@ -34,14 +43,15 @@ def spread(
     # (start, end] inside one bucket, or degenerate: everything to the end bucket.
     owners = [owner[one]]
     buckets = [b1[one]]
-    shares = [amount[one]]
+    shares = [[x[one]] for x in amounts]
     two = ~one & (b1 == b0 + 1)
     if two.any():
         edge = b0[two] * step_s
         frac_first = (edge - start_s[two]) / dur[two]
         owners += [owner[two], owner[two]]
         buckets += [b0[two], b1[two]]
-        shares += [amount[two] * frac_first, amount[two] * (1.0 - frac_first)]
+        for x, out in zip(amounts, shares, strict=True):
+            out += [x[two] * frac_first, x[two] * (1.0 - frac_first)]
     many = np.flatnonzero(~one & (b1 > b0 + 1))
     if many.size:
         # Increments spanning 3+ buckets (gaps, or samples sparser than the step: common when
@@ -54,11 +64,12 @@ def spread(
         hi = np.minimum(ks * step_s, end_s[rows])
         owners.append(owner[rows])
         buckets.append(ks.astype(np.int64))
-        shares.append(amount[rows] * (hi - lo) / dur[rows])
+        for x, out in zip(amounts, shares, strict=True):
+            out.append(x[rows] * (hi - lo) / dur[rows])
     return (
-        np.concatenate(owners).astype(np.int64),
-        np.concatenate(buckets).astype(np.int64),
-        np.concatenate(shares).astype(np.float64),
+        np.concatenate(owners).astype(np.int64, copy=False),
+        np.concatenate(buckets).astype(np.int64, copy=False),
+        [np.concatenate(s).astype(np.float64, copy=False) for s in shares],
     )
 
 
@@ -71,4 +82,4 @@ def group_sum(keys: I64, values: F64) -> tuple[I64, F64]:
     return uniq, sums.astype(np.float64, copy=False)
 
 
-__all__ = ["bucket_id", "group_sum", "spread"]
+__all__ = ["bucket_id", "group_sum", "spread", "spread_many"]
