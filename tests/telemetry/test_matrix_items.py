@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from wattlens.telemetry.rangejson import matrix_items
+from wattlens.telemetry.rangejson import matrix_columns, matrix_items, matrix_rows
+from wattlens.telemetry.records import SeriesKey
 
 
 def _answer(result: list) -> bytes:
@@ -44,3 +45,22 @@ def test_same_as_json_including_awkward_labels_and_special_values() -> None:
 )
 def test_declines_what_it_does_not_recognise(body: bytes) -> None:
     assert matrix_items(body) is None
+
+
+def test_matrix_rows_of_columns_reuse_keys_across_answers() -> None:
+    result = [
+        {"metric": {"__name__": "x", "pod": "p", "a": "1"}, "values": [[1.5, "2"], [3, "4"]]},
+        {"metric": {"__name__": "y"}, "values": []},
+        {"metric": {"pod": "q"}, "values": [[5, "6"]]},  # no name: the fallback names it
+    ]
+    known: dict[bytes, SeriesKey] = {}
+    for _ in range(2):  # the second answer finds the named series' keys in `known`
+        m = matrix_columns(_answer(result))
+        assert m is not None
+        got = [(k, t.tolist(), v.tolist()) for k, t, v in matrix_rows(m, "sel", known)]
+        assert got == [
+            (SeriesKey("x", (("a", "1"), ("pod", "p"))), [1.5, 3.0], [2.0, 4.0]),
+            (SeriesKey("y", ()), [], []),
+            (SeriesKey("sel", (("pod", "q"),)), [5.0], [6.0]),
+        ]
+        assert sorted(known.values()) == [got[0][0], got[1][0]]

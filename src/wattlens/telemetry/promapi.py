@@ -22,7 +22,7 @@ import numpy as np
 
 from wattlens.config import split_userinfo
 from wattlens.core.errors import BackendError, ConfigError, InputError
-from wattlens.telemetry.rangejson import matrix_items, matrix_rows
+from wattlens.telemetry.rangejson import Matrix, matrix_columns, matrix_rows
 from wattlens.telemetry.records import SeriesKey, SeriesSet
 
 MAX_POINTS_PER_SERIES = 11_000  # Prometheus rejects range queries above this (api.go)
@@ -120,6 +120,7 @@ class PrometheusClient:
             self._read_token_file()  # fail at construction, not at the first query
         self.retries = retries
         self.backoff_s = backoff_s
+        self._keys: dict[bytes, SeriesKey] = {}  # series keys by `metric` JSON text
         self._sleep = sleep
         self._client = httpx.Client(
             base_url=self.base_url + "/",
@@ -213,8 +214,8 @@ class PrometheusClient:
         raise BackendError(f"Prometheus at {self.base_url} failed: {last}")  # pragma: no cover
 
     def _decode(self, resp: httpx.Response, path: str, params: dict[str, str]) -> Any:
-        if resp.status_code == 200 and (items := matrix_items(resp.content)) is not None:
-            return {"resultType": "matrix", "result": items}
+        if resp.status_code == 200 and (m := matrix_columns(resp.content)) is not None:
+            return {"resultType": "matrix", "result": m}
         query = params.get("query", "")
         what = f"{path} {query!r}" if query else path
         try:
@@ -286,11 +287,32 @@ class PrometheusClient:
         data = self._query(f"{sel}[{width_ms}ms]", hi_ms / 1000.0)
         if data["resultType"] != "matrix":
             raise InputError(f'{sel!r} is not a plain selector; expected e.g. metric{{k="v"}}')
-        for key, t, v in matrix_rows(data["result"], sel):
+        result = data["result"]
+        if isinstance(result, Matrix):  # the edges of every series at once
+            result = self._within(result, lo_ms, hi_ms, include_lo)
+        if len(self._keys) > 4 * len(result) + 100_000:  # series gone: forget them
+            self._keys.clear()
+        for key, t, v in matrix_rows(result, sel, self._keys):
+            if isinstance(result, Matrix):
+                yield key, t, v
+                continue
             t_ms = np.rint(t * 1000.0).astype(np.int64)
             keep = (t_ms >= lo_ms) if include_lo else (t_ms > lo_ms)
             keep &= t_ms <= hi_ms
             yield key, t[keep], v[keep]
+
+    @staticmethod
+    def _within(m: Matrix, lo_ms: int, hi_ms: int, include_lo: bool) -> Matrix:
+        """`m` less the samples outside lo < t <= hi (lo <= t with include_lo)."""
+        t_ms = np.rint(m.t * 1000.0).astype(np.int64)
+        keep = (t_ms >= lo_ms) if include_lo else (t_ms > lo_ms)
+        keep &= t_ms <= hi_ms
+        if keep.all():
+            return m
+        kept = np.concatenate([[0], np.cumsum(keep)])
+        ends = np.cumsum(m.counts)
+        counts = kept[ends] - kept[ends - m.counts]
+        return Matrix(m.metrics, counts, m.t[keep], m.v[keep])
 
     def raw(
         self,
@@ -341,7 +363,7 @@ class PrometheusClient:
             data = self._request("api/v1/query_range", params)
             if not isinstance(data, dict) or data.get("resultType") != "matrix":
                 raise BackendError(f"range query {query!r} did not return a matrix")
-            for key, t, v in matrix_rows(data["result"], query):
+            for key, t, v in matrix_rows(data["result"], query, self._keys):
                 acc.add(key, t, v)
         return acc.result()
 

@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -21,21 +21,59 @@ from wattlens.core.errors import InputError
 from wattlens.telemetry.records import SeriesKey, SeriesSet, make_labels
 
 __all__ = [
+    "Matrix",
+    "matrix_columns",
     "matrix_items",
     "matrix_rows",
     "read_export_lines",
     "read_range_json",
     "series_from_result",
+    "series_keys",
 ]
 
 _MATRIX_HEAD_B = b'{"status":"success","data":{"resultType":"matrix","result":['
 _TO_LINES = bytes.maketrans(b",", b"\n")
 
 
+class Matrix(NamedTuple):
+    """A matrix answer as columns: each series' `metric` object as its JSON text, and the
+    samples of every series one after another in two arrays (`counts` per series)."""
+
+    metrics: list[bytes]
+    counts: np.ndarray
+    t: np.ndarray
+    v: np.ndarray
+
+
+def series_keys(
+    metrics: list[bytes], fallback_name: str, known: dict[bytes, SeriesKey] | None = None
+) -> list[SeriesKey]:
+    """The key of each `metric` JSON text; `known` remembers them across answers, so a series
+    read again (the next backfill chunk, the next cycle) is not decoded again."""
+    known = {} if known is None else known
+    out = []
+    for text in metrics:
+        key = known.get(text)
+        if key is None:
+            metric = json.loads(text)
+            key = SeriesKey(metric.get("__name__", fallback_name), make_labels(metric))
+            if "__name__" in metric:  # else the key depends on the fallback
+                known[text] = key
+        out.append(key)
+    return out
+
+
 def matrix_rows(
-    result: list[Any], fallback_name: str
+    result: list[Any] | Matrix, fallback_name: str, known: dict[bytes, SeriesKey] | None = None
 ) -> Iterator[tuple[SeriesKey, np.ndarray, np.ndarray]]:
-    """(key, times, values) per matrix item: parsed JSON objects or `matrix_items` tuples."""
+    """(key, times, values) per matrix item: parsed JSON objects, `matrix_items` tuples or a
+    `Matrix` (`known`: see `series_keys`)."""
+    if isinstance(result, Matrix):
+        ends = np.cumsum(result.counts)
+        keys = series_keys(result.metrics, fallback_name, known)
+        for key, lo, hi in zip(keys, (ends - result.counts).tolist(), ends.tolist(), strict=True):
+            yield key, result.t[lo:hi], result.v[lo:hi]
+        return
     for item in result:
         if isinstance(item, tuple):  # already split by `matrix_items`
             metric, t, v = item
@@ -51,49 +89,57 @@ def matrix_rows(
 
 
 def matrix_items(body: bytes) -> list[tuple[dict[str, Any], np.ndarray, np.ndarray]] | None:
-    """(metric, times, values) per series of a successful matrix answer, without a Python object
-    per sample: each `metric` object is decoded as JSON, and the numbers of every series are
-    parsed together in one pass of Arrow's CSV reader over the body's bytes (backfill CPU, issue
-    #11; numpy's text parser cost about 0.5 us a number). None when the body is not laid out as
-    Prometheus writes it (compact, `metric` before `values`): the caller then decodes it as JSON.
-    """
-    if not body.startswith(_MATRIX_HEAD_B):
+    """(metric, times, values) per series of a successful matrix answer (see `matrix_columns`),
+    or None when the body is not laid out as Prometheus writes it."""
+    m = matrix_columns(body)
+    if m is None:
         return None
-    i, metrics, counts, blocks = len(_MATRIX_HEAD_B), [], [], []
-    while body.startswith(b'{"metric":', i):
-        # '},"values":' cannot occur inside a JSON string (its quote would be escaped)
-        j = body.find(b'},"values":', i)
-        if j < 0:
-            return None
+    out, at = [], 0
+    for text, n in zip(m.metrics, m.counts.tolist(), strict=True):
         try:
-            metric = json.loads(body[i + 10 : j + 1])
+            metric = json.loads(text)
         except ValueError:
             return None
         if not isinstance(metric, dict):
             return None
+        out.append((metric, m.t[at : at + n], m.v[at : at + n]))
+        at += n
+    return out
+
+
+def matrix_columns(body: bytes) -> Matrix | None:
+    """A successful matrix answer as a `Matrix`, without a Python object per sample: the
+    numbers of every series are parsed together in one pass of Arrow's CSV reader over the
+    body's bytes (backfill CPU, issue #11; numpy's text parser cost about 0.5 us a number), and
+    the `metric` objects are left as JSON text. None when the body is not laid out as Prometheus
+    writes it (compact, `metric` before `values`): the caller then decodes it as JSON.
+    """
+    if not body.startswith(_MATRIX_HEAD_B):
+        return None
+    i, metrics, counts, blocks = len(_MATRIX_HEAD_B), [], [], []
+    while body.startswith(b'{"metric":{', i):
+        # '},"values":' cannot occur inside a JSON string (its quote would be escaped)
+        j = body.find(b'},"values":', i)
+        if j < 0:
+            return None
         if body.startswith(b'},"values":[]}', j):
-            n, i = 0, j + 14
+            n, k = 0, j + 14
         elif body.startswith(b'},"values":[[', j) and (k := body.find(b"]]}", j)) > 0:
             block = body[j + 12 : k + 1]  # [t,"v"],[t,"v"]: numbers and quoted numbers only
             n = block.count(b"[")
             blocks.append(block)
-            i = k + 3
+            k += 3
         else:
             return None
-        metrics.append(metric)
+        metrics.append(body[i + 10 : j + 1])
         counts.append(n)
-        i += body.startswith(b",", i)
+        i = k + body.startswith(b",", k)
     if not body.startswith(b"]", i):
         return None
     nums = _numbers(b",".join(blocks)) if blocks else np.empty(0)
     if nums is None or nums.size != 2 * sum(counts):
         return None
-    out, at = [], 0
-    for metric, n in zip(metrics, counts, strict=True):
-        pairs = nums[at : at + 2 * n]
-        out.append((metric, pairs[0::2], pairs[1::2]))
-        at += 2 * n
-    return out
+    return Matrix(metrics, np.array(counts, dtype=np.int64), nums[0::2], nums[1::2])
 
 
 def _numbers(text: bytes) -> np.ndarray | None:
