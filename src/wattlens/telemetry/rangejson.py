@@ -150,11 +150,19 @@ def _numbers(text: bytes) -> np.ndarray | None:
             io.BytesIO(lines),
             read_options=pacsv.ReadOptions(column_names=["x"], use_threads=False),
             parse_options=pacsv.ParseOptions(ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(column_types={"x": pa.float64()}),
+            # no null spellings: "NaN" is a number here, and any other text an error
+            convert_options=pacsv.ConvertOptions(
+                column_types={"x": pa.float64()}, null_values=[], strings_can_be_null=False
+            ),
         )
     except (pa.ArrowInvalid, ValueError):
         return None
-    return np.asarray(table.column(0).to_numpy(zero_copy_only=False), dtype=np.float64)
+    # The value buffers as they are: Arrow's to_numpy imports pandas on first use (0.2 CPU-s).
+    chunks = table.column(0).chunks
+    if any(c.null_count for c in chunks):
+        return None
+    parts = [np.frombuffer(c.buffers()[1], np.float64, len(c), c.offset * 8) for c in chunks]
+    return parts[0] if len(parts) == 1 else np.concatenate([np.empty(0), *parts])
 
 
 def _bad(name: str, path: str, what: str) -> InputError:
