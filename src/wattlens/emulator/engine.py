@@ -100,6 +100,71 @@ class EnergyMeter:
         return self._p
 
 
+@dataclass(frozen=True, slots=True)
+class WindowTruth:
+    """What the engine did over [start_s, end_s]: exact integrals from its step log."""
+
+    start_s: float
+    end_s: float
+    busy_s: float  # time spent in steps
+    running_request_s: float  # integral of requests running (mean batch x duration)
+    generation_tokens: float  # tokens of steps that ended inside the window
+    prompt_tokens: float  # prompts prefilled by those steps
+    steps: int
+
+    @property
+    def mean_running(self) -> float:
+        """Time-weighted mean requests running (0 while idle)."""
+        return self.running_request_s / max(self.end_s - self.start_s, 1e-12)
+
+
+class StepLog:
+    """Every step's start, end, batch and prefill, for exact window truths (`/truth`)."""
+
+    def __init__(self) -> None:
+        self._start: list[float] = []
+        self._end: list[float] = []
+        self._batch: list[int] = []
+        # Cumulative over steps up to and including each one.
+        self._busy: list[float] = []
+        self._running: list[float] = []
+        self._tokens: list[float] = []
+        self._prompt: list[float] = []
+
+    def add(self, start_s: float, end_s: float, batch: int, prefill_tokens: int) -> None:
+        """Record one finished step."""
+        last = len(self._end) - 1
+        tau = end_s - start_s
+        self._start.append(start_s)
+        self._end.append(end_s)
+        self._batch.append(batch)
+        self._busy.append((self._busy[last] if last >= 0 else 0.0) + tau)
+        self._running.append((self._running[last] if last >= 0 else 0.0) + batch * tau)
+        self._tokens.append((self._tokens[last] if last >= 0 else 0.0) + batch)
+        self._prompt.append((self._prompt[last] if last >= 0 else 0.0) + prefill_tokens)
+
+    def _integrals_at(self, t: float) -> tuple[float, float, float, float, int]:
+        """(busy s, running request-s, tokens, prompt tokens, steps) from the start to `t`;
+        tokens count at the end of their step."""
+        k = bisect_right(self._start, t) - 1  # the last step started by t
+        if k < 0:
+            return 0.0, 0.0, 0.0, 0.0, 0
+        busy, running = self._busy[k], self._running[k]
+        if t < self._end[k]:  # inside step k: only part of it, and its tokens not yet out
+            left = self._end[k] - t
+            busy, running = busy - left, running - self._batch[k] * left
+            k -= 1
+        if k < 0:
+            return busy, running, 0.0, 0.0, 0
+        return busy, running, self._tokens[k], self._prompt[k], k + 1
+
+    def window(self, start_s: float, end_s: float) -> WindowTruth:
+        """Exact integrals over [start_s, end_s]."""
+        a, b = self._integrals_at(start_s), self._integrals_at(end_s)
+        d = [y - x for x, y in zip(a, b, strict=True)]
+        return WindowTruth(start_s, end_s, d[0], d[1], d[2], d[3], int(d[4]))
+
+
 def planted_params(pairs: list[str]) -> StepParams:
     """The shipped step-model parameters with `NAME=VALUE` overrides (checked against bounds)."""
     values = default_params()[0].as_dict()
@@ -181,6 +246,11 @@ class _Request:
     generated: int = 0
 
 
+# vLLM's `vllm:iteration_tokens_total` buckets (tokens per engine step; vllm/engine/metrics.py
+# and the example in vLLM's docs/source/serving/metrics.md).
+ITERATION_BUCKETS = (1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+
+
 @dataclass(slots=True)
 class Counters:
     """Engine counters since start (vLLM's names without the prefix)."""
@@ -191,6 +261,9 @@ class Counters:
     itl_seconds_sum: float = 0.0
     ttft_seconds_sum: float = 0.0
     steps: int = 0
+    iteration_tokens_sum: float = 0.0  # prompt + generation tokens over all steps
+    # Steps with at most ITERATION_BUCKETS[i] tokens (cumulative, as vLLM's histogram).
+    iteration_buckets: list[int] = field(default_factory=lambda: [0] * len(ITERATION_BUCKETS))
 
 
 class Engine:
@@ -203,10 +276,25 @@ class Engine:
         self.idle_watts = float(spec.gpu.idle_watts)
         self.meter = EnergyMeter(self.start_s, self.idle_watts)  # per GPU (TP: all alike)
         self.counters = Counters()
+        self.log = StepLog()
         self._waiting: deque[_Request] = deque()
         self._running: list[_Request] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._valid_until_s: float | None = None  # None: idle, the state holds for any time
+
+    def state_time(self) -> float:
+        """The instant the engine's counters describe (what `/metrics` reports): while a step
+        runs, the step boundary it started at; when idle, the clock.
+
+        vLLM's token and step counters move only when a step ends, so a scrape is one
+        consistent state when the energy counter is read at that same boundary: energy,
+        tokens and steps between two scrapes then cover the same whole steps. (A real exporter
+        reads the GPU counter at its own times: up to one step's energy off at each end of a
+        window, which only long windows make negligible.) Holding the boundary also keeps a
+        late event loop from showing a step's end before its tokens are out."""
+        now = self.clock.now()
+        return now if self._valid_until_s is None else min(now, self._valid_until_s)
 
     @property
     def running(self) -> int:
@@ -275,9 +363,14 @@ class Engine:
             tau, power = float(step.step_s), float(step.power_watts)
             self.meter.set_power(t0, power)
             t1 = t0 + tau
+            self._valid_until_s = t0  # its energy and tokens show once it has ended
             await self.clock.sleep_until(t1)
+            self.log.add(t0, t1, n, prefill)
             c = self.counters
             c.steps += 1
+            c.iteration_tokens_sum += n + prefill
+            for i, le in enumerate(ITERATION_BUCKETS):
+                c.iteration_buckets[i] += n + prefill <= le
             c.prompt_tokens += prefill
             c.generation_tokens += n
             done: list[_Request] = []
@@ -295,21 +388,26 @@ class Engine:
             if done:
                 c.requests_finished += len(done)
                 self._running = [r for r in batch if r.generated < r.max_tokens]
+            self._valid_until_s = t1  # until the next step is scheduled
             await asyncio.sleep(0)  # let the streams write (and new requests arrive)
             if self._running or self._waiting:
                 t_next = t1  # the next step starts when this one ends, whatever the wall lag
             else:
                 self.meter.set_power(t1, self.idle_watts)
+                self._valid_until_s = None
                 t_next = None
 
 
 __all__ = [
+    "ITERATION_BUCKETS",
     "Clock",
     "Counters",
     "EnergyMeter",
     "Engine",
     "EngineSpec",
     "ScaledClock",
+    "StepLog",
     "TokenEvent",
+    "WindowTruth",
     "planted_params",
 ]

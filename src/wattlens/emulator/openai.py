@@ -2,8 +2,10 @@
 
 Routes: `POST /v1/completions`, `POST /v1/chat/completions` (streaming SSE or not, with
 `usage`), `GET /v1/models`, `GET /metrics` (dcgm-exporter families of the instance's GPUs, the
-vLLM families of its engine, and `wattlens_emulator_clock_seconds`, the engine's clock),
-`GET /truth?start=&end=` (exact energy per GPU between two engine times, and the engine's
+vLLM families of its engine, and `wattlens_emulator_clock_seconds`, the engine's clock; while a
+step runs, all of them show the step boundary it started at, `Engine.state_time`),
+`GET /truth?start=&end=` (exact energy per GPU between two engine times, what the engine did in
+between: busy time, the integral of requests running, tokens of the steps that ended; and its
 counters now: tokens, requests, summed ITL and TTFT), `GET /health`.
 
 The emulated tokenizer counts one token per whitespace-separated word of the prompt (or one per
@@ -26,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from wattlens.emulator.engine import Engine
+from wattlens.emulator.engine import ITERATION_BUCKETS, Engine
 from wattlens.emulator.exposition import CONTENT_TYPE, dcgm_text, vllm_text
 from wattlens.emulator.model import FleetModel, Observation
 from wattlens.emulator.scenario import Deployment, Node, PowerModel, Scenario, Traffic
@@ -93,6 +95,19 @@ def observe(engine: Engine, model: FleetModel, t: float) -> Observation:
         util_percent=np.full((n, 1), 100.0 if busy else 0.0),
         node_up=np.ones((1, 1), dtype=bool),
     )
+
+
+def iteration_text(engine: Engine) -> str:
+    """vLLM's `vllm:iteration_tokens_total` histogram: its count is the engine's steps."""
+    c, name = engine.counters, "vllm:iteration_tokens_total"
+    lab = f'engine="0",model_name="{engine.spec.served_name}"'
+    lines = [f"# HELP {name} Histogram of number of tokens per engine_step.",
+             f"# TYPE {name} histogram"]  # fmt: skip
+    lines += [f'{name}_bucket{{{lab},le="{float(le)!r}"}} {k}'
+              for le, k in zip(ITERATION_BUCKETS, c.iteration_buckets, strict=True)]  # fmt: skip
+    lines += [f'{name}_bucket{{{lab},le="+Inf"}} {c.steps}', f"{name}_count{{{lab}}} {c.steps}",
+              f"{name}_sum{{{lab}}} {c.iteration_tokens_sum!r}"]  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def _prompt_tokens(body: dict[str, Any], chat: bool) -> int:
@@ -190,9 +205,9 @@ def create_openai_app(engine: Engine) -> Starlette:
         return JSONResponse({"object": "list", "data": [card]})
 
     async def metrics(request: Request) -> Response:
-        t = engine.clock.now()
+        t = engine.state_time()
         obs = observe(engine, fleet, t)
-        text = dcgm_text(fleet, obs, NODE) + vllm_text(fleet, obs, 0)
+        text = dcgm_text(fleet, obs, NODE) + vllm_text(fleet, obs, 0) + iteration_text(engine)
         text += (
             f"# HELP {CLOCK_METRIC} The emulated engine's clock (epoch seconds).\n"
             f"# TYPE {CLOCK_METRIC} gauge\n{CLOCK_METRIC} {t!r}\n"
@@ -207,12 +222,14 @@ def create_openai_app(engine: Engine) -> Starlette:
         except ValueError:
             return _bad("start and end are engine-clock epoch seconds")
         per_gpu = engine.meter.energy_at(end) - engine.meter.energy_at(start)
+        win = engine.log.window(start, end)
         return JSONResponse({
             "start_s": start, "end_s": end, "gpu_count": engine.spec.count,
             "energy_joules_per_gpu": per_gpu, "energy_joules": per_gpu * engine.spec.count,
             "params": engine.spec.params.as_dict(), "model": engine.spec.model.id,
             "gpu": engine.spec.gpu.id, "idle_watts_per_gpu": engine.idle_watts,
             "counters_now": asdict(engine.counters),
+            "window": asdict(win) | {"mean_running": win.mean_running},
         })  # fmt: skip
 
     async def health(request: Request) -> Response:
@@ -230,4 +247,4 @@ def create_openai_app(engine: Engine) -> Starlette:
     )
 
 
-__all__ = ["CLOCK_METRIC", "NODE", "create_openai_app", "observe"]
+__all__ = ["CLOCK_METRIC", "NODE", "create_openai_app", "iteration_text", "observe"]
