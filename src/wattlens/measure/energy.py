@@ -29,8 +29,14 @@ from wattlens.telemetry.nvml import ENERGY_METRIC, MEMORY_METRIC, POWER_METRIC, 
 CLOCK_METRIC = "wattlens_emulator_clock_seconds"
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 RUNNING_METRICS = ("vllm:num_requests_running", "sglang:num_running_reqs")
+# vLLM's engine steps (the count of its tokens-per-step histogram) and generated tokens: their
+# ratio over a window is the mean batch of the steps that ran in it.
+STEPS_METRIC = "vllm:iteration_tokens_total_count"
+GENERATION_METRIC = "vllm:generation_tokens_total"
+PROMPT_METRIC = "vllm:prompt_tokens_total"
+_ENGINE = (*RUNNING_METRICS, STEPS_METRIC, GENERATION_METRIC, PROMPT_METRIC)
 _WANTED = tuple(n + c for n in (ENERGY_METRIC, POWER_METRIC, MEMORY_METRIC, CLOCK_METRIC,
-                                *RUNNING_METRICS) for c in ("{", " "))  # fmt: skip
+                                *_ENGINE) for c in ("{", " "))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +48,9 @@ class Reading:
     power_watts: float | None = None
     memory_used_bytes: float | None = None
     running: float | None = None  # engine's requests running (vLLM/SGLang gauge), if exposed
+    steps: float | None = None  # engine steps so far (vLLM), if exposed
+    generation_tokens: float | None = None  # engine's generated tokens so far, if exposed
+    prompt_tokens: float | None = None  # engine's prefilled prompt tokens so far, if exposed
 
 
 class EnergySource(Protocol):
@@ -96,9 +105,10 @@ def window_energy(readings: Sequence[Reading], start_s: float, end_s: float) -> 
 
 def _parse_dcgm(
     text: str, labels: Mapping[str, str]
-) -> tuple[dict[str, float], float, float, float | None, float | None]:
+) -> tuple[dict[str, float], float, float, float | None, dict[str, float]]:
     energy: dict[str, float] = {}
-    power, memory, clock, running = 0.0, 0.0, None, None
+    engine: dict[str, float] = {}
+    power, memory, clock = 0.0, 0.0, None
     # Only the few lines read here are parsed, by hand: prometheus_client's parser costs ~25 ms
     # per exposition on the event loop that is timestamping the streams.
     for line in text.splitlines():
@@ -115,8 +125,9 @@ def _parse_dcgm(
             value = float(value_text.split()[0])
         except (ValueError, IndexError) as e:
             raise BackendError(f"energy: malformed exposition line {line!r}") from e
-        if name in RUNNING_METRICS:  # engine series carry engine labels, not the GPU's
-            running = (running or 0.0) + value
+        if name in _ENGINE:  # engine series carry engine labels, not the GPU's
+            key = "running" if name in RUNNING_METRICS else name
+            engine[key] = engine.get(key, 0.0) + value
             continue
         if any(lab.get(k) != v for k, v in labels.items()):
             continue
@@ -129,7 +140,7 @@ def _parse_dcgm(
             memory += value * 2**20
         elif name == CLOCK_METRIC:
             clock = value
-    return energy, power, memory, clock, running
+    return energy, power, memory, clock, engine
 
 
 class ScrapeEnergy:
@@ -158,14 +169,15 @@ class ScrapeEnergy:
         except httpx.HTTPError as e:
             raise BackendError(f"energy source {self.url}: {type(e).__name__}: {e}") from e
         t1 = self._now() if self._now else 0.0
-        energy, power, memory, clock, running = _parse_dcgm(resp.text, self.labels)
+        energy, power, memory, clock, engine = _parse_dcgm(resp.text, self.labels)
         if not energy:
             raise BackendError(
                 f"energy source {self.url}: no {ENERGY_METRIC} series"
                 + (f" with labels {self.labels}" if self.labels else "")
             )
         t = clock if clock is not None else (t0 + t1) / 2
-        return Reading(t, energy, power, memory, running)
+        return Reading(t, energy, power, memory, engine.get("running"), engine.get(STEPS_METRIC),
+                       engine.get(GENERATION_METRIC), engine.get(PROMPT_METRIC))  # fmt: skip
 
     async def history(self, start_s: float, end_s: float) -> list[Reading]:
         """Live source: nothing to fetch afterwards."""
@@ -238,6 +250,9 @@ class PrometheusEnergy:
 
 __all__ = [
     "CLOCK_METRIC",
+    "GENERATION_METRIC",
+    "PROMPT_METRIC",
+    "STEPS_METRIC",
     "EnergySource",
     "NvmlEnergy",
     "PrometheusEnergy",

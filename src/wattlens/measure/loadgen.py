@@ -7,7 +7,10 @@ else from the number of content chunks. Times are epoch seconds (`time.time()` a
 `perf_counter` resolution) so they line up with energy readings.
 
 The steady window follows the ML.ENERGY benchmark: from when `concurrency` requests are in
-flight to when the drain starts (the first client that finds no request left to send).
+flight to when the drain starts (the first client that finds no request left to send). With a
+fixed `max_tokens`, stream i starts once the first stream is i/concurrency through its answer,
+so requests of one length do not all finish in the same engine step (which would idle the
+engine between rounds and batch every prompt into one prefill).
 """
 
 from __future__ import annotations
@@ -98,8 +101,9 @@ def _body(model: str, p: Prompt, max_tokens: int | None, ignore_eos: bool) -> di
 
 
 async def _one(
-    client: httpx.AsyncClient, url: str, body: dict[str, Any], now: Callable[[], float]
-) -> RequestResult:
+    client: httpx.AsyncClient, url: str, body: dict[str, Any], now: Callable[[], float],
+    on_chunk: Callable[[], None] | None = None,
+) -> RequestResult:  # fmt: skip
     res = RequestResult(sent_s=now())
     chunks, words, buf = 0, 0, b""
     try:
@@ -128,6 +132,8 @@ async def _one(
                             chunks += 1
                             words += len(text.split())
                             res.chunk_times_s.append(t)
+                            if on_chunk is not None:
+                                on_chunk()
                     usage = obj.get("usage")
                     if usage:
                         res.usage_reported = True
@@ -182,7 +188,30 @@ async def run_load(
     in_flight = 0
     steady: dict[str, float] = {}
 
-    async def worker() -> None:
+    # Staggered starts: stream i sends its first request once the first stream is i/concurrency
+    # through its answer, so fixed-length requests do not finish together and leave the engine
+    # empty (or prefilling a whole wave at once) between rounds. Streams 0..i-1 have then sent
+    # (m/c)(i + (i-1) + ... + 1) chunks together, m tokens per answer and c streams.
+    gates: list[tuple[int, asyncio.Event]] = []
+    chunks = 0
+
+    def on_chunk() -> None:
+        nonlocal chunks
+        chunks += 1
+        while gates and gates[0][0] <= chunks:
+            gates.pop(0)[1].set()
+
+    def open_gates() -> None:  # a request ended: stop waiting on tokens that may never come
+        while gates:
+            gates.pop(0)[1].set()
+
+    async def worker(i: int) -> None:
+        offset = max_tokens * i * (i + 1) // (2 * concurrency) if max_tokens else 0
+        if offset > chunks:
+            gate = asyncio.Event()
+            gates.append((offset, gate))
+            gates.sort(key=lambda g: g[0])
+            await gate.wait()
         if stream_client is None:
             await work(client)
             return
@@ -199,15 +228,17 @@ async def run_load(
             in_flight += 1
             if in_flight >= concurrency and "start" not in steady:
                 steady["start"] = clock()
-            r = await _one(client, base + path, _body(model, p, max_tokens, ignore_eos), clock)
+            body = _body(model, p, max_tokens, ignore_eos)
+            r = await _one(client, base + path, body, clock, on_chunk)
             in_flight -= 1
+            open_gates()
             results.append(r)
             if on_done is not None:
                 on_done(r)
         steady.setdefault("end", clock())
 
     start = clock()
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, requests)))))
+    await asyncio.gather(*(worker(i) for i in range(max(1, min(concurrency, requests)))))
     end = clock()
     return LoadRun(
         concurrency, max_tokens, results, start, end, steady.get("start"),

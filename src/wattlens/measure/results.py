@@ -3,9 +3,9 @@
 Per-token energy is over the measured window (first request sent to last answer); the steady
 columns repeat it over the ML.ENERGY steady window (concurrency reached -> drain starts), which
 is what `plan calibrate --bench` fits (`steady_batch`, `steady_joules_per_output_token`,
-`steady_power_watts_per_gpu`). The steady batch is the engine's mean
-`num_requests_running` where the scraped endpoint exposes it, else the client's mean number of
-requests in flight (which counts network time too). Flags: `window_too_short` (steady window
+`steady_power_watts_per_gpu`, `steady_prompt_per_output`). The steady batch is the engine's
+generated tokens per step where the scraped endpoint exposes a step counter, else a time
+average of requests running (`_steady`). Flags: `window_too_short` (steady window
 missing or under `min_steady_s`), `power_samples_missing` (fewer than 2 readings inside it or a
 gap over 3 sampling intervals), `counter_wrapped` (an energy counter went down), `errors`
 (failed requests).
@@ -115,10 +115,49 @@ def summarise(
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """The engine's counters between its first and last scrape inside a window."""
+
+    start_s: float
+    end_s: float
+    steps: float
+    generation_tokens: float
+    prompt_tokens: float | None
+
+
+def _counted(readings: Sequence[Reading], a: float, b: float) -> _Counted | None:
+    # Scrapes of an idle engine are left out: the client's first send and last answer bracket
+    # the engine's work by a network round trip, idle time the step model does not hold.
+    inside = [r for r in readings if a <= r.time_s <= b and r.steps is not None
+              and r.generation_tokens is not None and r.running != 0]  # fmt: skip
+    if len(inside) < 2:
+        return None
+    first, last = inside[0], inside[-1]
+    steps = float(last.steps or 0.0) - float(first.steps or 0.0)
+    gen = float(last.generation_tokens or 0.0) - float(first.generation_tokens or 0.0)
+    if steps <= 0 or gen <= 0:  # no step in between, or a counter reset
+        return None
+    prompt = None
+    if first.prompt_tokens is not None and last.prompt_tokens is not None:
+        prompt = max(last.prompt_tokens - first.prompt_tokens, 0.0)
+    return _Counted(first.time_s, last.time_s, steps, gen, prompt)
+
+
 def _steady(
     run: LoadRun, readings: Sequence[Reading], ok: list[Any], wrapped: bool, gpu_count: int,
     interval_s: float, min_steady_s: float,
 ) -> dict[str, Any]:  # fmt: skip
+    """The steady window's observation for `plan calibrate --bench`.
+
+    The step model's batch is the sequences one step decodes. Where the engine exposes a step
+    counter (vLLM's `iteration_tokens_total`), the window shrinks to its first and last scrape
+    inside the steady window, and tokens, steps and prompt tokens are the engine's counters
+    there, read in the same scrapes as the energy: batch = tokens / steps exactly, whatever the
+    scrape times. Without one, the batch is the mean `num_requests_running` gauge, else the
+    client's mean requests in flight: time averages that count the hole a finished request
+    leaves until its successor is admitted and scrape at uneven times, so they run low.
+    """
     flags: list[str] = []
     if wrapped:
         flags.append("counter_wrapped")
@@ -126,36 +165,48 @@ def _steady(
         flags.append("errors")
     a, b = run.steady_start_s, run.steady_end_s
     nan = float("nan")
+    counted = _counted(readings, a, b) if a is not None and b is not None else None
+    if counted is not None:
+        a, b = counted.start_s, counted.end_s
     out: dict[str, Any] = {"steady_start_s": a, "steady_end_s": b}
     if a is None or b is None or b <= a:
         flags.append("window_too_short")
         out |= {"steady_duration_s": 0.0, "steady_energy_joules": nan, "steady_output_tokens": 0,
                 "steady_batch": nan, "steady_power_watts": nan, "steady_power_watts_per_gpu": nan,
-                "steady_joules_per_output_token": nan, "steady_tokens_per_s": nan}  # fmt: skip
+                "steady_joules_per_output_token": nan, "steady_tokens_per_s": nan,
+                "steady_prompt_per_output": nan}  # fmt: skip
         return out | {"valid": False, "flags": ";".join(flags)}
     win = window_energy(readings, a, b)
-    times = sorted(r.time_s for r in readings if a < r.time_s < b)
+    times = sorted(r.time_s for r in readings if a <= r.time_s <= b)
     edges = [a, *times, b]
     if win.duration_s < min_steady_s:
         flags.append("window_too_short")
     if len(times) < 2 or max(np.diff(edges)) > 3 * interval_s:
         flags.append("power_samples_missing")
-    tokens = sum(1 for r in ok for t in r.chunk_times_s if a <= t < b)
-    # Chunks may carry several tokens: scale chunk counts to the usage totals.
-    chunks = sum(len(r.chunk_times_s) for r in ok)
-    tokens_scaled = tokens * (sum(r.output_tokens for r in ok) / chunks) if chunks else 0.0
+    ppo = nan
+    if counted is not None:
+        tokens = counted.generation_tokens
+        batch, source = tokens / counted.steps, "engine_steps"
+        if counted.prompt_tokens is not None:
+            ppo = counted.prompt_tokens / tokens
+    else:
+        chunk_tokens = sum(1 for r in ok for t in r.chunk_times_s if a <= t < b)
+        # Chunks may carry several tokens: scale chunk counts to the usage totals.
+        chunks = sum(len(r.chunk_times_s) for r in ok)
+        tokens = chunk_tokens * (sum(r.output_tokens for r in ok) / chunks) if chunks else 0.0
+        running = [r.running for r in readings if a < r.time_s < b and r.running is not None]
+        batch, source = (
+            (float(np.mean(running)), "engine") if len(running) >= 3
+            else (_in_flight_mean(run, a, b), "client")
+        )  # fmt: skip
     power = win.energy_joules / win.duration_s
-    running = [r.running for r in readings if a < r.time_s < b and r.running is not None]
-    batch_source = "engine" if len(running) >= 3 else "client"
-    batch = float(np.mean(running)) if batch_source == "engine" else _in_flight_mean(run, a, b)
     out |= {
         "steady_duration_s": win.duration_s, "steady_energy_joules": win.energy_joules,
-        "steady_output_tokens": tokens_scaled, "steady_batch": batch,
-        "steady_batch_source": batch_source,
+        "steady_output_tokens": tokens, "steady_batch": batch, "steady_batch_source": source,
+        "steady_prompt_per_output": ppo,
         "steady_power_watts": power, "steady_power_watts_per_gpu": power / gpu_count,
-        "steady_joules_per_output_token": (
-            win.energy_joules / tokens_scaled if tokens_scaled else nan),
-        "steady_tokens_per_s": tokens_scaled / win.duration_s,
+        "steady_joules_per_output_token": win.energy_joules / tokens if tokens else nan,
+        "steady_tokens_per_s": tokens / win.duration_s,
     }  # fmt: skip
     return out | {"valid": not flags, "flags": ";".join(flags)}
 

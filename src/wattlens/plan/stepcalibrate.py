@@ -7,11 +7,14 @@ generation tokens, per-GPU power = energy / interval / GPUs, prompt tokens per o
 and the mean KV length of a running request = prompt per request + output per request / 2
 (per-request means over the whole range). The step time is not a separate observation: at a
 known batch and power it is fixed by J/token (tau = J n / (tp P)), so the mean ITL would count
-twice. One deployment shows one model on one GPU type under varying load, which determines
-the bandwidth efficiencies and the power floor and slope (`DEFAULT_FREE`); the other
-parameters keep the shipped ML.ENERGY values. A fit whose standard errors exceed their values,
-or whose batch range spans less than 4x, is marked `identifiable: false` with the reason
-(`plan.stepfit`).
+twice. From `wattlens bench` results, each configuration's steady window is one observation
+(its `steady_*` columns); where the engine counted the window's steps, the client's ITL is left
+out for the same reason. One deployment shows one model on one GPU type under varying load,
+which determines the bandwidth efficiencies and the power floor and slope (`DEFAULT_FREE`;
+`eta_kv` only where the KV reads are a visible share of the step: long contexts at several
+batches); the other parameters keep the shipped ML.ENERGY values. A fit whose standard errors
+exceed their values, or whose batch range spans less than 4x, is marked `identifiable: false`
+with the reason (`plan.stepfit`).
 """
 
 from __future__ import annotations
@@ -163,6 +166,13 @@ def observations_from_store(
     )
 
 
+def _finite(text: str | None) -> bool:
+    try:
+        return bool(text) and bool(np.isfinite(float(text or "")))
+    except ValueError:
+        return False
+
+
 def observations_from_csv(path: str | Path) -> Observations:
     """Bench results: a CSV with batch, joules_per_token (per output token), power_watts (per
     GPU) and mean_kv_tokens per row; optional step_s and prompt_per_output."""
@@ -175,6 +185,14 @@ def observations_from_csv(path: str | Path) -> Observations:
     if rows and all(v in rows[0] for v in _BENCH_STEADY.values()):  # `wattlens bench` results
         rows = [{**r, **{k: r[v] for k, v in _BENCH_STEADY.items()}} for r in rows
                 if r[_BENCH_STEADY["joules_per_token"]]]  # fmt: skip
+        for r in rows:
+            if _finite(r.get("steady_prompt_per_output")):  # the engine's, over the same window
+                r["prompt_per_output"] = r["steady_prompt_per_output"]
+            if r.get("steady_batch_source") == "engine_steps":
+                # Batch counted by the engine: J/token, power and batch fix the step time
+                # (tau = J n / (tp P)), so the client's ITL would count it twice, with the
+                # client's jitter (as in `observations_from_store`).
+                r["step_s"] = ""
     missing = [c for c in BENCH_COLUMNS if not rows or c not in rows[0]]
     if missing:
         raise InputError(
