@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -171,6 +172,26 @@ def test_non_json_answer_says_where_to_look() -> None:
 
     with pytest.raises(BackendError, match="non-JSON"):
         _client(handler).instant("up")
+
+
+def test_gzip_answer_is_inflated_and_a_damaged_one_is_backend_error() -> None:
+    """A gzip body reads as the plain one: series m{i="1"} with samples (10, 1.5), (20, 2.5)
+    inside the window (0, 20]; a body that is not gzip under that header is a BackendError."""
+    plain = (
+        b'{"status":"success","data":{"resultType":"matrix","result":['
+        b'{"metric":{"__name__":"m","i":"1"},"values":[[10,"1.5"],[20,"2.5"]]}]}}'
+    )
+    bodies = [gzip.compress(plain), b"not gzip at all"]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        gz = {"content-encoding": "gzip"}  # streamed as from a socket, not read up front
+        return httpx.Response(200, headers=gz, stream=httpx.ByteStream(bodies.pop(0)))
+
+    c = _client(handler)
+    t, v = c.raw("m", 0.0, 20.0).series[SeriesKey("m", (("i", "1"),))]
+    assert t.tolist() == [10.0, 20.0] and v.tolist() == [1.5, 2.5]
+    with pytest.raises(BackendError, match="damaged gzip body"):
+        c.raw("m", 0.0, 20.0)
 
 
 def test_unreachable_url_is_backend_error() -> None:

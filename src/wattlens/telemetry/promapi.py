@@ -9,10 +9,13 @@ quotes the backend's own `error` field. PromQL built from user input goes throug
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
 import os
 import ssl
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -67,15 +70,19 @@ class _Accumulator:
     """Collects per-series array pieces and joins them once (avoids quadratic re-sorting)."""
 
     def __init__(self) -> None:
-        self.parts: dict[SeriesKey, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.parts: dict[SeriesKey, list[tuple[np.ndarray, np.ndarray, bool]]] = {}
 
-    def add(self, key: SeriesKey, t: np.ndarray, v: np.ndarray) -> None:
+    def add(self, key: SeriesKey, t: np.ndarray, v: np.ndarray, ordered: bool = False) -> None:
+        """One piece of a series; `ordered`: its times are known to rise strictly."""
         if t.size:
-            self.parts.setdefault(key, []).append((t, v))
+            self.parts.setdefault(key, []).append((t, v, ordered))
 
     def result(self) -> SeriesSet:
         out = SeriesSet()
         for key, pieces in self.parts.items():
+            if len(pieces) == 1 and pieces[0][2]:
+                out.series[key] = pieces[0][:2]  # one window, in order: as is
+                continue
             t = np.concatenate([p[0] for p in pieces]) if len(pieces) > 1 else pieces[0][0]
             v = np.concatenate([p[1] for p in pieces]) if len(pieces) > 1 else pieces[0][1]
             if t.size < 2 or bool(np.all(t[1:] > t[:-1])):
@@ -83,6 +90,18 @@ class _Accumulator:
             else:
                 out.add(key, t, v)  # sorts and drops duplicate timestamps
         return out
+
+
+def _ordered(m: Matrix) -> list[bool]:
+    """Per series of `m`: whether its times rise strictly (checked for all series at once)."""
+    ends = np.cumsum(m.counts)
+    out = np.ones(len(m.counts), dtype=bool)
+    if m.t.size > 1:
+        bad = ~(m.t[1:] > m.t[:-1])  # pair i is (i, i + 1); NaN counts as out of order
+        starts = ends[:-1][m.counts[1:] > 0]  # of the series after the first with samples
+        bad[starts[starts > 0] - 1] = False  # a pair that straddles two series is not checked
+        out[np.searchsorted(ends, np.flatnonzero(bad), side="right")] = False
+    return out.tolist()
 
 
 class PrometheusClient:
@@ -195,10 +214,7 @@ class PrometheusClient:
             if attempt:
                 self._sleep(self.backoff_s * 2 ** (attempt - 1))
             try:
-                if post:
-                    resp = self._client.post(path, data=params, headers=self._headers())
-                else:
-                    resp = self._client.get(path, params=params, headers=self._headers())
+                status, body = self._send(path, params, post)
             except (httpx.TransportError, httpx.TimeoutException) as e:
                 last = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
                 if attempt == self.retries:
@@ -207,36 +223,59 @@ class PrometheusClient:
                         "check the backend URL (backend.prometheus_url)"
                     ) from e
                 continue
-            if resp.status_code in _RETRY_STATUS and attempt < self.retries:
-                last = f"HTTP {resp.status_code}"
+            if status in _RETRY_STATUS and attempt < self.retries:
+                last = f"HTTP {status}"
                 continue
-            return self._decode(resp, path, params)
+            return self._decode(status, body, path, params)
         raise BackendError(f"Prometheus at {self.base_url} failed: {last}")  # pragma: no cover
 
-    def _decode(self, resp: httpx.Response, path: str, params: dict[str, str]) -> Any:
-        if resp.status_code == 200 and (m := matrix_columns(resp.content)) is not None:
+    def _send(self, path: str, params: dict[str, str], post: bool) -> tuple[int, bytes]:
+        """(status, body) of one request. A gzip body is inflated in one call, not piece by
+        piece as the client's decoder would (a backfill reads tens of MB: issue #11)."""
+        headers = self._headers()
+        if post:
+            request = self._client.build_request("POST", path, data=params, headers=headers)
+        else:
+            request = self._client.build_request("GET", path, params=params, headers=headers)
+        resp = self._client.send(request, stream=True)
+        try:
+            gz = resp.headers.get("content-encoding", "").strip().lower() == "gzip"
+            if not gz or resp.is_stream_consumed:  # identity, another coding, or read already
+                return resp.status_code, resp.read()
+            raw = b"".join(resp.iter_raw())
+        finally:
+            resp.close()
+        try:
+            return resp.status_code, gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            raise BackendError(
+                f"Prometheus at {self.base_url} answered {path} with a damaged gzip body ({e})"
+            ) from e
+
+    def _decode(self, status: int, content: bytes, path: str, params: dict[str, str]) -> Any:
+        if status == 200 and (m := matrix_columns(content)) is not None:
             return {"resultType": "matrix", "result": m}
         query = params.get("query", "")
         what = f"{path} {query!r}" if query else path
         try:
-            body = resp.json()
+            body = json.loads(content)
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            snippet = resp.text[:120].replace("\n", " ")
+            snippet = content[:120].decode("utf-8", "replace").replace("\n", " ")
             raise BackendError(
-                f"{self.base_url}/{path} answered HTTP {resp.status_code} with non-JSON "
+                f"{self.base_url}/{path} answered HTTP {status} with non-JSON "
                 f"{snippet!r}; check that the backend URL (backend.prometheus_url) points at the "
                 "Prometheus API root"
             )
-        if resp.status_code in (401, 403):
+        if status in (401, 403):
             raise BackendError(
-                f"Prometheus at {self.base_url} refused {what} (HTTP {resp.status_code}): "
+                f"Prometheus at {self.base_url} refused {what} (HTTP {status}): "
                 f"{body.get('error', 'unauthorized')}; check the bearer token or client cert"
             )
-        if resp.status_code >= 400 or body.get("status") != "success":
+        if status >= 400 or body.get("status") != "success":
             raise BackendError(
-                f"Prometheus at {self.base_url} rejected {what} (HTTP {resp.status_code}, "
+                f"Prometheus at {self.base_url} rejected {what} (HTTP {status}, "
                 f"{body.get('errorType', 'error')}): {body.get('error', 'no error message')}"
             )
         return body.get("data")
@@ -271,14 +310,17 @@ class PrometheusClient:
     def instant_raw(self, selector: str, window_s: float, time_s: float) -> SeriesSet:
         """Raw samples of `selector` in the window ending at `time_s` (`selector[window]`)."""
         acc = _Accumulator()
-        for key, t, v in self._raw_window(selector, _ms(time_s) - _ms(window_s), _ms(time_s)):
-            acc.add(key, t, v)
+        for key, t, v, ordered in self._raw_window(
+            selector, _ms(time_s) - _ms(window_s), _ms(time_s)
+        ):
+            acc.add(key, t, v, ordered)
         return acc.result()
 
     def _raw_window(
         self, sel: str, lo_ms: int, hi_ms: int, include_lo: bool = False
-    ) -> Iterator[tuple[SeriesKey, np.ndarray, np.ndarray]]:
-        """Samples with lo < t <= hi (or lo <= t with include_lo), whatever the backend's edges.
+    ) -> Iterator[tuple[SeriesKey, np.ndarray, np.ndarray, bool]]:
+        """Samples with lo < t <= hi (or lo <= t with include_lo), whatever the backend's edges,
+        per series with whether its times are known to rise strictly.
 
         Prometheus 2.x windows are closed `[t-w, t]`, 3.x and VictoriaMetrics left-open; asking
         for 1 ms more and filtering on integer milliseconds gives the same answer on all.
@@ -288,18 +330,19 @@ class PrometheusClient:
         if data["resultType"] != "matrix":
             raise InputError(f'{sel!r} is not a plain selector; expected e.g. metric{{k="v"}}')
         result = data["result"]
-        if isinstance(result, Matrix):  # the edges of every series at once
-            result = self._within(result, lo_ms, hi_ms, include_lo)
         if len(self._keys) > 4 * len(result) + 100_000:  # series gone: forget them
             self._keys.clear()
+        if isinstance(result, Matrix):  # the edges and the order of every series at once
+            result = self._within(result, lo_ms, hi_ms, include_lo)
+            rows = matrix_rows(result, sel, self._keys)
+            for (key, t, v), ordered in zip(rows, _ordered(result), strict=True):
+                yield key, t, v, ordered
+            return
         for key, t, v in matrix_rows(result, sel, self._keys):
-            if isinstance(result, Matrix):
-                yield key, t, v
-                continue
             t_ms = np.rint(t * 1000.0).astype(np.int64)
             keep = (t_ms >= lo_ms) if include_lo else (t_ms > lo_ms)
             keep &= t_ms <= hi_ms
-            yield key, t[keep], v[keep]
+            yield key, t[keep], v[keep], False
 
     @staticmethod
     def _within(m: Matrix, lo_ms: int, hi_ms: int, include_lo: bool) -> Matrix:
@@ -338,8 +381,8 @@ class PrometheusClient:
         first = True
         while first or lo < end_ms:
             hi = min(lo + step_ms, end_ms)
-            for key, t, v in self._raw_window(selector, lo, hi, include_lo=first):
-                acc.add(key, t, v)
+            for key, t, v, ordered in self._raw_window(selector, lo, hi, include_lo=first):
+                acc.add(key, t, v, ordered)
             first, lo = False, hi
             if progress is not None:
                 progress(1.0 if end_ms == start_ms else (hi - start_ms) / (end_ms - start_ms))
@@ -403,7 +446,7 @@ class PrometheusClient:
                 hi = mid
             else:
                 lo = mid
-        found = [t[0] for _, t, _ in self._raw_window(selector, lo, hi) if t.size]
+        found = [t[0] for _, t, _, _ in self._raw_window(selector, lo, hi) if t.size]
         return float(min(found)) if found else None
 
 
