@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from array import array
 from bisect import bisect_right
 from collections import deque
 from collections.abc import AsyncIterator
@@ -119,17 +120,20 @@ class WindowTruth:
 
 
 class StepLog:
-    """Every step's start, end, batch and prefill, for exact window truths (`/truth`)."""
+    """Every step's start, end, batch and prefill, for exact window truths (`/truth`).
+
+    Packed float arrays (56 bytes a step, against ~220 as lists of floats): a busy emulator
+    runs a few million steps a day."""
 
     def __init__(self) -> None:
-        self._start: list[float] = []
-        self._end: list[float] = []
-        self._batch: list[int] = []
+        self._start = array("d")
+        self._end = array("d")
+        self._batch = array("d")
         # Cumulative over steps up to and including each one.
-        self._busy: list[float] = []
-        self._running: list[float] = []
-        self._tokens: list[float] = []
-        self._prompt: list[float] = []
+        self._busy = array("d")
+        self._running = array("d")
+        self._tokens = array("d")
+        self._prompt = array("d")
 
     def add(self, start_s: float, end_s: float, batch: int, prefill_tokens: int) -> None:
         """Record one finished step."""
