@@ -1,4 +1,8 @@
-"""Import a telemetry file, whatever its format: saved API JSON or OpenMetrics text."""
+"""Import a telemetry file, whatever its format: saved API JSON or OpenMetrics text.
+
+The OpenMetrics reader (with pyarrow.compute and prometheus_client's parser) is imported when a
+file needs it: a service reading a Prometheus API imports this module but never reads a file.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from wattlens.core.errors import InputError
-from wattlens.telemetry.openmetrics import iter_openmetrics, read_openmetrics
 from wattlens.telemetry.rangejson import read_range_json
 from wattlens.telemetry.records import SeriesSet
 
@@ -47,6 +50,8 @@ def read_telemetry_file(
         if wanted is not None:
             series = SeriesSet({k: v for k, v in series.series.items() if k.name in wanted})
         return series
+    from wattlens.telemetry.openmetrics import read_openmetrics
+
     return read_openmetrics(path, wanted=wanted, progress=progress)
 
 
@@ -62,4 +67,6 @@ def iter_telemetry_file(
     if detect_format(path) == "json":
         yield read_telemetry_file(path, wanted=wanted)
         return
+    from wattlens.telemetry.openmetrics import iter_openmetrics
+
     yield from iter_openmetrics(path, wanted=wanted, progress=progress, max_samples=max_samples)
