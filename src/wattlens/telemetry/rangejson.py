@@ -117,6 +117,7 @@ def matrix_columns(body: bytes) -> Matrix | None:
     if not body.startswith(_MATRIX_HEAD_B):
         return None
     i, metrics, counts, blocks = len(_MATRIX_HEAD_B), [], [], []
+    view = memoryview(body)  # blocks are views: the numbers are copied once, when joined
     while body.startswith(b'{"metric":{', i):
         # '},"values":' cannot occur inside a JSON string (its quote would be escaped)
         j = body.find(b'},"values":', i)
@@ -125,9 +126,9 @@ def matrix_columns(body: bytes) -> Matrix | None:
         if body.startswith(b'},"values":[]}', j):
             n, k = 0, j + 14
         elif body.startswith(b'},"values":[[', j) and (k := body.find(b"]]}", j)) > 0:
-            block = body[j + 12 : k + 1]  # [t,"v"],[t,"v"]: numbers and quoted numbers only
-            n = block.count(b"[")
-            blocks.append(block)
+            # [t,"v"],[t,"v"]: numbers and quoted numbers only
+            n = body.count(b"[", j + 12, k + 1)
+            blocks.append(view[j + 12 : k + 1])
             k += 3
         else:
             return None
