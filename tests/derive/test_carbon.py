@@ -26,3 +26,14 @@ def test_rule_and_override_sources() -> None:
     over = CarbonModel(intensity_override_kg_per_kwh=0.4)
     assert over.lookup("any", None) == (None, 0.4)
     assert over.region_source("any", None) == "override"
+
+
+def test_answers_are_remembered_per_model_not_shared_between_models() -> None:
+    """The same unmatched node asked of two models with different default regions (CAMX, RFCE)
+    gets each model's own region, in either order and when asked again."""
+    camx, rfce = CarbonModel(default_region="CAMX"), CarbonModel(default_region="RFCE")
+    host = "gpu-7.unknown-site.example.org"
+    for _ in range(2):
+        assert camx.lookup(host, "llm")[0] == "CAMX"
+        assert rfce.lookup(host, "llm")[0] == "RFCE"
+    assert camx == CarbonModel(default_region="CAMX")  # what it remembers is no field

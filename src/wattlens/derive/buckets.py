@@ -108,7 +108,9 @@ class BucketTable:
         rows = np.flatnonzero(used & ~self.dirty & ((self.row_key & _BUCKET_MASK) < min_bucket))
         if rows.size == 0:
             return
-        keep = ~np.isin(self.keys, self.row_key[rows])
+        gone = np.zeros(self.row_key.size, dtype=bool)
+        gone[rows] = True
+        keep = ~gone[self.key_rows]  # key i lives in row key_rows[i]: no sort (np.isin's)
         self.keys, self.key_rows = self.keys[keep], self.key_rows[keep]
         self.mat[rows] = 0.0
         self.masks[rows] = 0

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from wattlens.catalog import grid
@@ -23,6 +22,11 @@ class CarbonModel:
     rules: Sequence[Any] | None = None
     pue: float = 1.0
     intensity_override_kg_per_kwh: float | None = None
+    # (host, namespace) -> what `_lookup` found; every drain asks once per deployment, and a
+    # dict of the answers beats a cache keyed on the model (hashing its rules: ~12 us a call)
+    _found: dict[tuple[str | None, str | None], tuple[str | None, float, RegionSource]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
 
@@ -34,18 +38,29 @@ class CarbonModel:
 
     def lookup(self, host: str | None, namespace: str | None) -> tuple[str | None, float]:
         """(region code, kg CO2 per kWh) for a node host and namespace."""
-        return _lookup(self, host, namespace)[:2]
+        return self._find(host, namespace)[:2]
 
     def region_source(self, host: str | None, namespace: str | None) -> RegionSource:
         """How the intensity was chosen: a matching `rule`, the `default` region (no rule
         matched: shown as such, never silently), or the configured `override`."""
-        return _lookup(self, host, namespace)[2]
+        return self._find(host, namespace)[2]
+
+    def _find(
+        self, host: str | None, namespace: str | None
+    ) -> tuple[str | None, float, RegionSource]:
+        key = (host, namespace)
+        found = self._found.get(key)
+        if found is None:
+            if len(self._found) >= _MAX_FOUND:
+                self._found.clear()
+            found = self._found[key] = _lookup(self, host, namespace)
+        return found
 
 
 RegionSource = Literal["rule", "default", "override"]
+_MAX_FOUND = 4096  # (host, namespace) pairs remembered per model
 
 
-@lru_cache(maxsize=4096)
 def _lookup(
     model: CarbonModel, host: str | None, namespace: str | None
 ) -> tuple[str | None, float, RegionSource]:
