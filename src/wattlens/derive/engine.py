@@ -64,9 +64,10 @@ class Deriver:
         self._deps: list[DeploymentState] = []
         self._mig_instances: dict[tuple[str, str], set[str]] = {}
         self._table = BucketTable(NF, NM)  # accumulators per (deployment, bucket)
-        # Per-meta attributes as one int table (sid, dep, ccol, scol, ncol, mcol, is_gpu,
-        # is_power, stream member, gpu member) and a share column, so a batch gathers them at once.
-        self._attr = np.zeros((0, 10), dtype=np.int64)
+        # Per-meta attributes as one int table (rows sid, dep, ccol, scol, ncol, mcol, is_gpu,
+        # is_power, stream member, gpu member; a column per meta) and a share column, so a batch
+        # gathers them at once, each attribute into its own contiguous array.
+        self._attr = np.zeros((10, 0), dtype=np.int64)
         self._attr_share = np.zeros(0)
         self._n_attr = 0
         self._mig_metas: dict[tuple[str, str], list[Meta]] = {}
@@ -274,12 +275,12 @@ class Deriver:
     def _register_attrs(self, m: Meta) -> None:
         m.mid = self._n_attr
         n = m.mid + 1
-        if n > self._attr.shape[0]:
-            grow = max(1024, self._attr.shape[0])
-            self._attr = np.vstack([self._attr, np.zeros((grow, 10), dtype=np.int64)])
+        if n > self._attr.shape[1]:
+            grow = max(1024, self._attr.shape[1])
+            self._attr = np.hstack([self._attr, np.zeros((10, grow), dtype=np.int64)])
             self._attr_share = np.concatenate([self._attr_share, np.ones(grow)])
         self._n_attr = n
-        self._attr[m.mid] = (m.sid, m.dep, m.ccol, m.scol, m.ncol, m.mcol, m.is_gpu, m.is_power,
+        self._attr[:, m.mid] = (m.sid, m.dep, m.ccol, m.scol, m.ncol, m.mcol, m.is_gpu, m.is_power,
                              m.stream_member, m.gpu_member)  # fmt: skip
         self._attr_share[m.mid] = self._share(m)
 
@@ -325,23 +326,24 @@ class Deriver:
         mids = np.fromiter((m.mid for m in metas), dtype=np.int64, count=len(metas))
         if idx is not None:
             mids = mids[idx]
-        a = self._attr[mids]
-        sid, dep, ccol, scol, ncol, mcol, is_gpu, is_power, smember, gmember = a.T
-        share = self._attr_share[mids]
+        # one gather of every attribute row (strided rows of an (n, 10) gather cost ~10x more)
+        sid, dep, ccol, scol, ncol, mcol, is_gpu, is_power, smember, gmember = np.take(
+            self._attr, mids, axis=1
+        )
         return Chunk(
             t=t.astype(np.float64, copy=False),
             v=v.astype(np.float64, copy=False),
-            sid=sid.astype(np.int64),
-            dep=dep.astype(np.int64),
-            ccol=ccol.astype(np.int64),
-            scol=scol.astype(np.int64),
-            ncol=ncol.astype(np.int64),
-            mcol=mcol.astype(np.int64),
+            sid=sid,
+            dep=dep,
+            ccol=ccol,
+            scol=scol,
+            ncol=ncol,
+            mcol=mcol,
             is_gpu=is_gpu.astype(bool),
             is_power=is_power.astype(bool),
-            stream_member=smember.astype(np.int64),
-            gpu_member=gmember.astype(np.int64),
-            share=share.astype(np.float64),
+            stream_member=smember,
+            gpu_member=gmember,
+            share=self._attr_share[mids],
         )
 
     def _feed_flat(self, batch: FlatSamples) -> int:
