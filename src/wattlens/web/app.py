@@ -24,7 +24,7 @@ from prometheus_client import make_asgi_app
 from wattlens import __version__
 from wattlens.config import Config
 from wattlens.store import StoreReader
-from wattlens.web.context import WebContext
+from wattlens.web.context import WebContext, answer_cache
 from wattlens.web.errors import install_error_handlers
 from wattlens.web.exporter import StoreCollector, make_registry
 from wattlens.web.routes import (
@@ -157,6 +157,7 @@ def create_app(
         config=config,
         clock=clock,
         cache=TTLCache(cache_ttl_s),
+        answers=answer_cache(cache_ttl_s),
         slow_cache=TTLCache(analysis_ttl_s, max_items=ANALYSIS_CACHE_KEYS),
         live=live,
     )

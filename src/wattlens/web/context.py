@@ -52,6 +52,15 @@ def json_response(obj: Any, status: int = 200) -> JSONBytes:
 
 
 DATA_CHECK_EVERY_S = 1.0  # how often a request may look whether the collector wrote new data
+# Answers keyed by request parameters (series, ranges): a dashboard's worth of keys, and a byte
+# budget so that long ranges at fine steps (up to params.MAX_POINTS points) cannot pile up.
+ANSWER_CACHE_KEYS = 256
+ANSWER_CACHE_BYTES = 16 * 2**20
+
+
+def answer_cache(ttl_s: float) -> TTLCache:
+    """The cache of answers keyed by request parameters (bounded in keys and bytes)."""
+    return TTLCache(ttl_s, max_items=ANSWER_CACHE_KEYS, max_bytes=ANSWER_CACHE_BYTES)
 
 
 @dataclass
@@ -70,6 +79,8 @@ class WebContext:
     cache: TTLCache
     # slow answers (the analysis, ~1 s): longer TTL, few keys kept
     slow_cache: TTLCache = field(default_factory=lambda: TTLCache(60.0, max_items=16))
+    # answers keyed by request parameters: bounded in keys and bytes
+    answers: TTLCache = field(default_factory=lambda: answer_cache(5.0))
     _static: dict[str, bytes] = field(default_factory=dict)
     live: bool = True  # a collector fills the store (False: `serve` of stored history only)
     data_check_every_s: float = DATA_CHECK_EVERY_S
@@ -77,8 +88,9 @@ class WebContext:
     _data_checked: float = -math.inf
 
     def __post_init__(self) -> None:
-        if self.cache.max_stale_s is None and self.cache.ttl_s > 0:
-            self.cache.max_stale_s = 2.0 * self.cache.ttl_s
+        for c in (self.cache, self.answers):
+            if c.max_stale_s is None and c.ttl_s > 0:
+                c.max_stale_s = 2.0 * c.ttl_s
 
     def _follow_data(self) -> None:
         """Mark cached answers stale when the collector has written since the last look."""
@@ -92,6 +104,7 @@ class WebContext:
         if mark != self._data_mark:
             self._data_mark = mark
             self.cache.mark_stale()
+            self.answers.mark_stale()
 
     def snapshot(self) -> Snapshot:
         """The current snapshot (rebuilt at most once per cache TTL, and after new data)."""
@@ -107,6 +120,14 @@ class WebContext:
         """Like `cached_json` but None instead of building inline (for the event loop)."""
         self._follow_data()
         return self.cache.get_nowait(key, self._encoder(make))
+
+    def cached_answer(self, key: str, make: Callable[[], Any]) -> bytes:
+        """`make()` encoded, cached under `key` (built from request parameters: validate them
+        first) in the bounded answer cache, for the cache TTL; it reads the store, not the
+        snapshot. Dashboards poll the same few series: one store read per key and TTL instead
+        of one per request."""
+        self._follow_data()
+        return self.answers.get(key, lambda: encode(make()))
 
     def _encoder(self, make: Callable[[Snapshot], Any]) -> Callable[[], bytes]:
         # Derived answers are built from a fresh snapshot, never from a stale one.
@@ -148,4 +169,4 @@ class WebContext:
         return read_freshness(self.store, self.config, self.clock(), live=self.live)
 
 
-__all__ = ["JSONBytes", "WebContext", "encode", "json_response"]
+__all__ = ["JSONBytes", "WebContext", "answer_cache", "encode", "json_response"]

@@ -6,6 +6,10 @@ failure is raised in the caller as a `ConfigError` naming the address.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +21,32 @@ from wattlens.core.errors import ConfigError, InputError
 from wattlens.store import StoreReader
 
 STARTUP_TIMEOUT_S = 30.0
+# glibc gives each thread that allocates its own heap ("arena"), up to 8 per core. A service
+# answers on ~40 pool threads beside DuckDB's: freed memory scattered over 16 arenas is not
+# reused across them, and the soak's RSS grew by that fragmentation (bench/RESULTS.md, soak).
+# Two arenas is the common server setting (glibc's MALLOC_ARENA_MAX, which takes precedence).
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt parameter number, glibc's malloc.h
+
+log = logging.getLogger(__name__)
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas for this process (before its threads start); False where the C
+    library is not glibc or MALLOC_ARENA_MAX is set in the environment (glibc has read it)."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # not glibc (musl, macOS)
+        return False
+    ok = bool(mallopt(_M_ARENA_MAX, arenas))
+    if not ok:
+        log.debug("mallopt(M_ARENA_MAX, %d) refused", arenas)
+    return ok
 
 
 class _Server(uvicorn.Server):
@@ -97,9 +127,12 @@ def serve_in_thread(
 def web_starter(host: str, port: int) -> Callable[[StoreReader, Config, bool], ServerHandle]:
     """A `(store, config, live) -> running app` callable for the app layer's long-running jobs.
 
-    The port is checked here, before any long work starts (0 picks a free port)."""
+    The port is checked here, before any long work starts (0 picks a free port). The process is
+    about to become a long-running service, so its malloc arenas are capped here, before the
+    store and the web server start their threads (`limit_malloc_arenas`)."""
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise InputError(f"port {port!r}: expected 0 to 65535 (0: any free port)", field="port")
+    limit_malloc_arenas()
 
     def start(store: StoreReader, config: Config, live: bool) -> ServerHandle:
         from wattlens.web.app import create_app  # the app imports this module's neighbours
@@ -109,4 +142,4 @@ def web_starter(host: str, port: int) -> Callable[[StoreReader, Config, bool], S
     return start
 
 
-__all__ = ["ServerHandle", "serve_in_thread", "web_starter"]
+__all__ = ["MALLOC_ARENAS", "ServerHandle", "limit_malloc_arenas", "serve_in_thread", "web_starter"]

@@ -109,15 +109,26 @@ class TTLCache:
     first request for a key builds it inline. One builder runs per key at a time. With
     `max_stale_s`, a value older than that is never served: it is rebuilt inline (after a quiet
     spell the first answer is fresh, not a minute old).
+
+    Keys that come from request parameters need `max_items` (and `max_bytes` for bytes values):
+    past either bound the oldest values are dropped, with their per-key locks, so that no
+    sequence of requests grows the cache without bound.
     """
 
     def __init__(
-        self, ttl_s: float, max_items: int | None = None, *, max_stale_s: float | None = None
+        self,
+        ttl_s: float,
+        max_items: int | None = None,
+        *,
+        max_stale_s: float | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.ttl_s = ttl_s
         self.max_items = max_items  # None: unbounded (fixed key sets); else evict the oldest
         self.max_stale_s = max_stale_s  # None: a stale value is served however old
+        self.max_bytes = max_bytes  # None: unbounded; else the total length of bytes values
         self._items: dict[str, tuple[float, Any]] = {}
+        self._bytes = 0
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
         self._refreshing: set[str] = set()
@@ -158,7 +169,13 @@ class TTLCache:
             hit = self._items.get(key)
             if hit is not None and self.ttl_s > 0 and time.monotonic() - hit[0] < self.ttl_s:
                 return hit[1]
-            value = make()
+            try:
+                value = make()
+            except BaseException:
+                with self._lock:
+                    if key not in self._items:  # no value to guard: drop the lock with it
+                        self._key_locks.pop(key, None)
+                raise
             self._put(key, value)
             return value
 
@@ -166,12 +183,24 @@ class TTLCache:
         with self._lock:
             return self._key_locks.setdefault(key, threading.Lock())
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def _put(self, key: str, value: Any) -> None:
         with self._lock:
+            old = self._items.get(key)
+            if old is not None:
+                self._bytes -= _size(old[1])
             self._items[key] = (time.monotonic(), value)
-            if self.max_items is not None and len(self._items) > self.max_items:
+            self._bytes += _size(value)
+            while self._items and (
+                (self.max_items is not None and len(self._items) > self.max_items)
+                or (self.max_bytes is not None and self._bytes > self.max_bytes)
+            ):
                 oldest = min(self._items, key=lambda k: self._items[k][0])
-                del self._items[oldest]
+                self._bytes -= _size(self._items.pop(oldest)[1])
+                # A builder holding this lock keeps its reference; a later one gets a new lock.
+                self._key_locks.pop(oldest, None)
 
     def _refresh_in_background(self, key: str, make: Callable[[], Any]) -> None:
         with self._lock:
@@ -190,6 +219,10 @@ class TTLCache:
                     self._refreshing.discard(key)
 
         threading.Thread(target=run, name=f"wattlens-cache-{key}", daemon=True).start()
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, bytes | bytearray) else 0
 
 
 def _decode_speeds(aggs: dict[str, Aggregate], thr: float) -> dict[str, float | None]:

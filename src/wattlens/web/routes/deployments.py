@@ -50,9 +50,10 @@ def router(ctx: WebContext) -> APIRouter:
         check_metric(metric, SERIES_METRICS)
         rng = parse_step(step, parse_range(range), min_step_s=ctx.config.collect.step_s)
         find_deployment(ctx.snapshot(), dep_id)
-        return json_response(
-            deployment_series(ctx.store, ctx.config, dep_id, metric, rng, ctx.clock())
-        )
+        key = repr(("v2.series", dep_id, metric, rng.label, rng.step_s))  # all checked above
+        return JSONBytes(ctx.cached_answer(key, lambda: deployment_series(
+            ctx.store, ctx.config, dep_id, metric, rng, ctx.clock()
+        )))  # fmt: skip
 
     return r
 

@@ -30,10 +30,9 @@ def router(ctx: WebContext) -> APIRouter:
     ) -> Response:
         """Cumulative fleet CO2 over the range, with everyday reference frames."""
         rng = parse_range(range)
-        body = ctx.cache.get(
-            f"v2.co2.{rng.label}", lambda: cumulative_co2(ctx.store, rng, ctx.clock())
-        )
-        return json_response(body)
+        return JSONBytes(ctx.cached_answer(
+            repr(("v2.co2", rng.label)), lambda: cumulative_co2(ctx.store, rng, ctx.clock())
+        ))  # fmt: skip
 
     @r.get("/api/v2/status", response_class=JSONBytes)
     def status() -> Response:

@@ -43,11 +43,10 @@ def router(ctx: WebContext) -> APIRouter:
     def timeseries(range: RangeQuery = None) -> Response:  # noqa: A002 - the old name
         """Fleet power, CO2 g/h and mg/token; step 5m (<= 25h), 1h (<= 8d), else 6h."""
         rng = parse_range(range)
-        body = ctx.cache.get(
-            f"v1.ts.{rng.label}",
+        return JSONBytes(ctx.cached_answer(
+            repr(("v1.ts", rng.label)),
             lambda: legacy_timeseries(ctx.store, ctx.config, rng, ctx.clock()),
-        )
-        return json_response(body)
+        ))  # fmt: skip
 
     @r.get("/api/v1/carbon/{namespace}/{container}/{metric}", response_class=JSONBytes)
     def key_series(
@@ -59,12 +58,11 @@ def router(ctx: WebContext) -> APIRouter:
         check_metric(metric, LEGACY_METRICS)
         rng = parse_range(range)
         snap = ctx.snapshot()
-        return json_response(
-            legacy_key_series(
-                ctx.store, ctx.config, snap.deployments, namespace, container, metric, rng,
-                ctx.clock(),
-            )
-        )  # fmt: skip
+        key = repr(("v1.key", namespace, container, metric, rng.label))  # all checked above
+        return JSONBytes(ctx.cached_answer(key, lambda: legacy_key_series(
+            ctx.store, ctx.config, snap.deployments, namespace, container, metric, rng,
+            ctx.clock(),
+        )))  # fmt: skip
 
     @r.get("/healthz", response_class=JSONBytes)
     async def healthz() -> Response:
