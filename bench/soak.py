@@ -5,6 +5,11 @@ minute, and the server's RSS at the start and the end; RSS growth must stay unde
 The baseline in the same run is the service itself at the start of the soak: the end figures are
 given as ratios to the start figures. Clients poll what dashboards poll (fleet, status, carbon,
 one deployment's series), each with a think time of about a second, like a screen left open.
+
+RSS is the server's VmRSS sampled every 2 s; "start" is the median over the first minute after a
+minute of warm-up under the same load (caches filled, thread pool grown), "end" the median over
+the last minute. The output says so, with the peak (VmHWM) and the load averages, since the
+machine may be shared.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -33,11 +39,19 @@ THINK_S = 1.0
 MAX_RSS_GROWTH = 0.05
 
 
-def _rss_bytes(pid: int) -> int:
+def _status_bytes(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    raise RuntimeError(f"no {field} for pid {pid}")
+
+
+def _rss_bytes(pid: int) -> int:
+    return _status_bytes(pid, "VmRSS")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _free_port() -> int:
@@ -65,7 +79,7 @@ async def _client(
             await asyncio.sleep(rng.uniform(0.5 * THINK_S, 1.5 * THINK_S))
 
 
-async def _soak(url: str, paths: list[str], pid: int) -> dict[str, float]:
+async def _soak(url: str, paths: list[str], pid: int) -> dict[str, Any]:
     out: list[tuple[float, float, int]] = []
     start = time.monotonic() + WARMUP_S  # clients run from now; figures count from `start`
     stop_at = start + SOAK_S
@@ -80,6 +94,8 @@ async def _soak(url: str, paths: list[str], pid: int) -> dict[str, float]:
     await asyncio.gather(
         sample_rss(), *(_client(url, paths, stop_at, out, i) for i in range(CLIENTS))
     )
+    peak = _status_bytes(pid, "VmHWM")
+    load_end = _load()
     arr = np.array([(t - start, lat, st) for t, lat, st in out if t >= start])
     first = arr[arr[:, 0] < WINDOW_S]
     last = arr[arr[:, 0] >= SOAK_S - WINDOW_S]
@@ -93,6 +109,8 @@ async def _soak(url: str, paths: list[str], pid: int) -> dict[str, float]:
         "p99_end_ms": float(np.percentile(last[:, 1], 99) * 1000),
         "rss_start_mib": rss_start / 2**20,
         "rss_end_mib": rss_end / 2**20,
+        "rss_peak_mib": peak / 2**20,
+        "load_end": load_end,
     }
 
 
@@ -125,6 +143,7 @@ def main() -> None:
             paths += [
                 f"/api/v2/deployments/{i}/series?metric=power_watts&range=24h" for i in ids[:20]
             ]
+            load_start = _load()
             fig = asyncio.run(_soak(url, paths, proc.pid))
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -137,7 +156,12 @@ def main() -> None:
     print(f"p99 first {WINDOW_S:.0f} s {fig['p99_start_ms']:.1f} ms, last {WINDOW_S:.0f} s "
           f"{fig['p99_end_ms']:.1f} ms (ratio {ratio:.2f}x)")  # fmt: skip
     print(f"RSS start {fig['rss_start_mib']:.1f} MiB, end {fig['rss_end_mib']:.1f} MiB "
-          f"(growth {growth * 100:+.1f} %, goal < {MAX_RSS_GROWTH * 100:.0f} %)")  # fmt: skip
+          f"(growth {growth * 100:+.1f} %, goal < {MAX_RSS_GROWTH * 100:.0f} %); peak "
+          f"{fig['rss_peak_mib']:.1f} MiB")  # fmt: skip
+    print(f"  RSS: VmRSS every 2 s; start = median of the first {WINDOW_S:.0f} s after the "
+          f"warm-up, end = median of the last {WINDOW_S:.0f} s")  # fmt: skip
+    print(f"load average (1, 5, 15 min) at start {load_start}, at end {fig['load_end']} on "
+          f"{os.cpu_count()} CPU(s)")  # fmt: skip
     ok = fig["errors"] == 0 and growth < MAX_RSS_GROWTH
     print("PASS" if ok else "FAIL")
     if not ok:
