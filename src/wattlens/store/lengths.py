@@ -11,22 +11,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pyarrow as pa
+import numpy as np
 
 from wattlens.store.db import Store
 from wattlens.store.reader import StoreReader
+from wattlens.store.writes import as_column
 
 TABLE = "request_length_buckets"
-_ARROW = {"deployment_id": pa.string(), "ts_end_s": pa.float64(), "kind": pa.string(),
-          "le": pa.float64(), "count": pa.float64()}  # fmt: skip
+_DTYPES: dict[str, type] = {"deployment_id": object, "ts_end_s": np.float64, "kind": object,
+                             "le": np.float64, "count": np.float64}  # fmt: skip
 Distribution = dict[str, dict[str, list[tuple[float, float]]]]
 """deployment_id -> kind ('prompt' | 'generation') -> [(le, cumulative request count)]."""
 
 
 def write_length_buckets(store: Store, columns: Mapping[str, Sequence[Any]]) -> int:
     """Insert or replace bucket increments (columns deployment_id, ts_end_s, kind, le, count)."""
-    table = pa.table({c: pa.array(columns[c], type=t) for c, t in _ARROW.items()})
-    if not table.num_rows:
+    table = {c: as_column(c, columns[c], t) for c, t in _DTYPES.items()}  # numpy: no pyarrow
+    rows = int(table["ts_end_s"].size)
+    if not rows:
         return 0
 
     def write(con: Any) -> int:  # noqa: ANN401 - a DuckDB connection
@@ -35,7 +37,7 @@ def write_length_buckets(store: Store, columns: Mapping[str, Sequence[Any]]) -> 
             con.execute(f"INSERT OR REPLACE INTO {TABLE} SELECT * FROM _new_length_buckets")
         finally:
             con.unregister("_new_length_buckets")
-        return int(table.num_rows)
+        return rows
 
     return store._write(write, "writing request-length buckets")  # noqa: SLF001 - same package
 

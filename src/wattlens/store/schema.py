@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
-import pyarrow as pa
+import numpy as np
 
 from wattlens.core.errors import StoreError
 from wattlens.core.records import DEPLOYMENT_COLUMNS, INTERVAL_COLUMNS
@@ -68,10 +68,14 @@ DEPLOYMENT_TYPES: dict[str, str] = {
 assert tuple(INTERVAL_TYPES) == INTERVAL_COLUMNS, "store schema out of step with IntervalRecord"
 assert tuple(DEPLOYMENT_TYPES)[:-2] == DEPLOYMENT_COLUMNS, "store schema out of step"
 
-_ARROW_TYPES = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "INTEGER": pa.int32()}
-INTERVAL_ARROW_SCHEMA = pa.schema(
-    [(c, _ARROW_TYPES.get(t.split()[0], pa.int64())) for c, t in INTERVAL_TYPES.items()]
-)
+# numpy dtype each SQL type is written from (DuckDB scans a dict of numpy arrays natively: no
+# pyarrow, whose array constructors import pandas, ~30 MB of a service's RSS)
+NUMPY_DTYPES: dict[str, type] = {
+    "VARCHAR": object, "DOUBLE": np.float64, "INTEGER": np.int32, "BIGINT": np.int64,
+    "BOOLEAN": np.bool_,
+}  # fmt: skip
+INTERVAL_DTYPES = {c: NUMPY_DTYPES[t.split()[0]] for c, t in INTERVAL_TYPES.items()}
+DEPLOYMENT_DTYPES = {c: NUMPY_DTYPES[t.split()[0]] for c, t in DEPLOYMENT_TYPES.items()}
 NULLABLE_INTERVAL_COLUMNS = frozenset(c for c, t in INTERVAL_TYPES.items() if "NOT NULL" not in t)
 
 
@@ -157,7 +161,9 @@ __all__ = [
     "BUCKET_S",
     "DEFAULT_DB_PATH",
     "DEPLOYMENT_TYPES",
-    "INTERVAL_ARROW_SCHEMA",
+    "DEPLOYMENT_DTYPES",
+    "INTERVAL_DTYPES",
+    "NUMPY_DTYPES",
     "INTERVAL_TYPES",
     "NULLABLE_INTERVAL_COLUMNS",
     "SCHEMA_VERSION",

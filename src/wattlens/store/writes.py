@@ -5,7 +5,7 @@ complete: more samples, or as many samples covering more seconds. A partial inte
 overwrites a complete one, writing the same records twice changes nothing, and a re-derivation of
 an interval from fewer readings (a restart re-reads the last steps without the counters' previous
 readings) never rewrites what was stored (issue 14: a killed demo's history shrank on restart).
-Records go in as one Arrow table per call.
+Records go in as one set of numpy columns per call, which DuckDB scans where they lie.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from wattlens.core.errors import InputError
 from wattlens.core.records import (
@@ -27,22 +25,60 @@ from wattlens.core.records import (
     DeploymentInfo,
     IntervalRecord,
 )
-from wattlens.store.schema import INTERVAL_ARROW_SCHEMA, NULLABLE_INTERVAL_COLUMNS, TIER_TABLES
+from wattlens.store.schema import (
+    DEPLOYMENT_DTYPES,
+    INTERVAL_DTYPES,
+    NULLABLE_INTERVAL_COLUMNS,
+    TIER_TABLES,
+)
 
 DIRTY_KEY = "rollup_dirty_from_s"
+
+Frame = dict[str, np.ndarray]
+"""Column name -> equal-length numpy array, as DuckDB scans it (registered, no copy through
+pyarrow: NaN in a float column and None in an object column read as NULL)."""
 
 _KEY = ("deployment_id", "ts_end_s")
 _UPDATABLE = [c for c in INTERVAL_COLUMNS if c not in _KEY]
 
 
-def records_to_table(records: Sequence[IntervalRecord]) -> pa.Table:
-    """Columnar Arrow table of `records` (NaN in float fields is stored as NULL)."""
+def records_to_table(records: Sequence[IntervalRecord]) -> Frame:
+    """Columns of `records` (NaN in float fields is stored as NULL)."""
     cols = {c: list(map(attrgetter(c), records)) for c in INTERVAL_COLUMNS}
     return columns_to_table(cols)
 
 
-def columns_to_table(columns: Mapping[str, Any]) -> pa.Table:
-    """Arrow table from column name -> array or list; missing nullable columns become NULL."""
+def as_column(name: str, values: Any, dtype: type) -> np.ndarray:  # noqa: ANN401 - any sequence
+    """`values` as a numpy array of `dtype` (object: str or None); InputError naming the column
+    when they do not convert exactly (a float into an integer column, a number into a string)."""
+    try:
+        if dtype is object:
+            kind = values.dtype.kind if isinstance(values, np.ndarray) else "O"
+            arr = values.astype(object) if kind == "U" else np.asarray(values, dtype=object)
+            if arr.ndim != 1 or not all(v is None or isinstance(v, str) for v in arr.tolist()):
+                raise TypeError("expected strings")
+            return arr
+        raw = np.asarray(values)
+        if raw.dtype.kind == "O" and raw.ndim == 1 and np.dtype(dtype).kind == "f":
+            # None (NULL) among numbers: stored as NaN, which reads back as NULL
+            if not all(v is None or isinstance(v, (int, float, np.number)) for v in raw.tolist()):
+                raise TypeError("expected numbers or None")
+            raw = raw.astype(np.float64)  # None -> NaN
+        if raw.dtype.kind not in "biuf" or raw.ndim != 1:
+            raise TypeError(f"expected numbers, got {raw.dtype}")
+        arr = raw.astype(dtype)
+        if arr.dtype.kind in "iub" and raw.dtype.kind == "f" and not np.array_equal(arr, raw):
+            raise ValueError("not whole numbers")
+        return arr
+    except (TypeError, ValueError, OverflowError) as e:
+        raise InputError(
+            f"column {name!r} does not convert to {np.dtype(dtype).name}: {e}; "
+            "pass numbers (or strings for ids, names and energy_source)"
+        ) from e
+
+
+def columns_to_table(columns: Mapping[str, Any]) -> Frame:
+    """Interval columns from column name -> array or list; missing nullable columns are NULL."""
     unknown = sorted(set(columns) - set(INTERVAL_COLUMNS))
     if unknown:
         raise InputError(
@@ -58,35 +94,27 @@ def columns_to_table(columns: Mapping[str, Any]) -> pa.Table:
     if len(set(lengths.values())) > 1:
         raise InputError(f"interval columns differ in length {lengths}; pass equal-length arrays")
     n = next(iter(lengths.values()), 0)
-    arrays = []
-    for field in INTERVAL_ARROW_SCHEMA:
-        values = columns.get(field.name)
-        if values is None:
-            arrays.append(pa.nulls(n, field.type))
-            continue
-        if isinstance(values, np.ndarray) and values.dtype.kind == "U":
-            values = values.astype(object)
-        try:
-            # from_pandas: NaN means "missing" in numpy float columns
-            arrays.append(pa.array(values, type=field.type, from_pandas=True))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as e:
-            raise InputError(
-                f"interval column {field.name!r} does not convert to {field.type}: {e}; "
-                "pass numbers (or strings for deployment_id and energy_source)"
-            ) from e
-    return pa.Table.from_arrays(arrays, schema=INTERVAL_ARROW_SCHEMA)
+    out: Frame = {}
+    for name, dtype in INTERVAL_DTYPES.items():
+        values = columns.get(name)
+        if values is None:  # nullable (checked above): every nullable column is DOUBLE
+            out[name] = np.full(n, np.nan)
+        else:
+            out[name] = as_column(name, values, dtype)
+    return out
 
 
-def write_table(con: duckdb.DuckDBPyConnection, table: pa.Table, tier: str = "raw") -> int:
-    """Upsert an interval table into a tier (caller holds the transaction); returns rows written.
+def write_table(con: duckdb.DuckDBPyConnection, table: Frame, tier: str = "raw") -> int:
+    """Upsert interval columns into a tier (caller holds the transaction); returns rows written.
 
     Within one call, duplicate keys keep the row with the highest sample_count (last one on ties).
     """
-    if table.num_rows == 0:
+    n = int(table["ts_end_s"].size)
+    if n == 0:
         return 0
     target = TIER_TABLES[tier]
     # explicit position: "last one wins" must not depend on DuckDB's scan order
-    con.register("_wl_incoming", table.append_column("_pos", pa.array(np.arange(table.num_rows))))
+    con.register("_wl_incoming", {**table, "_pos": np.arange(n)})
     sets = ", ".join(f"{c} = excluded.{c}" for c in _UPDATABLE)
     cols = ", ".join(INTERVAL_COLUMNS)
     row = con.execute(
@@ -100,7 +128,7 @@ def write_table(con: duckdb.DuckDBPyConnection, table: pa.Table, tier: str = "ra
         f"AND excluded.interval_s > {target}.interval_s)"
     ).fetchone()
     if tier == "raw":
-        mark_dirty(con, float(pc.min(table["ts_end_s"]).as_py()))
+        mark_dirty(con, float(np.min(table["ts_end_s"])))
     # not in a `finally`: an aborted transaction refuses unregister; `release` runs after ROLLBACK
     con.unregister("_wl_incoming")
     return int(row[0]) if row else 0
@@ -126,10 +154,12 @@ def upsert_deployments(
     if not infos:
         return 0
     latest = {i.deployment_id: i for i in infos}  # last one wins within a call
-    data = {c: [getattr(i, c) for i in latest.values()] for c in DEPLOYMENT_COLUMNS}
-    data["first_seen_s"] = [float(seen_s)] * len(latest)
-    data["last_seen_s"] = [float(seen_s)] * len(latest)
-    table = pa.table(data)
+    data = {
+        c: as_column(c, [getattr(i, c) for i in latest.values()], DEPLOYMENT_DTYPES[c])
+        for c in DEPLOYMENT_COLUMNS
+    }
+    data["first_seen_s"] = np.full(len(latest), float(seen_s))
+    data["last_seen_s"] = np.full(len(latest), float(seen_s))
     attrs = [c for c in DEPLOYMENT_COLUMNS if c != "deployment_id"]
     newer = "excluded.last_seen_s >= deployments.last_seen_s"
     sets = [f"{c} = CASE WHEN {newer} THEN excluded.{c} ELSE deployments.{c} END" for c in attrs]
@@ -137,8 +167,8 @@ def upsert_deployments(
         "first_seen_s = least(deployments.first_seen_s, excluded.first_seen_s)",
         "last_seen_s = greatest(deployments.last_seen_s, excluded.last_seen_s)",
     ]
-    con.register("_wl_deployments", table)
-    cols = ", ".join(table.column_names)
+    con.register("_wl_deployments", data)
+    cols = ", ".join(data)
     row = con.execute(
         f"INSERT INTO deployments ({cols}) SELECT {cols} FROM _wl_deployments "
         f"ON CONFLICT (deployment_id) DO UPDATE SET {', '.join(sets)}"
@@ -148,7 +178,7 @@ def upsert_deployments(
 
 
 def release(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop the Arrow tables a failed write left registered (call after ROLLBACK)."""
+    """Drop the columns a failed write left registered (call after ROLLBACK)."""
     for name in ("_wl_incoming", "_wl_deployments"):
         with contextlib.suppress(duckdb.Error):  # not registered
             con.unregister(name)
@@ -156,6 +186,8 @@ def release(con: duckdb.DuckDBPyConnection) -> None:
 
 __all__ = [
     "DIRTY_KEY",
+    "Frame",
+    "as_column",
     "columns_to_table",
     "mark_dirty",
     "records_to_table",
