@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from wattlens.core.errors import BackendError, ConfigError, WattlensError
+from wattlens.core.records import DeploymentInfo
 from wattlens.derive.engine import Deriver
 from wattlens.derive.histograms import LengthHistograms
 from wattlens.store import Store
@@ -136,6 +137,11 @@ class PrometheusSource:
             self._last_t = {k: t for k, t in self._last_t.items() if t > start}
         return batch, []
 
+    def resume(self, from_s: float) -> None:
+        """Make the next fetch read from `from_s` on (after a backfill done elsewhere: a fresh
+        deriver needs the counters' readings just before the buckets it is to finish)."""
+        self._cursor = from_s + self._overlap_s
+
     def _unseen(self, batch: SeriesSet) -> SeriesSet:
         """`batch` less the samples at or before each series' newest one handed out."""
         out = SeriesSet()
@@ -213,6 +219,56 @@ class CycleStats:
     committed_through_s: float | None = None  # newest interval end written in this cycle
 
 
+@dataclass
+class Derived:
+    """What one batch derived to: rows to write, and the deployments when they may have changed.
+
+    Plain numpy columns and lists, so a backfill worker process can hand it to the store's owner.
+    """
+
+    used: int  # samples the batch contributed
+    columns: dict[str, np.ndarray]  # interval rows (IntervalRecord fields)
+    lengths: dict[str, list[object]]  # request-length bucket increments
+    deployments: list[DeploymentInfo] | None  # None: unchanged since last written
+    seen_s: float  # when the deployments were seen (the watermark)
+    committed_through_s: float | None  # newest finished interval end among the rows
+
+
+class Derivation:
+    """Batches -> interval rows: the deriver, the request-length buckets, and when deployment
+    attributes are due to be written again. No store: a backfill worker runs one too."""
+
+    def __init__(self, deriver: Deriver) -> None:
+        self.deriver = deriver
+        self.lengths = LengthHistograms(deriver.options.step_s)
+        self._written_version = -1
+        self._deployments_written_s = -math.inf
+
+    def run(
+        self, batch: SeriesSet | FlatSamples, watermark_s: float, *, provisional: bool = False
+    ) -> Derived:
+        """Feed `batch`; the buckets finished by `watermark_s` (and the open ones after it when
+        `provisional`) as rows."""
+        used = self.deriver.feed(batch) + self.lengths.feed(batch)
+        lengths = self.lengths.drain(watermark_s)
+        _, cols = self.deriver.drain_columns(watermark_s, with_deployments=False)
+        ends = cols["ts_end_s"]
+        committed = float(ends.max()) if ends.size else None
+        if provisional and math.isfinite(watermark_s):
+            more = self.deriver.peek_open(watermark_s)
+            cols = {k: np.concatenate([v, more[k]]) for k, v in cols.items()}
+        seen_s = watermark_s if math.isfinite(watermark_s) else 0.0
+        # Deployment attributes change rarely: write them when they may have, or once a minute.
+        infos = None
+        if self.deriver.version != self._written_version or (
+            seen_s - self._deployments_written_s >= 60.0
+        ):
+            infos = self.deriver.deployments()
+            self._written_version = self.deriver.version
+            self._deployments_written_s = seen_s
+        return Derived(used, cols, lengths, infos, seen_s, committed)
+
+
 class Collector:
     """Runs collection cycles against a store (which it owns for writing)."""
 
@@ -228,8 +284,9 @@ class Collector:
         retention_every_s: float = 300.0,
     ) -> None:
         self.store = store
+        self.derivation = Derivation(deriver)
         self.deriver = deriver
-        self.lengths = LengthHistograms(deriver.options.step_s)  # request-length buckets
+        self.lengths = self.derivation.lengths  # request-length buckets
         self.source = source
         self.retention = retention
         self._clock = clock
@@ -239,8 +296,6 @@ class Collector:
         self._retention_every_s = retention_every_s
         self._last_retention = -math.inf
         self.committed_through_s: float | None = None
-        self._written_version = -1
-        self._deployments_written_s = -math.inf
         self.failing: dict[str, Failure] = {}  # target -> failure, while it keeps failing
         self._since: dict[str, float] = {}  # target -> first failure of the current streak
         self.ever_received = False  # any sample at all since start
@@ -258,30 +313,22 @@ class Collector:
         tokens cut to the span both cover), so the newest figures are never a step behind; they
         are rewritten once complete.
         """
-        used = self.deriver.feed(batch) + self.lengths.feed(batch)
-        lengths = self.lengths.drain(watermark_s)
-        _, cols = self.deriver.drain_columns(watermark_s, with_deployments=False)
-        ends = cols["ts_end_s"]
-        self.committed_through_s = float(ends.max()) if ends.size else None
-        if provisional and math.isfinite(watermark_s):
-            more = self.deriver.peek_open(watermark_s)
-            cols = {k: np.concatenate([v, more[k]]) for k, v in cols.items()}
-        rows = int(cols["ts_end_s"].size)
-        seen_s = watermark_s if math.isfinite(watermark_s) else 0.0
-        # Deployment attributes change rarely: write them when they may have, or once a minute.
-        refresh = self.deriver.version != self._written_version or (
-            seen_s - self._deployments_written_s >= 60.0
-        )
-        if rows or refresh or lengths["ts_end_s"]:
+        derived = self.derivation.run(batch, watermark_s, provisional=provisional)
+        self.committed_through_s = derived.committed_through_s
+        return derived.used, self.write(derived)
+
+    def write(self, derived: Derived) -> int:
+        """Write what `Derivation.run` made (here or in a backfill worker) in one transaction;
+        returns the interval rows written."""
+        rows = int(derived.columns["ts_end_s"].size)
+        if rows or derived.deployments is not None or derived.lengths["ts_end_s"]:
             with self.store.transaction():
-                if refresh:
-                    self.store.upsert_deployments(self.deriver.deployments(), seen_s)
-                    self._written_version = self.deriver.version
-                    self._deployments_written_s = seen_s
+                if derived.deployments is not None:
+                    self.store.upsert_deployments(derived.deployments, derived.seen_s)
                 if rows:
-                    self.store.write_intervals_columns(cols)  # columns: no record objects
-                write_length_buckets(self.store, lengths)
-        return used, rows
+                    self.store.write_intervals_columns(derived.columns)  # no record objects
+                write_length_buckets(self.store, derived.lengths)
+        return rows
 
     def cycle(self) -> CycleStats:
         """One fetch-derive-write cycle; backend failures are recorded, never raised."""
@@ -373,6 +420,8 @@ __all__ = [
     "META_FAILURES",
     "Collector",
     "CycleStats",
+    "Derivation",
+    "Derived",
     "Failure",
     "PrometheusSource",
     "ScrapeSource",

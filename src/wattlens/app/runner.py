@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
+from wattlens.app.backfill_worker import BackfillWorker, Job
 from wattlens.app.collector import (
     Collector,
     Failure,
@@ -114,31 +115,56 @@ def backfill(
     max_back_s: float,
     progress: Callable[[float], None] | None = None,
     chunk_s: float = 6 * 3600.0,
+    worker: BackfillWorker | None = None,
 ) -> int:
-    """Fill the store from the backend between the last stored sample and now."""
+    """Fill the store from the backend between the last stored sample and now.
+
+    With a `worker` (forked at start), the child reads and derives the window and this process
+    writes what it sends, then reads the last two steps itself (see app.backfill_worker).
+    """
     earliest = _earliest(client)
+    step_s = collector.deriver.options.step_s
     window = backfill_window(
         now_s=now_s,
         last_stored_s=collector.store.last_ts(),
         max_back_s=max_back_s,
         earliest_s=earliest,
-        step_s=collector.deriver.options.step_s,
+        step_s=step_s,
     )
     if window is None:
         return 0
     lo, hi = window
     written = 0
+    if worker is not None and not worker.done:
+        recorded = isinstance(source, RecordedSource)
+        job = Job(str(client.base_url), recorded, lo, hi, chunk_s)
+        through, written = worker.run(job, collector, progress)
+        # This process's deriver starts fresh: it reads the last two steps again (counters
+        # need a previous reading; a re-derived interval never replaces a more complete stored
+        # one), in the first live fetch when the child finished, else here with the rest.
+        if through >= hi and isinstance(source, PrometheusSource):
+            source.resume(hi - 2 * step_s)
+            _settle(collector.store)
+            return written
+        lo = max(lo, min(through, hi) - 2 * step_s)
 
     def on_chunk(batch: Any, chunk_end: float) -> None:
         nonlocal written
-        written += collector.ingest(batch, chunk_end - collector.deriver.options.step_s)[1]
+        written += collector.ingest(batch, chunk_end - step_s)[1]
         if progress is not None:
             progress((chunk_end - lo) / (hi - lo))
 
     source.backfill(lo, hi, chunk_s, on_chunk)
-    collector.store.rollup_pending()
-    release_memory()
+    _settle(collector.store)
     return written
+
+
+def _settle(store: Store) -> None:
+    """After a backfill: roll up, write the log into the file (DuckDB then frees the memory the
+    upserts' index entries held), and return the freed heap."""
+    store.rollup_pending()
+    store.checkpoint()
+    release_memory()
 
 
 def release_memory() -> None:
@@ -180,6 +206,7 @@ def build_collector(
     backfill_on_start: bool = True,
     progress: Callable[[], AbstractContextManager[Callable[[float], None]]] | None = None,
     tolerate_down: bool = False,
+    worker: BackfillWorker | None = None,
 ) -> Collector:
     """A collector over the configured source; backfills the store first when a backend is set.
 
@@ -187,6 +214,8 @@ def build_collector(
         progress: makes a progress context (yielding `tick(fraction)`) shown during backfill.
         tolerate_down: a backend down at start is recorded as a failure (and the backfill
             deferred to the first cycle that reaches it) instead of raised.
+        worker: a child forked at start (`fork_backfill_worker`) that reads and derives the
+            backfill; without one, or once it has run, this process does.
     """
 
     url = prometheus or cfg.backend.prometheus_url
@@ -213,6 +242,7 @@ def build_collector(
             now_s=time.time() - cfg.scrape.interval_s,
             max_back_s=cfg.backend.backfill_max_s or float("inf"),  # None: all it has
             progress=tick,
+            worker=worker,
         )
 
     wants_backfill = backfill_on_start and cfg.backend.backfill
@@ -256,16 +286,37 @@ def run_collector(
     """
 
     check_seconds(seconds)
-    with Store.open(db) as store:
-        store.announce_writer("collect")
-        collector = build_collector(
-            cfg, store, prometheus=prometheus, scrape=scrape, sd=sd,
-            backfill_on_start=backfill_on_start, progress=progress,
-        )  # fmt: skip
-        run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds, on_cycle=on_cycle)
-        if not collector.ever_received and collector.failing:
-            causes = "; ".join(f.describe() for f in collector.failing.values())
-            raise BackendError(f"no target was ever reachable: {causes}")
+    worker = fork_backfill_worker(cfg, prometheus, backfill_on_start)  # before any thread
+    try:
+        with Store.open(db) as store:
+            store.announce_writer("collect")
+            collector = build_collector(
+                cfg, store, prometheus=prometheus, scrape=scrape, sd=sd,
+                backfill_on_start=backfill_on_start, progress=progress, worker=worker,
+            )  # fmt: skip
+            if worker is not None and collector.before_next_cycle is None:
+                worker.close()  # backfilled, or nothing to fill
+            run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds,
+                     on_cycle=on_cycle)  # fmt: skip
+            if not collector.ever_received and collector.failing:
+                causes = "; ".join(f.describe() for f in collector.failing.values())
+                raise BackendError(f"no target was ever reachable: {causes}")
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def fork_backfill_worker(
+    cfg: Config, prometheus: str | None, backfill_on_start: bool = True
+) -> BackfillWorker | None:
+    """The child that will read and derive the start-up backfill from a Prometheus-API backend
+    (app.backfill_worker), forked now: call before the store opens or any thread starts. None
+    when there is no backend or no backfill to do, or fork is unsafe here."""
+    if not (prometheus or cfg.backend.prometheus_url) or not (
+        backfill_on_start and cfg.backend.backfill
+    ):
+        return None
+    return BackfillWorker.fork(cfg)
 
 
 def run_service(
@@ -292,20 +343,28 @@ def run_service(
     if make_collector is None and not has_source(cfg, prometheus, scrape, sd):
         _serve_stored(cfg, db, start_web, seconds, on_ready)
         return
-    with Store.open(db) as store:
-        web = start_web(store, cfg, True)
-        store.announce_writer("serve", web.url)
-        try:
-            if on_ready is not None:
-                on_ready(web.url)
-            collector = make_collector(store) if make_collector else build_collector(
-                cfg, store, prometheus=prometheus, scrape=scrape, sd=sd, progress=progress,
-                tolerate_down=True,
-            )  # fmt: skip
-            run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds,
-                     on_cycle=on_cycle, stop=stop)  # fmt: skip
-        finally:
-            web.stop()
+    # forked before the store opens and the web thread starts (app.backfill_worker)
+    worker = None if make_collector else fork_backfill_worker(cfg, prometheus)
+    try:
+        with Store.open(db) as store:
+            web = start_web(store, cfg, True)
+            store.announce_writer("serve", web.url)
+            try:
+                if on_ready is not None:
+                    on_ready(web.url)
+                collector = make_collector(store) if make_collector else build_collector(
+                    cfg, store, prometheus=prometheus, scrape=scrape, sd=sd, progress=progress,
+                    tolerate_down=True, worker=worker,
+                )  # fmt: skip
+                if worker is not None and collector.before_next_cycle is None:
+                    worker.close()  # backfilled, or nothing to fill: the child exits
+                run_loop(collector, interval_s=cfg.scrape.interval_s, seconds=seconds,
+                         on_cycle=on_cycle, stop=stop)  # fmt: skip
+            finally:
+                web.stop()
+    finally:
+        if worker is not None:
+            worker.close()
 
 
 def has_source(cfg: Config, prometheus: str | None, scrape: Sequence[str], sd: str | None) -> bool:
@@ -390,6 +449,7 @@ __all__ = [
     "release_memory",
     "run_collector",
     "build_collector",
+    "fork_backfill_worker",
     "check_seconds",
     "run_loop",
     "run_service",

@@ -1,0 +1,216 @@
+"""The start-up backfill's fetch and derivation in a child process (issue #11: steady RSS).
+
+Reading and deriving a long backfill leaves the heap it grew to (glibc, Arrow and the HTTP
+client keep freed memory in their arenas: about 150 MB after half a day of 200 deployments,
+which malloc_trim does not return). A child process forked for the job takes that heap with it
+when it exits; the service keeps only what it writes.
+
+The child is forked when the service starts, before the store opens or any thread runs (so no
+lock can be held by a thread that the fork leaves behind), and after the imports (so it costs no
+start-up of its own). It waits for one job: the window to fill. It reads the backend chunk by
+chunk, derives each chunk, and sends the rows down a pipe; the parent, which alone holds the
+store, writes each chunk in one transaction as it arrives, so the dashboard fills and reports
+the backfill as before, and a kill at any point loses nothing committed:
+
+- parent killed: the child dies with it (PR_SET_PDEATHSIG on Linux; elsewhere at its next send,
+  on the broken pipe); the next start backfills from the last stored interval.
+- child killed or failing: the parent reads end-of-pipe, and fills the rest itself.
+
+After the child's last chunk, the parent's own deriver, which starts fresh, reads the last two
+steps again (the restart path: a re-derived interval never replaces a more complete stored one)
+so it holds the counters' previous readings and the live cycles continue without a gap: in its
+first live fetch (`PrometheusSource.resume`), or, for recorded series or after a child that
+stopped early, in a backfill of the rest in this process.
+
+Cost, measured on 200 deployments / 0.5 d (bench/RESULTS.md backfill_cpu): the service's steady
+RSS 385 -> 307 MB and its peak 539 -> 360 MB (the child's own peak is ~340 MB, most of it pages
+shared with the parent), for ~0.3-0.6 CPU-s more in all (the rows cross a pipe and are written in
+more transactions, and the parent parses the series' labels again in its first live fetch).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import logging
+import os
+import signal
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection, Pipe
+from typing import Any
+
+from wattlens.app.collector import Collector, Derivation, Derived, PrometheusSource
+from wattlens.app.ops import make_deriver
+from wattlens.app.settings import carbon_model, derive_options, prometheus_client
+from wattlens.config import Config
+from wattlens.core.errors import WattlensError
+from wattlens.telemetry.recorded import RecordedSource
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# Rows per message. The parent keeps in its heap about what one message and DuckDB's upsert of
+# it took: whole 6 h chunks of 200 deployments (144,000 rows) left it ~30 MB above smaller
+# messages; each upsert also costs ~20 ms of fixed CPU, so not too small (20,000 rows: +0.35 CPU-s
+# over 288,000 rows). 50,000 rows is ~8 MB a message.
+SLICE_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the child fills: (start_s, end_s] read in `chunk_s` chunks from `url`."""
+
+    url: str
+    recorded: bool  # read the recorded series of `wattlens rules` (RecordedSource)
+    start_s: float
+    end_s: float
+    chunk_s: float
+
+
+class BackfillWorker:
+    """A forked child waiting for one backfill job; see the module docstring."""
+
+    def __init__(self, pid: int, conn: Connection) -> None:
+        self.pid = pid
+        self._conn = conn
+        self._done = False
+
+    @classmethod
+    def fork(cls, cfg: Config) -> BackfillWorker | None:
+        """Fork the child now; None where fork is unsafe or missing (another Python thread
+        runs, or not a POSIX system): the caller then backfills in its own process."""
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            return None
+        parent_conn, child_conn = Pipe()
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns on fork beside native threads (OpenBLAS's pool); the child
+            # never calls into them: it reads HTTP, parses and derives with numpy, then exits.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: never returns
+            parent_conn.close()
+            code = 1
+            try:
+                _child_main(child_conn, cfg, os.getppid())
+                code = 0
+            except BaseException:  # noqa: BLE001 - reported to the parent as end-of-pipe
+                log.exception("backfill worker failed")
+            finally:
+                os._exit(code)  # no atexit handlers or buffered output of the parent's
+        child_conn.close()
+        return cls(pid, parent_conn)
+
+    def run(
+        self,
+        job: Job,
+        collector: Collector,
+        progress: Callable[[float], None] | None = None,
+    ) -> tuple[float, int]:
+        """Have the child fill `job`, writing each chunk it sends through `collector`; returns
+        the time through which it read (job.start_s when nothing came back) and rows written."""
+        through, rows = job.start_s, 0
+        try:
+            self._conn.send(job)
+            while True:
+                kind, payload = self._conn.recv()
+                if kind == "done":
+                    through = float(payload)
+                    break
+                derived, chunk_end_s = payload
+                rows += collector.write(derived)
+                if chunk_end_s is None:  # more rows of the same chunk follow
+                    continue
+                through = float(chunk_end_s)
+                if progress is not None:
+                    progress((through - job.start_s) / (job.end_s - job.start_s))
+        except (EOFError, OSError) as e:
+            log.warning("backfill worker stopped before %.0f (%s); continuing here", job.end_s, e)
+        finally:
+            self.close()
+        return through, rows
+
+    @property
+    def done(self) -> bool:
+        """Whether the child has run (or been stopped): it takes one job."""
+        return self._done
+
+    def close(self) -> None:
+        """Stop the child if it still runs, and reap it (its CPU time joins this process's)."""
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(OSError):
+            self._conn.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)  # done or not: it has nothing left to hand over
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def _slices(derived: Derived, rows: int) -> list[Derived]:
+    """`derived` cut into parts of at most `rows` interval rows (deployments and request-length
+    buckets with the first part)."""
+    n = int(derived.columns["ts_end_s"].size)
+    if n <= rows:
+        return [derived]
+    out = []
+    for lo in range(0, n, rows):
+        cols = {k: v[lo : lo + rows] for k, v in derived.columns.items()}
+        first = lo == 0
+        out.append(
+            replace(
+                derived,
+                columns=cols,
+                lengths=derived.lengths if first else {k: [] for k in derived.lengths},
+                deployments=derived.deployments if first else None,
+            )
+        )
+    return out
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is not None:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(libc_name, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _child_main(conn: Connection, cfg: Config, parent_pid: int) -> None:
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C stops the parent, which stops this
+    try:
+        job = conn.recv()
+    except EOFError:
+        return  # no backfill needed
+    if not isinstance(job, Job):
+        return
+    derivation = Derivation(make_deriver(derive_options(cfg), carbon_model(cfg)))
+    step_s = derivation.deriver.options.step_s
+    client = prometheus_client(cfg, job.url)
+    source: Any = (
+        RecordedSource(client)
+        if job.recorded
+        else PrometheusSource(client, overlap_s=cfg.scrape.interval_s)
+    )
+
+    def on_chunk(batch: Any, chunk_end_s: float) -> None:
+        derived = derivation.run(batch, chunk_end_s - step_s)
+        parts = _slices(derived, SLICE_ROWS)
+        for i, part in enumerate(parts):
+            conn.send(("rows", (part, chunk_end_s if i == len(parts) - 1 else None)))
+
+    try:
+        source.backfill(job.start_s, job.end_s, job.chunk_s, on_chunk)
+    except WattlensError as e:  # the parent carries on from the last chunk and reports it
+        log.warning("backfill worker: %s", e)
+        return
+    conn.send(("done", job.end_s))
+
+
+__all__ = ["BackfillWorker", "Job"]

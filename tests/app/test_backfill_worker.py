@@ -1,0 +1,170 @@
+"""The start-up backfill read and derived in a forked child (app.backfill_worker, issue #11):
+through a real Prometheus holding the planted-event history, the store ends up with the
+planted truth, as with the in-process backfill; a child killed mid-way loses nothing (the parent
+fills the rest itself); a parent killed mid-way takes the child with it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.integration.conftest import STEP_S, History, assert_matches_truth
+
+from servers import start_prometheus, wait_until
+from wattlens.app.backfill_worker import BackfillWorker
+from wattlens.app.collector import Collector, PrometheusSource
+from wattlens.app.ops import make_deriver
+from wattlens.app.runner import backfill
+from wattlens.config import load_config
+from wattlens.derive.engine import DeriveOptions
+from wattlens.store import Store
+from wattlens.telemetry.promapi import PrometheusClient
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> History:
+    return History(tmp_path_factory.mktemp("history"))
+
+
+@pytest.fixture(scope="module")
+def prom(history: History, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with start_prometheus(tmp_path_factory.mktemp("prom"), backfill_openmetrics=history.path) as p:
+        yield p
+
+
+def _config(tmp_path: Path) -> Any:
+    path = tmp_path / "wattlens.toml"
+    path.write_text(f'[collect]\nstep = "{STEP_S:g}s"\n')
+    return load_config(path)
+
+
+def _fill(
+    url: str, db: Path, now_s: float, worker: BackfillWorker | None, kill_child: bool = False
+) -> dict[str, dict[str, Any]]:
+    client = PrometheusClient(url)
+    with Store.open(db) as store:
+        collector = Collector(
+            store, make_deriver(DeriveOptions(step_s=STEP_S)), PrometheusSource(client)
+        )
+
+        def tick(fraction: float) -> None:
+            if kill_child and worker is not None and not worker.done and fraction < 1.0:
+                os.kill(worker.pid, signal.SIGKILL)  # after its first chunk is stored
+
+        backfill(collector, collector.source, client, now_s=now_s, max_back_s=3 * 86400.0,
+                 progress=tick, worker=worker)  # fmt: skip
+        collector.flush()
+        store.rollup_pending()
+        totals = {t["deployment_id"]: t for t in store.totals()}
+        infos = {d.info.deployment_id: d.info for d in store.deployments()}
+    client.close()
+    return {k: {**v, "info": infos[k]} for k, v in totals.items()}
+
+
+def test_forked_backfill_stores_the_planted_truth(
+    history: History, prom: Any, tmp_path: Path
+) -> None:
+    worker = BackfillWorker.fork(_config(tmp_path))
+    assert worker is not None, "fork refused: another thread runs in the test process"
+    got = _fill(prom.url, tmp_path / "w.duckdb", history.end_s + 600, worker)
+    assert worker.done
+    assert_matches_truth(got, history.truth)
+    # the child's CPU time is the parent's to account for: it was reaped
+    with pytest.raises(ChildProcessError):
+        os.waitpid(worker.pid, os.WNOHANG)
+
+
+def test_child_killed_mid_backfill_parent_fills_the_rest(
+    history: History, prom: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = BackfillWorker.fork(_config(tmp_path))
+    assert worker is not None
+    # 6 h chunks over a day: the child is killed once its first chunk is stored
+    with caplog.at_level(logging.WARNING, logger="wattlens.app.backfill_worker"):
+        got = _fill(prom.url, tmp_path / "w.duckdb", history.end_s + 600, worker, kill_child=True)
+    assert "backfill worker stopped before" in caplog.text  # it died mid-way, not at the end
+    assert_matches_truth(got, history.truth)
+
+
+def test_parent_killed_takes_the_child_with_it(prom: Any, tmp_path: Path) -> None:
+    """A parent SIGKILLed while its child reads: the child must not live on (PR_SET_PDEATHSIG),
+    reading the backend for a store nobody writes."""
+    cfg = tmp_path / "wattlens.toml"
+    cfg.write_text(f'[collect]\nstep = "{STEP_S:g}s"\n')
+    code = textwrap.dedent(
+        f"""
+        import os, sys, time
+        from wattlens.app.backfill_worker import BackfillWorker, Job
+        from wattlens.config import load_config
+        w = BackfillWorker.fork(load_config({str(cfg)!r}))
+        print(w.pid, flush=True)
+        now = time.time()
+        w._conn.send(Job({prom.url!r}, False, now - 2 * 86400.0, now, 600.0))
+        w._conn.recv()  # the child has read and sent its first chunk: it is mid-backfill
+        print("mid", flush=True)
+        sys.stdin.read()  # until killed
+        """
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        child = int(parent.stdout.readline())  # type: ignore[union-attr]
+        assert parent.stdout.readline().strip() == "mid"  # type: ignore[union-attr]
+        assert _alive(child)
+    finally:
+        parent.kill()
+        parent.wait(timeout=30)
+    wait_until(lambda: not _alive(child), "the child to exit after its parent", timeout_s=30)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, reaped by init once its parent is gone, counts as exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_live_cycle_after_forked_backfill_completes_its_last_steps(
+    history: History, prom: Any, tmp_path: Path
+) -> None:
+    """The child's last two buckets are what this process's fresh deriver reads again in its
+    first live fetch (PrometheusSource.resume): each of them, and the ones before, hold the
+    planted energy of its 30 s, none partial and none missing."""
+    from wattlens.emulator import truth
+
+    now_s = history.start_s + 6 * 3600.0  # mid-history, before the planted exporter gap
+    worker = BackfillWorker.fork(_config(tmp_path))
+    assert worker is not None
+    client = PrometheusClient(prom.url)
+    with Store.open(tmp_path / "w.duckdb") as store:
+        collector = Collector(
+            store,
+            make_deriver(DeriveOptions(step_s=STEP_S)),
+            PrometheusSource(client),
+            clock=lambda: now_s + 45.0,  # the first live cycle, 45 s after the backfill's end
+        )
+        backfill(collector, collector.source, client, now_s=now_s, max_back_s=86400.0,
+                 worker=worker)  # fmt: skip
+        assert store.last_ts() == now_s - STEP_S  # the child stops at its watermark
+        collector.cycle()
+        for end_s in (now_s - 2 * STEP_S, now_s - STEP_S, now_s):
+            want = truth(history.scenario, end_s - STEP_S, end_s,
+                         start_of_scenario_s=history.start_s)  # fmt: skip
+            for dep, t in want.items():
+                rows = store.intervals(dep, end_s - STEP_S, end_s, tier="raw")
+                assert rows["ts_end_s"].tolist() == [end_s], (dep, end_s)
+                got = float(rows["energy_joules"][0])
+                assert got == pytest.approx(t.energy_joules, rel=0.01), (dep, end_s)
+    client.close()
