@@ -3,9 +3,12 @@ from the files with fleet_sim's conventions) and fleet_sim's `_split_cdf` behavi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from wattlens.core.errors import InputError
 from wattlens.plan.traces import (
     TRACES,
     load_trace,
@@ -54,3 +57,12 @@ def test_samples_stay_in_their_bins_and_are_clamped_to_the_window() -> None:
     assert pub.size == 3000 and pub.min() >= 1
     l_in, l_out = split_lengths(np.array([1, 10, 4096]))
     assert l_in.tolist() == [1, 8, 3276] and l_out.tolist() == [1, 2, 820]
+
+
+@pytest.mark.parametrize("pairs", ["[[1e999, 0.5], [1e999, 1.0]]", "[[1, NaN], [2, 1.0]]"])
+def test_non_finite_trace_is_a_clean_error(tmp_path: Path, pairs: str) -> None:
+    # Found by the 10^5-case fuzz run (2026-12-03): [inf, inf] knots reached np.diff.
+    path = tmp_path / "trace.json"
+    path.write_text(pairs)
+    with pytest.raises(InputError, match="finite"):
+        load_trace(path)

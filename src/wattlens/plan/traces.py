@@ -74,6 +74,10 @@ def _checked(name: str, arr: NDArray[np.float64], where: str) -> Cdf:
         raise InputError(
             f"trace {where!r}: expected [tokens, cumulative_fraction] pairs", field="trace"
         )
+    if not np.all(np.isfinite(arr)):  # JSON's 1e999 parses as inf
+        raise InputError(
+            f"trace {where!r}: tokens and fractions must be finite numbers", field="trace"
+        )
     knots, fr = arr[:, 0], arr[:, 1]
     if np.any(np.diff(knots) <= 0) or np.any(np.diff(fr) < 0) or knots[0] < 1:
         raise InputError(
