@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,20 @@ def test_gzip_answer_is_inflated_and_a_damaged_one_is_backend_error() -> None:
     assert t.tolist() == [10.0, 20.0] and v.tolist() == [1.5, 2.5]
     with pytest.raises(BackendError, match="damaged gzip body"):
         c.raw("m", 0.0, 20.0)
+
+
+def test_plain_http_skips_the_ca_bundle_but_https_and_given_files_keep_theirs(
+    tmp_path: Path,
+) -> None:
+    """A plain-HTTP backend gets an empty context that would refuse any TLS peer (no CA is
+    loaded); an https URL keeps the default verification, and a CA file given for a plain URL
+    is still read (a wrong path fails at construction)."""
+    ctx = PrometheusClient._ssl_context(True, None, plain=True)
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] == 0
+    assert PrometheusClient._ssl_context(True, None) is True  # httpx's verifying default
+    with pytest.raises(ConfigError, match="cannot load TLS files"):
+        PrometheusClient("http://prom.test:9090", verify=str(tmp_path / "missing-ca.pem"))
 
 
 def test_unreachable_url_is_backend_error() -> None:

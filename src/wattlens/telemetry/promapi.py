@@ -144,14 +144,21 @@ class PrometheusClient:
         self._client = httpx.Client(
             base_url=self.base_url + "/",
             timeout=httpx.Timeout(timeout_s),
-            verify=self._ssl_context(verify, client_cert),
+            verify=self._ssl_context(verify, client_cert, plain=self.base_url.startswith("http:")),
             transport=transport,
             headers={"Accept": "application/json"},
             auth=httpx.BasicAuth(*userinfo) if userinfo else None,
         )
 
     @staticmethod
-    def _ssl_context(verify: bool | str, client_cert: tuple[str, str] | None) -> Any:
+    def _ssl_context(
+        verify: bool | str, client_cert: tuple[str, str] | None, *, plain: bool = False
+    ) -> Any:
+        if plain and verify is True and client_cert is None:
+            # A plain-HTTP backend never negotiates TLS (requests stay under base_url, redirects
+            # are not followed), so the system CA bundle is not loaded (16-30 ms of CPU per
+            # client); an empty verifying context stands in and would refuse any TLS peer.
+            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         if isinstance(verify, bool) and client_cert is None:
             return verify
         try:
