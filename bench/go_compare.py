@@ -10,7 +10,10 @@ from the same run (issue #11):
   updated_at; its top-level one is the request time); goal <= wattlens's scrape interval + 5 s;
   then the same after a minute without requests; and whether /api/v1/carbon and
   /api/v2/deployments show the same snapshot at the same moment;
-- fleet power beside the emulator's true mean over the last 5 minutes;
+- fleet power beside the emulator's true mean power, two ways: over the 5 minutes before each
+  poll, and summed per model over the window that model's figure says it covers (wattlens:
+  `live.window_s` seconds up to `updated_at`, from /api/v2/deployments; Go: its 5-minute PromQL
+  window up to its `updated_at`), so that a service is not charged for how long ago it read;
 - start-up backfill: wattlens CPU-seconds vs Prometheus CPU-seconds over the same span (utime +
   stime from /proc, Prometheus's idle scrape rate subtracted); goal ratio <= 1.0;
 - /api/v1/carbon throughput (closed loop) and p99 at a fixed 1,000 req/s (bench.web_api's
@@ -270,12 +273,40 @@ def _backfill(tmp: Path, prom: Any, prom_url: str, samples: int) -> dict[str, An
     }
 
 
+GO_WINDOW_S = 300.0  # the Go service's PromQL range, [5m]
+
+
+def _own_window_error(
+    model: FleetModel, models: list[dict[str, Any]], window_s: dict[tuple[Any, Any], float]
+) -> float:
+    """Signed relative error of the fleet power against the truth summed per model over the
+    window it reports: `window_s[(namespace, container)]` seconds up to its `updated_at`."""
+    key_of: dict[tuple[Any, Any], str] = {
+        (d.namespace, d.container): d.key for d in model.scenario.deployments
+    }
+    truths: dict[tuple[float, float], dict[str, Any]] = {}
+    got = want = 0.0
+    for m in models:
+        k = (m.get("namespace"), m.get("container"))
+        span = window_s.get(k)
+        if k not in key_of or not m.get("updated_at") or not span or span <= 0:
+            continue
+        b = _ts(m["updated_at"])
+        a = b - span
+        if (a, b) not in truths:
+            truths[(a, b)] = truth_from_model(model, a, b)
+        got += m.get("power_watts") or 0.0
+        want += truths[(a, b)][key_of[k]].mean_power_watts
+    return got / want - 1.0 if want > 0 else float("nan")
+
+
 def _poll(services: dict[str, tuple[int, str]], model: FleetModel) -> dict[str, Any]:
     """Poll every service's /api/v1/carbon (and wattlens's /api/v2/deployments) for a while."""
     ages: dict[str, list[float]] = {n: [] for n in services}
     oldest: dict[str, list[float]] = {n: [] for n in services}
     top: list[float] = []
-    power_err: dict[str, list[float]] = {n: [] for n in services}
+    power_err: dict[str, list[float]] = {n: [] for n in services}  # signed, vs [poll - 5 min]
+    own_err: dict[str, list[float]] = {n: [] for n in services}  # signed, vs its own window
     rss: dict[str, list[float]] = {n: [] for n in services}
     mismatched = polls = 0
     end = time.monotonic() + POLL_FOR_S
@@ -291,11 +322,15 @@ def _poll(services: dict[str, tuple[int, str]], model: FleetModel) -> dict[str, 
             ages[name].append(got - max(stamps))
             oldest[name].append(got - min(stamps))
             watts = sum(m.get("power_watts") or 0.0 for m in body["models"])
-            power_err[name].append(abs(watts - true_w) / true_w)
+            power_err[name].append((watts - true_w) / true_w)
             rss[name].append(rss_mb(pid)[0])
+            windows = {(m.get("namespace"), m.get("container")): GO_WINDOW_S
+                       for m in body["models"]}  # fmt: skip
             if name == "wattlens":
                 top.append(got - _ts(body["updated_at"]))
                 v2 = httpx.get(url + "/api/v2/deployments", timeout=30).json()["deployments"]
+                windows = {(d.get("namespace"), d.get("container")):
+                           (d.get("live") or {}).get("window_s") or 0.0 for d in v2}  # fmt: skip
                 v1 = {(m["namespace"], m["container"]): m.get("updated_at") for m in body["models"]}
                 v2s = {
                     (d.get("namespace"), d.get("container")): (d.get("live") or {}).get(
@@ -305,12 +340,14 @@ def _poll(services: dict[str, tuple[int, str]], model: FleetModel) -> dict[str, 
                 }
                 mismatched += any(v2s.get(k) != v for k, v in v1.items())
                 polls += 1
+            own_err[name].append(_own_window_error(model, body["models"], windows))
         time.sleep(max(0.0, POLL_EVERY_S - (time.monotonic() - tick)))  # the polling schedule
     return {
         "ages": ages,
         "oldest": oldest,
         "top": top,
         "power_err": power_err,
+        "own_err": own_err,
         "rss": rss,
         "mismatched": mismatched,
         "polls": polls,
@@ -342,6 +379,14 @@ def _load_test(ex: ProcessPoolExecutor, url: str) -> dict[str, float]:
     f50, f99 = _pcts(flat)
     _, lag99 = _pcts(lags)
     return {"rps": rps, "p50": p50, "p99": p99, "f50": f50, "f99": f99, "lag99": lag99}
+
+
+def _pct(x: float, sign: str = "+") -> str:
+    return f"{100 * x:{sign}.2f} %"
+
+
+def _median_abs(xs: list[float]) -> float:
+    return statistics.median(abs(x) for x in xs)
 
 
 def _row(label: str, ours: float, base: float, unit: str, goal: str, ok: bool | None) -> None:
@@ -455,8 +500,17 @@ def _report(
         a, o = ages[name], oldest[name]
         print(
             f"  {name:<9} min {min(a):5.1f}  median {statistics.median(a):5.1f}  max "
-            f"{max(a):5.1f} s; oldest model max {max(o):5.1f} s; fleet power vs true 5-min "
-            f"mean: median error {100 * statistics.median(polled['power_err'][name]):.1f} %"
+            f"{max(a):5.1f} s; oldest model max {max(o):5.1f} s"
+        )
+    print(
+        "fleet power vs the emulator's true mean power (signed median, median of |error|): "
+        "over the 5 min before each poll | over the window each model reports"
+    )
+    for name in ("wattlens", "go"):
+        before, own = polled["power_err"][name], polled["own_err"][name]
+        print(
+            f"  {name:<9} {_pct(statistics.median(before))} ({_pct(_median_abs(before), '')}) "
+            f"| {_pct(statistics.median(own))} ({_pct(_median_abs(own), '')})"
         )
     over = sum(a > goal_age for a in ages["wattlens"])
     first = ", ".join(f"{a:.0f}" for a in ages["wattlens"][:4])
