@@ -8,8 +8,9 @@ import asyncio
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from wattlens.emulator.engine import Engine, EngineSpec, ScaledClock, StepLog, planted_params
+from wattlens.emulator.engine import Engine, EngineSpec, ScaledClock, planted_params
 from wattlens.emulator.openai import iteration_text
+from wattlens.emulator.steplog import StepLog
 from wattlens.physics.stepmodel import decode_step
 
 N_IN, N_OUT, BATCH = 100, 8, 4
