@@ -43,7 +43,8 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
-from wattlens.app.collector import Collector, Derivation, Derived, PrometheusSource
+from wattlens.app.collector import Collector, PrometheusSource
+from wattlens.app.derivation import Derivation, Derived
 from wattlens.app.ops import make_deriver
 from wattlens.app.settings import carbon_model, derive_options, prometheus_client
 from wattlens.config import Config
@@ -152,24 +153,21 @@ class BackfillWorker:
 
 
 def _slices(derived: Derived, rows: int) -> list[Derived]:
-    """`derived` cut into parts of at most `rows` interval rows (deployments and request-length
-    buckets with the first part)."""
+    """`derived` cut into parts of at most `rows` interval rows and `rows` request-length bucket
+    rows each (the deployments with the first part)."""
     n = int(derived.columns["ts_end_s"].size)
-    if n <= rows:
+    m = int(derived.lengths["ts_end_s"].size)
+    if max(n, m) <= rows:
         return [derived]
-    out = []
-    for lo in range(0, n, rows):
-        cols = {k: v[lo : lo + rows] for k, v in derived.columns.items()}
-        first = lo == 0
-        out.append(
-            replace(
-                derived,
-                columns=cols,
-                lengths=derived.lengths if first else {k: [] for k in derived.lengths},
-                deployments=derived.deployments if first else None,
-            )
+    return [
+        replace(
+            derived,
+            columns={k: v[lo : lo + rows] for k, v in derived.columns.items()},
+            lengths={k: v[lo : lo + rows] for k, v in derived.lengths.items()},
+            deployments=derived.deployments if lo == 0 else None,
         )
-    return out
+        for lo in range(0, max(n, m), rows)
+    ]
 
 
 def _die_with_parent(parent_pid: int) -> None:

@@ -14,12 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-import numpy as np
-
+from wattlens.app.derivation import Derivation, Derived
 from wattlens.core.errors import BackendError, ConfigError, WattlensError
-from wattlens.core.records import DeploymentInfo
 from wattlens.derive.engine import Deriver
-from wattlens.derive.histograms import LengthHistograms
 from wattlens.store import Store
 from wattlens.store.lengths import write_length_buckets
 from wattlens.telemetry.metrics import COLLECTED_METRICS
@@ -219,56 +216,6 @@ class CycleStats:
     committed_through_s: float | None = None  # newest interval end written in this cycle
 
 
-@dataclass
-class Derived:
-    """What one batch derived to: rows to write, and the deployments when they may have changed.
-
-    Plain numpy columns and lists, so a backfill worker process can hand it to the store's owner.
-    """
-
-    used: int  # samples the batch contributed
-    columns: dict[str, np.ndarray]  # interval rows (IntervalRecord fields)
-    lengths: dict[str, list[object]]  # request-length bucket increments
-    deployments: list[DeploymentInfo] | None  # None: unchanged since last written
-    seen_s: float  # when the deployments were seen (the watermark)
-    committed_through_s: float | None  # newest finished interval end among the rows
-
-
-class Derivation:
-    """Batches -> interval rows: the deriver, the request-length buckets, and when deployment
-    attributes are due to be written again. No store: a backfill worker runs one too."""
-
-    def __init__(self, deriver: Deriver) -> None:
-        self.deriver = deriver
-        self.lengths = LengthHistograms(deriver.options.step_s)
-        self._written_version = -1
-        self._deployments_written_s = -math.inf
-
-    def run(
-        self, batch: SeriesSet | FlatSamples, watermark_s: float, *, provisional: bool = False
-    ) -> Derived:
-        """Feed `batch`; the buckets finished by `watermark_s` (and the open ones after it when
-        `provisional`) as rows."""
-        used = self.deriver.feed(batch) + self.lengths.feed(batch)
-        lengths = self.lengths.drain(watermark_s)
-        _, cols = self.deriver.drain_columns(watermark_s, with_deployments=False)
-        ends = cols["ts_end_s"]
-        committed = float(ends.max()) if ends.size else None
-        if provisional and math.isfinite(watermark_s):
-            more = self.deriver.peek_open(watermark_s)
-            cols = {k: np.concatenate([v, more[k]]) for k, v in cols.items()}
-        seen_s = watermark_s if math.isfinite(watermark_s) else 0.0
-        # Deployment attributes change rarely: write them when they may have, or once a minute.
-        infos = None
-        if self.deriver.version != self._written_version or (
-            seen_s - self._deployments_written_s >= 60.0
-        ):
-            infos = self.deriver.deployments()
-            self._written_version = self.deriver.version
-            self._deployments_written_s = seen_s
-        return Derived(used, cols, lengths, infos, seen_s, committed)
-
-
 class Collector:
     """Runs collection cycles against a store (which it owns for writing)."""
 
@@ -321,7 +268,7 @@ class Collector:
         """Write what `Derivation.run` made (here or in a backfill worker) in one transaction;
         returns the interval rows written."""
         rows = int(derived.columns["ts_end_s"].size)
-        if rows or derived.deployments is not None or derived.lengths["ts_end_s"]:
+        if rows or derived.deployments is not None or derived.lengths["ts_end_s"].size:
             with self.store.transaction():
                 if derived.deployments is not None:
                     self.store.upsert_deployments(derived.deployments, derived.seen_s)

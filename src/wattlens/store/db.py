@@ -34,14 +34,12 @@ from wattlens.store.schema import DEFAULT_DB_PATH, ensure_schema
 _T = TypeVar("_T")
 _Con = duckdb.DuckDBPyConnection
 
-# DuckDB's defaults (80 % of RAM, a thread per core) let a service's RSS grow with its reads
+# DuckDB's defaults (80 % of RAM, a thread per core) let a service's RSS grow with its reads, and
+# it keeps memory freed in bulk (a query's hash tables) until 512 MiB pile up: ~60 MB held after
+# an upsert of 72,000 rows. Freed past 1 MB: 3 such upserts + rollup 224 -> 166 MB, same CPU.
 DEFAULT_MEMORY_LIMIT = "256MB"
 DEFAULT_THREADS = min(4, os.cpu_count() or 1)
-# DuckDB keeps memory freed in bulk (a query's hash tables and sort runs) until this much has
-# piled up (default 512 MiB): after a 72,000-row upsert that is ~60 MB of RSS held for nothing.
-# Measured with 3 upserts of 72,000 rows and a rollup: 224 -> 166 MB (bench/RESULTS.md
-# backfill_cpu); the write's CPU time did not change measurably.
-BULK_FREE_FLUSH = "1MB"
+_ALLOCATOR = {"allocator_bulk_deallocation_flush_threshold": "1MB"}
 
 
 def _open_error(path: Path, e: duckdb.Error, read_only: bool) -> StoreError:
@@ -106,16 +104,9 @@ class Store:
             raise StoreError(
                 f"{p} is a directory; pass a file path such as {p / 'wattlens.duckdb'}"
             )
+        settings: dict[str, str | int] = {"memory_limit": memory_limit, "threads": threads}
         try:
-            con = duckdb.connect(
-                str(p),
-                read_only=read_only,
-                config={
-                    "memory_limit": memory_limit,
-                    "threads": threads,
-                    "allocator_bulk_deallocation_flush_threshold": BULK_FREE_FLUSH,
-                },
-            )
+            con = duckdb.connect(str(p), read_only=read_only, config={**settings, **_ALLOCATOR})
         except duckdb.Error as e:
             raise _open_error(p, e, read_only) from e
         try:
@@ -232,8 +223,7 @@ class Store:
         )
 
     def checkpoint(self) -> None:
-        """Write the write-ahead log into the file (DuckDB then frees the memory that held the
-        changes and their index entries; it also does this on its own once the log is 16 MB)."""
+        """Write the log into the file (DuckDB then frees the changes' index memory)."""
         self._write(lambda c: c.execute("CHECKPOINT"), "checkpointing")
 
     def rollup(self, start_s: float | None = None, end_s: float | None = None) -> int:
@@ -300,7 +290,7 @@ class Store:
 
         tier="auto" reads raw where kept and 5m, then 1h buckets where raw was deleted.
         """
-        _check_tier(tier)
+        as_tier(tier)  # InputError naming the tiers
         return self._read(
             lambda c: queries.intervals(c, deployment_id, start_s, end_s, tier), "reading intervals"
         )
@@ -331,7 +321,7 @@ class Store:
     ) -> dict[str, np.ndarray]:
         """Bucketed rate series (fleet-wide when deployment_id is None, summed over several ids
         when it is a sequence); see `series.METRICS`."""
-        _check_tier(tier)
+        as_tier(tier)  # InputError naming the tiers
         return self._read(
             lambda c: series.series(
                 c,
@@ -358,7 +348,7 @@ class Store:
         min_tokens_per_s: float | None = None,
     ) -> dict[str, np.ndarray]:
         """Several series over one read: ts_end_s, covered_s, sample_count and one column each."""
-        _check_tier(tier)
+        as_tier(tier)  # InputError naming the tiers
         return self._read(
             lambda c: series.series_many(
                 c,
@@ -383,7 +373,7 @@ class Store:
         end_s: float | None = None,
     ) -> int:
         """Write intervals with deployment attributes to Parquet or CSV; returns rows written."""
-        _check_tier(tier)
+        as_tier(tier)  # InputError naming the tiers
         p = Path(path)
         _export.export_format(p, fmt)  # InputError before touching the file
         cur = self._root.cursor()
@@ -398,10 +388,6 @@ class Store:
             raise StoreError(f"store {self.path} failed while exporting to {p}: {e}") from e
         finally:
             cur.close()
-
-
-def _check_tier(tier: str) -> None:
-    as_tier(tier)
 
 
 if TYPE_CHECKING:

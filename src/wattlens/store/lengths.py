@@ -24,8 +24,9 @@ Distribution = dict[str, dict[str, list[tuple[float, float]]]]
 """deployment_id -> kind ('prompt' | 'generation') -> [(le, cumulative request count)]."""
 
 
-def write_length_buckets(store: Store, columns: Mapping[str, Sequence[Any]]) -> int:
-    """Insert or replace bucket increments (columns deployment_id, ts_end_s, kind, le, count)."""
+def write_length_buckets(store: Store, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> int:
+    """Insert or replace bucket increments (columns deployment_id, ts_end_s, kind, le, count;
+    lists or numpy arrays)."""
     table = {c: as_column(c, columns[c], t) for c, t in _DTYPES.items()}  # numpy: no pyarrow
     rows = int(table["ts_end_s"].size)
     if not rows:
