@@ -224,10 +224,36 @@ def write_history_openmetrics(
 # -- /proc readings -----------------------------------------------------------------------------
 
 
+def _descendants(pid: int) -> list[int]:
+    """The children of `pid` now, and theirs."""
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for t in tasks:
+        try:
+            kids = Path(f"/proc/{pid}/task/{t}/children").read_text().split()
+        except OSError:
+            continue
+        for k in kids:
+            out += [int(k), *_descendants(int(k))]
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), from /proc/PID/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14 and 15 of the man page
+    """CPU-seconds of a process (all its threads) and of its children: utime + stime + cutime +
+    cstime from /proc/PID/stat (the last two hold the children it has reaped), plus the same of
+    every descendant still running. `serve` backfills in a forked child (app.backfill_worker),
+    whose CPU counts as the service's."""
+    total = 0.0
+    for p in [pid, *_descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile: its parent's cutime has it once reaped
+            continue
+        total += sum(int(x) for x in fields[11:15]) / CLK_TCK  # fields 14-17 of the man page
+    return total
 
 
 def rss_mb(pid: int) -> tuple[float, float]:

@@ -15,7 +15,8 @@ from the same run (issue #11):
   `live.window_s` seconds up to `updated_at`, from /api/v2/deployments; Go: its 5-minute PromQL
   window up to its `updated_at`), so that a service is not charged for how long ago it read;
 - start-up backfill: wattlens CPU-seconds vs Prometheus CPU-seconds over the same span (utime +
-  stime from /proc, Prometheus's idle scrape rate subtracted); goal ratio <= 1.0;
+  stime from /proc, with children: serve backfills in a forked child; Prometheus's idle scrape
+  rate subtracted); goal ratio <= 1.0;
 - /api/v1/carbon throughput (closed loop) and p99 at a fixed 1,000 req/s (bench.web_api's
   generators, in a pinned child process), best of two interleaved rounds; goals >= 1.0x, p99
   no worse;
@@ -531,6 +532,7 @@ def _report(
     print(
         f"backfill: {bf['samples']:,} history samples; wattlens live after {bf['wall']:.1f} s "
         f"({bf['samples'] / bf['wall']:,.0f} samples/s); wattlens {bf['w_cpu']:.1f} CPU-s "
+        "with children "
         f"(start-up alone {bf['startup_cpu']:.1f}); Prometheus {bf['p_cpu']:.1f} CPU-s, "
         f"{bf['p_net']:.1f} net of its idle {bf['idle_rate']:.3f} CPU-s/s"
     )
@@ -602,7 +604,8 @@ def _report(
     _row("peak RSS (base: Go)", rss_end["wattlens"][1], rss_end["go"][1], "MB", "", None)
     print(
         f"  (wattlens RSS: {bf['startup_rss']:.0f} MB started without backfill, peak "
-        f"{bf['hwm_backfill']:.0f} MB at the end of backfill; throughput "
+        f"{bf['hwm_backfill']:.0f} MB at the end of backfill, the service process alone: a "
+        "backfill child's own peak is not in it (bench/backfill_cpu.py has it); throughput "
         f"and p99 are the best of {ROUNDS} interleaved rounds)"
     )
     lag = min(r["lag99"] for r in rounds["go"])
