@@ -22,10 +22,11 @@ so it holds the counters' previous readings and the live cycles continue without
 first live fetch (`PrometheusSource.resume`), or, for recorded series or after a child that
 stopped early, in a backfill of the rest in this process.
 
-Cost, measured on 200 deployments / 0.5 d (bench/RESULTS.md backfill_cpu): the service's steady
-RSS 385 -> 307 MB and its peak 539 -> 360 MB (the child's own peak is ~340 MB, most of it pages
-shared with the parent), for ~0.3-0.6 CPU-s more in all (the rows cross a pipe and are written in
-more transactions, and the parent parses the series' labels again in its first live fetch).
+Cost, measured on 200 deployments / 0.5 d (bench/RESULTS.md backfill_cpu, A/B on one tree at
+load 0.5): the service's steady RSS 347 -> 279 MB and its own peak 519 -> 331 MB; the child's
+peak is ~323 MB, much of it pages shared with the parent, and the whole tree's peak PSS rises
+420 -> 485 MB; CPU 3.44 -> 3.72 s (+8 %: the rows are pickled through a pipe and written in more
+statements, and the parent parses the series' labels again in its first live fetch).
 """
 
 from __future__ import annotations
@@ -117,22 +118,32 @@ class BackfillWorker:
         try:
             self._conn.send(job)
             while True:
-                kind, payload = self._conn.recv()
-                if kind == "done":
-                    through = float(payload)
+                with collector.store.transaction():  # a commit a chunk, as without a child
+                    end_s, n = self._receive_chunk(collector)
+                rows += n
+                if end_s is None:
                     break
-                derived, chunk_end_s = payload
-                rows += collector.write(derived)
-                if chunk_end_s is None:  # more rows of the same chunk follow
-                    continue
-                through = float(chunk_end_s)
+                through = end_s
                 if progress is not None:
                     progress((through - job.start_s) / (job.end_s - job.start_s))
-        except (EOFError, OSError) as e:
+        except (EOFError, OSError) as e:  # a chunk cut short was rolled back: read again here
             log.warning("backfill worker stopped before %.0f (%s); continuing here", job.end_s, e)
         finally:
             self.close()
         return through, rows
+
+    def _receive_chunk(self, collector: Collector) -> tuple[float | None, int]:
+        """Write the parts of the child's next chunk; (its end, rows), or (None, 0) when the
+        child is done."""
+        rows = 0
+        while True:
+            kind, payload = self._conn.recv()
+            if kind == "done":
+                return None, rows
+            derived, chunk_end_s = payload
+            rows += collector.write(derived)
+            if chunk_end_s is not None:  # the chunk's last part
+                return float(chunk_end_s), rows
 
     @property
     def done(self) -> bool:
