@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 
 import httpx
 import pytest
@@ -155,6 +156,9 @@ def test_serve_in_thread_stop_closes_port(tmp_path, config) -> None:
     store, _ = plant(tmp_path / "w.duckdb", days=0.01)
     handle = serve_in_thread(create_app(store=store, config=config), "127.0.0.1", 0)
     assert httpx.get(handle.url + "/healthz").status_code == 200
+    # The server thread shares the GIL with the collector: a 1 ms switch interval bounds how
+    # long a request waits for it (CPython's default is 5 ms).
+    assert sys.getswitchinterval() <= 0.001 + 1e-9
     handle.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(handle.url + "/healthz", timeout=2)
