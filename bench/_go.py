@@ -224,7 +224,7 @@ def write_history_openmetrics(
 # -- /proc readings -----------------------------------------------------------------------------
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """The children of `pid` now, and theirs."""
     out: list[int] = []
     try:
@@ -237,7 +237,7 @@ def _descendants(pid: int) -> list[int]:
         except OSError:
             continue
         for k in kids:
-            out += [int(k), *_descendants(int(k))]
+            out += [int(k), *descendants(int(k))]
     return out
 
 
@@ -247,7 +247,7 @@ def cpu_seconds(pid: int) -> float:
     every descendant still running. `serve` backfills in a forked child (app.backfill_worker),
     whose CPU counts as the service's."""
     total = 0.0
-    for p in [pid, *_descendants(pid)]:
+    for p in [pid, *descendants(pid)]:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # exited meanwhile: its parent's cutime has it once reaped

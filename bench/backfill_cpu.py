@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from bench._go import CLK_TCK, go_readable_fleet, rss_mb, write_history_openmetrics
+from bench._go import cpu_seconds, descendants, go_readable_fleet, rss_mb, write_history_openmetrics
 from bench.go_compare import (
     IDLE_WINDOW_S,
     _get,
@@ -47,40 +47,11 @@ REQUEST_FOR_S = 30.0
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _tree(pid: int) -> list[int]:
-    """`pid` and its descendants now."""
-    out = [pid]
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for t in tasks:
-        try:
-            kids = Path(f"/proc/{pid}/task/{t}/children").read_text().split()
-        except OSError:
-            continue
-        for k in kids:
-            out += _tree(int(k))
-    return out
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU of `pid`, of its children it reaped (cutime + cstime) and of those still running."""
-    total = 0.0
-    for p in _tree(pid):
-        try:
-            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(x) for x in f[11:15]) / CLK_TCK  # utime stime cutime cstime
-    return total
-
-
 def _tree_memory(pid: int) -> tuple[float, float, dict[int, float]]:
     """(sum of VmRSS, sum of Pss, {pid: VmHWM}) over the tree, MB; zombies count nothing."""
     rss = pss = 0.0
     hwm: dict[int, float] = {}
-    for p in _tree(pid):
+    for p in [pid, *descendants(pid)]:
         try:
             status = Path(f"/proc/{p}/status").read_text()
             rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
@@ -131,23 +102,23 @@ def _backfill(tmp: Path, prom: Any, prom_url: str) -> dict[str, Any]:
     """CPU of wattlens start-up alone, then of start-up + backfill (children included), beside
     Prometheus's; bench.go_compare's measurement with the process tree counted."""
     ppid = prom.proc.pid
-    c0, t0 = tree_cpu_seconds(ppid), time.perf_counter()
+    c0, t0 = cpu_seconds(ppid), time.perf_counter()
     time.sleep(IDLE_WINDOW_S)  # Prometheus's idle CPU rate is measured over this window
-    idle_rate = (tree_cpu_seconds(ppid) - c0) / (time.perf_counter() - t0)
+    idle_rate = (cpu_seconds(ppid) - c0) / (time.perf_counter() - t0)
 
     proc, url = _start_wattlens(tmp, "wl-nobackfill", prom_url, "[backend]\nbackfill = false\n")
     _wait_live(proc, url, tmp, "wl-nobackfill")
-    startup_cpu = tree_cpu_seconds(proc.pid)
+    startup_cpu = cpu_seconds(proc.pid)
     startup_rss = rss_mb(proc.pid)[0]
     proc.terminate()
     proc.wait(timeout=30)
 
-    p0 = tree_cpu_seconds(ppid)
+    p0 = cpu_seconds(ppid)
     t0 = time.perf_counter()
     proc, url = _start_wattlens(tmp, "wattlens", prom_url, "")
     live = _wait_live(proc, url, tmp, "wattlens")
-    w_cpu = tree_cpu_seconds(proc.pid)
-    p_cpu = tree_cpu_seconds(ppid) - p0
+    w_cpu = cpu_seconds(proc.pid)
+    p_cpu = cpu_seconds(ppid) - p0
     p_net = max(p_cpu - idle_rate * (time.perf_counter() - t0), 1e-9)
     return {
         **live,
