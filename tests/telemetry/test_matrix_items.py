@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from wattlens.telemetry.rangejson import matrix_columns, matrix_items, matrix_rows
+from wattlens.telemetry.rangejson import matrix_columns, matrix_items, matrix_rows, series_keys
 from wattlens.telemetry.records import SeriesKey
 
 
@@ -64,3 +64,15 @@ def test_matrix_rows_of_columns_reuse_keys_across_answers() -> None:
             (SeriesKey("sel", (("pod", "q"),)), [5.0], [6.0]),
         ]
         assert sorted(known.values()) == [got[0][0], got[1][0]]
+
+
+def test_series_keys_share_label_pairs_and_equal_sorted_labels() -> None:
+    # a fleet's series share most labels: one pair object each, not one per series (issue #11)
+    texts = [
+        b'{"__name__":"m","pod":"p","le":"' + le + b'","namespace":"n"}' for le in (b"1", b"2")
+    ]
+    a, b = series_keys(texts, "sel", {})
+    assert a == SeriesKey("m", (("le", "1"), ("namespace", "n"), ("pod", "p")))
+    assert b == SeriesKey("m", (("le", "2"), ("namespace", "n"), ("pod", "p")))
+    assert a.labels[1] is b.labels[1] and a.labels[2] is b.labels[2]
+    assert a.name is b.name
