@@ -139,7 +139,7 @@ class PrometheusClient:
             self._read_token_file()  # fail at construction, not at the first query
         self.retries = retries
         self.backoff_s = backoff_s
-        self._keys: dict[bytes, SeriesKey] = {}  # series keys by `metric` JSON text
+        self._keys: dict[bytes, SeriesKey] = {}  # series keys by digest of `metric` JSON text
         self._sleep = sleep
         self._client = httpx.Client(
             base_url=self.base_url + "/",

@@ -11,6 +11,7 @@ import io
 import json
 import sys
 from collections.abc import Iterator
+from hashlib import blake2b
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -63,17 +64,20 @@ def series_keys(
     metrics: list[bytes], fallback_name: str, known: dict[bytes, SeriesKey] | None = None
 ) -> list[SeriesKey]:
     """The key of each `metric` JSON text; `known` remembers them across answers, so a series
-    read again (the next backfill chunk, the next cycle) is not decoded again."""
+    read again (the next backfill chunk, the next cycle) is not decoded again. It holds them by
+    a 128-bit BLAKE2b digest of the text, not the text (~280 bytes a series: 200 deployments'
+    10,400 series kept ~3 MB in the service; issue #11), at ~0.5 us a series."""
     known = {} if known is None else known
     out = []
     for text in metrics:
-        key = known.get(text)
+        digest = blake2b(text, digest_size=16).digest()
+        key = known.get(digest)
         if key is None:
             metric = json.loads(text)
             name = metric.get("__name__", fallback_name)
             key = SeriesKey(sys.intern(name) if type(name) is str else name, _shared_labels(metric))
             if "__name__" in metric:  # else the key depends on the fallback
-                known[text] = key
+                known[digest] = key
         out.append(key)
     return out
 
