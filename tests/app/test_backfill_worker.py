@@ -23,6 +23,7 @@ from wattlens.app.collector import Collector, PrometheusSource
 from wattlens.app.ops import make_deriver
 from wattlens.app.runner import backfill
 from wattlens.config import load_config
+from wattlens.core.errors import BackendError
 from wattlens.derive.engine import DeriveOptions
 from wattlens.store import Store
 from wattlens.telemetry.promapi import PrometheusClient
@@ -167,4 +168,44 @@ def test_live_cycle_after_forked_backfill_completes_its_last_steps(
                 assert rows["ts_end_s"].tolist() == [end_s], (dep, end_s)
                 got = float(rows["energy_joules"][0])
                 assert got == pytest.approx(t.energy_joules, rel=0.01), (dep, end_s)
+    client.close()
+
+
+def test_backfill_asks_only_for_the_names_the_backend_holds(history: History, prom: Any) -> None:
+    """One label-values request up front: the backfill then reads the metric names that have
+    series (those of the history file promtool loaded, read here from the file itself), not the
+    ones no exporter of this fleet exposes; every name where the backend cannot say."""
+    from wattlens.telemetry.metrics import COLLECTED_METRICS
+
+    text = history.path.read_text()
+    in_file = {line.split("{", 1)[0].split(" ", 1)[0] for line in text.splitlines()
+               if line and not line.startswith("#")}  # fmt: skip
+    want = sorted(in_file & set(COLLECTED_METRICS))
+    assert 0 < len(want) < len(COLLECTED_METRICS)  # the planted fleet lacks some names
+
+    client = PrometheusClient(prom.url)
+    asked: list[str] = []
+    raw = client.raw
+
+    def recording_raw(selector: str, *args: Any, **kw: Any) -> Any:
+        asked.append(selector)
+        return raw(selector, *args, **kw)
+
+    client.raw = recording_raw  # type: ignore[method-assign]
+    source = PrometheusSource(client)
+    source.backfill(history.start_s, history.start_s + 7200.0, 3600.0, lambda b, t: None)
+    assert asked == [f'{{__name__="{n}"}}' for n in want] * 2  # two 1 h chunks
+
+    asked.clear()
+    request = client._request
+
+    def no_label_api(path: str, *args: Any, **kw: Any) -> Any:  # a backend without it
+        if "label" in path:
+            raise BackendError("HTTP 404")
+        return request(path, *args, **kw)
+
+    client._request = no_label_api  # type: ignore[method-assign]
+    PrometheusSource(client).backfill(history.start_s, history.start_s + 3600.0, 3600.0,
+                                      lambda b, t: None)  # fmt: skip
+    assert asked == [f'{{__name__="{n}"}}' for n in sorted(COLLECTED_METRICS)]
     client.close()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import gc
 import logging
 import os
 import signal
@@ -92,7 +93,12 @@ class BackfillWorker:
             # Python >= 3.12 warns on fork beside native threads (OpenBLAS's pool); the child
             # never calls into them: it reads HTTP, parses and derives with numpy, then exits.
             warnings.simplefilter("ignore", DeprecationWarning)
+            # The child's collections skip the parent's objects (the imports): it neither walks
+            # them nor writes their GC headers, which would copy their pages.
+            gc.freeze()
             pid = os.fork()
+        if pid != 0:
+            gc.unfreeze()
         if pid == 0:  # the child: never returns
             parent_conn.close()
             code = 1

@@ -153,6 +153,26 @@ class PrometheusSource:
                 out.series[key] = (t, v)
         return out
 
+    def _present_names(self, start_s: float, end_s: float) -> list[str]:
+        """The metric names wattlens reads that have series in [start_s, end_s], from one label
+        values request (the backend's index; a superset where it answers per block or day): a
+        vLLM fleet exposes none of the SGLang names, about half the list, and a request per
+        chunk for each would come back empty. Every name where the backend cannot say."""
+        names = sorted(COLLECTED_METRICS)
+        request = getattr(self._client, "_request", None)  # PrometheusClient's API call
+        if request is None:
+            return names
+        params = {"match[]": wanted_selector(), "start": f"{start_s:.3f}", "end": f"{end_s:.3f}"}
+        try:
+            got = request("api/v1/label/__name__/values", params, post=False)
+        except BackendError as e:
+            log.info("backfill: reading every metric name (label values failed: %s)", e)
+            return names
+        if not isinstance(got, list) or not got:  # nothing, or not the list asked for: ask all
+            return names
+        present = {str(n) for n in got}
+        return [n for n in names if n in present]
+
     def backfill(
         self,
         start_s: float,
@@ -166,11 +186,12 @@ class PrometheusSource:
         from it) is then a fraction of the chunk, which keeps the peak heap, and so the memory
         the process keeps after the backfill, small while chunks stay long (few requests).
         """
+        names = self._present_names(start_s, end_s)
         lo = start_s
         while lo < end_s:
             hi = min(lo + chunk_s, end_s)
             batch = SeriesSet()
-            for name in sorted(COLLECTED_METRICS):
+            for name in names:
                 got = self._client.raw(_name_selector(name), lo, hi, chunk_s=chunk_s)
                 batch.series.update(got.series)  # names differ, so keys never collide
             on_chunk(self._unseen(batch), hi)
