@@ -159,18 +159,17 @@ class PrometheusSource:
         vLLM fleet exposes none of the SGLang names, about half the list, and a request per
         chunk for each would come back empty. Every name where the backend cannot say."""
         names = sorted(COLLECTED_METRICS)
-        request = getattr(self._client, "_request", None)  # PrometheusClient's API call
-        if request is None:
+        label_values = getattr(self._client, "label_values", None)  # PrometheusClient's
+        if label_values is None:
             return names
-        params = {"match[]": wanted_selector(), "start": f"{start_s:.3f}", "end": f"{end_s:.3f}"}
         try:
-            got = request("api/v1/label/__name__/values", params, post=False)
+            got = label_values("__name__", wanted_selector(), start_s, end_s)
         except BackendError as e:
             log.info("backfill: reading every metric name (label values failed: %s)", e)
             return names
-        if not isinstance(got, list) or not got:  # nothing, or not the list asked for: ask all
+        if not got:  # nothing, or not the list asked for: ask for every name
             return names
-        present = {str(n) for n in got}
+        present = set(got)
         return [n for n in names if n in present]
 
     def backfill(

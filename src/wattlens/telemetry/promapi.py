@@ -430,6 +430,16 @@ class PrometheusClient:
         self.instant("vector(1)")  # proves the query API answers
         return {}
 
+    def label_values(
+        self, label: str, match: str, start_s: float, end_s: float
+    ) -> list[str] | None:
+        """Values of `label` on series matching `match` in [start_s, end_s] (the backend's
+        index: a superset where it answers per block or day), or None where the answer is not
+        the list asked for."""
+        params = {"match[]": match, "start": f"{start_s:.3f}", "end": f"{end_s:.3f}"}
+        got = self._request(f"api/v1/label/{label}/values", params, post=False)
+        return [str(v) for v in got] if isinstance(got, list) else None
+
     def earliest_timestamp(
         self, selector: str, *, now_s: float | None = None, horizon_s: float = 5 * 365 * 86400
     ) -> float | None:
