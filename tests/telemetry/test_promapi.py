@@ -368,6 +368,8 @@ def test_earliest_timestamp(backend: Server, planted: Planted) -> None:
     assert c.earliest_timestamp("wl_test_power_watts") == planted.base_s
     assert c.earliest_timestamp(selector("wl_test_power_watts", gpu="1")) == planted.base_s + 0.001
     assert c.earliest_timestamp("wl_test_no_such_metric") is None
+    # Several selectors: the oldest sample of any of them, asked in one query per step.
+    assert c.earliest_timestamp("wl_test_no_such_metric", "wl_test_power_watts") == planted.base_s
 
 
 def test_saved_answer_shape_matches_reader(tmp_path: Path) -> None:

@@ -3,8 +3,6 @@ interval and now, in this process or through a forked child (app.backfill_worker
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gc
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 from wattlens.app.backfill_worker import BackfillWorker, Job
 from wattlens.app.collector import Collector, PrometheusSource, backfill_window
 from wattlens.config import Config
+from wattlens.core.libc import libc_function
 from wattlens.store import Store
 from wattlens.telemetry.recorded import PREFIX, RecordedSource
 
@@ -22,42 +21,6 @@ _ANCHOR_METRICS = (
     "sglang:generation_tokens_total",
     PREFIX + "power_watts",  # recorded series may be kept longer than the raw ones
 )
-
-
-_HORIZON_S = 5 * 365 * 86400.0  # how far back the oldest sample is looked for
-_RESOLUTION_S = 600.0  # the bisection stops at this window, then reads its raw samples
-
-
-def _earliest(client: Any, now_s: float) -> float | None:
-    """Oldest retained sample among the metrics every fleet exposes.
-
-    Bisects on "any sample in (lo, mid]" (keeping "no sample <= lo"), asking about every anchor
-    metric in one query a step (`count(count_over_time(a[w])) or count(...b...)`: one name per
-    `_over_time`, since those drop names and would collide across metrics), then reads the raw
-    samples of the last window: about 20 queries, not 20 per metric present.
-    """
-    hi_ms = round(now_s * 1000)
-    lo_ms = hi_ms - round(_HORIZON_S * 1000)
-
-    def any_in(a_ms: int, b_ms: int) -> bool:
-        q = " or ".join(
-            f'count(count_over_time({{__name__="{name}"}}[{b_ms - a_ms}ms]))'
-            for name in _ANCHOR_METRICS
-        )
-        return bool(client.instant(q, b_ms / 1000.0))
-
-    if not any_in(lo_ms, hi_ms):
-        return None
-    while hi_ms - lo_ms > round(_RESOLUTION_S * 1000):
-        mid = (lo_ms + hi_ms) // 2
-        if any_in(lo_ms, mid):
-            hi_ms = mid
-        else:
-            lo_ms = mid
-    names = "|".join(_ANCHOR_METRICS)
-    got = client.instant_raw(f'{{__name__=~"{names}"}}', (hi_ms - lo_ms) / 1000.0, hi_ms / 1000.0)
-    found = [float(t[0]) for t, _ in got.series.values() if t.size]
-    return min(found) if found else None
 
 
 def backfill(
@@ -76,7 +39,10 @@ def backfill(
     With a `worker` (forked at start), the child reads and derives the window and this process
     writes what it sends, then reads the last two steps itself (see app.backfill_worker).
     """
-    earliest = _earliest(client, now_s)
+    # The oldest retained sample among the metrics every fleet exposes.
+    earliest = client.earliest_timestamp(
+        *(f'{{__name__="{name}"}}' for name in _ANCHOR_METRICS), now_s=now_s
+    )
     step_s = collector.deriver.options.step_s
     window = backfill_window(
         now_s=now_s,
@@ -125,14 +91,9 @@ def release_memory() -> None:
     """Hand the heap a long job left free back to the OS (glibc keeps it otherwise: after a
     backfill that is a few hundred MB the service would hold while it idles)."""
     gc.collect()
-    libc = ctypes.util.find_library("c")
-    if libc is None:
-        return
-    try:
-        trim = ctypes.CDLL(libc).malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
-        return
-    trim(0)
+    trim = libc_function("malloc_trim")
+    if trim is not None:  # glibc only (musl, macOS: nothing to trim)
+        trim(0)
 
 
 def fork_backfill_worker(

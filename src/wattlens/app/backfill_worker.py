@@ -32,8 +32,6 @@ statements, and the parent parses the series' labels again in its first live fet
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import gc
 import logging
 import os
@@ -51,6 +49,7 @@ from wattlens.app.ops import make_deriver
 from wattlens.app.settings import carbon_model, derive_options, prometheus_client
 from wattlens.config import Config
 from wattlens.core.errors import WattlensError
+from wattlens.core.libc import libc_function
 from wattlens.telemetry.recorded import RecordedSource
 
 log = logging.getLogger(__name__)
@@ -188,10 +187,9 @@ def _slices(derived: Derived, rows: int) -> list[Derived]:
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is not None:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(libc_name, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl = libc_function("prctl")
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
 

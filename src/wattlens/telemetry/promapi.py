@@ -441,18 +441,23 @@ class PrometheusClient:
         return [str(v) for v in got] if isinstance(got, list) else None
 
     def earliest_timestamp(
-        self, selector: str, *, now_s: float | None = None, horizon_s: float = 5 * 365 * 86400
+        self, *selectors: str, now_s: float | None = None, horizon_s: float = 5 * 365 * 86400
     ) -> float | None:
-        """Timestamp of the oldest retained sample of `selector`, or None when it has none.
+        """Timestamp of the oldest retained sample of any of `selectors`, or None when none has.
 
-        Bisects on "any sample in (lo, mid]", keeping the invariant "no sample <= lo", so
-        each query scans only the unexplored window; then reads raw samples of the last one.
+        Bisects on "any sample in (lo, mid]", keeping the invariant "no sample <= lo", so each
+        query scans only the unexplored window, and asks about every selector in one query a
+        step (`count(count_over_time(a[w])) or count(...b...)`: one selector per `_over_time`,
+        which drops metric names, so series of different metrics would collide); then reads the
+        raw samples of the last window.
         """
+        if not selectors:
+            raise InputError("earliest_timestamp: expected at least one selector")
         hi = _ms(time.time() if now_s is None else now_s)
         lo = hi - _ms(horizon_s)
 
         def any_in(a_ms: int, b_ms: int) -> bool:
-            q = f"count(count_over_time({selector}[{b_ms - a_ms}ms]))"
+            q = " or ".join(f"count(count_over_time({s}[{b_ms - a_ms}ms]))" for s in selectors)
             return bool(self.instant(q, b_ms / 1000.0))
 
         if not any_in(lo, hi):
@@ -463,7 +468,7 @@ class PrometheusClient:
                 hi = mid
             else:
                 lo = mid
-        found = [t[0] for _, t, _, _ in self._raw_window(selector, lo, hi) if t.size]
+        found = [t[0] for s in selectors for _, t, _, _ in self._raw_window(s, lo, hi) if t.size]
         return float(min(found)) if found else None
 
 

@@ -6,8 +6,6 @@ failure is raised in the caller as a `ConfigError` naming the address.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import sys
@@ -19,6 +17,7 @@ import uvicorn
 
 from wattlens.config import Config
 from wattlens.core.errors import ConfigError, InputError
+from wattlens.core.libc import libc_function
 from wattlens.store import StoreReader
 
 STARTUP_TIMEOUT_S = 30.0
@@ -41,12 +40,8 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     library is not glibc or MALLOC_ARENA_MAX is set in the environment (glibc has read it)."""
     if "MALLOC_ARENA_MAX" in os.environ:
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):  # not glibc (musl, macOS)
+    mallopt = libc_function("mallopt")
+    if mallopt is None:  # not glibc (musl, macOS)
         return False
     ok = bool(mallopt(_M_ARENA_MAX, arenas))
     if not ok:
