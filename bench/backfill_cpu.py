@@ -30,13 +30,12 @@ from typing import Any
 
 import httpx
 
-from bench._go import cpu_seconds, descendants, go_readable_fleet, rss_mb, write_history_openmetrics
+from bench._go import descendants, go_readable_fleet, rss_mb, write_history_openmetrics
 from bench.go_compare import (
-    IDLE_WINDOW_S,
     _get,
     _scraped_targets,
     _start_prometheus,
-    _start_wattlens,
+    measure_backfill,
 )
 from wattlens.emulator import EmulatorServer
 
@@ -99,37 +98,9 @@ def _wait_live(proc: subprocess.Popen[bytes], url: str, tmp: Path, name: str) ->
 
 
 def _backfill(tmp: Path, prom: Any, prom_url: str) -> dict[str, Any]:
-    """CPU of wattlens start-up alone, then of start-up + backfill (children included), beside
-    Prometheus's; bench.go_compare's measurement with the process tree counted."""
-    ppid = prom.proc.pid
-    c0, t0 = cpu_seconds(ppid), time.perf_counter()
-    time.sleep(IDLE_WINDOW_S)  # Prometheus's idle CPU rate is measured over this window
-    idle_rate = (cpu_seconds(ppid) - c0) / (time.perf_counter() - t0)
-
-    proc, url = _start_wattlens(tmp, "wl-nobackfill", prom_url, "[backend]\nbackfill = false\n")
-    _wait_live(proc, url, tmp, "wl-nobackfill")
-    startup_cpu = cpu_seconds(proc.pid)
-    startup_rss = rss_mb(proc.pid)[0]
-    proc.terminate()
-    proc.wait(timeout=30)
-
-    p0 = cpu_seconds(ppid)
-    t0 = time.perf_counter()
-    proc, url = _start_wattlens(tmp, "wattlens", prom_url, "")
-    live = _wait_live(proc, url, tmp, "wattlens")
-    w_cpu = cpu_seconds(proc.pid)
-    p_cpu = cpu_seconds(ppid) - p0
-    p_net = max(p_cpu - idle_rate * (time.perf_counter() - t0), 1e-9)
-    return {
-        **live,
-        "proc": proc,
-        "url": url,
-        "w_cpu": w_cpu,
-        "startup_cpu": startup_cpu,
-        "startup_rss": startup_rss,
-        "p_cpu": p_cpu,
-        "p_net": p_net,
-    }
+    """bench.go_compare's measurement, with this bench's view of the service going live."""
+    bf = measure_backfill(tmp, prom, prom_url, _wait_live)
+    return {**bf["live"], **bf}
 
 
 def _requests(url: str, seconds: float) -> int:

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from multiprocessing import get_context
@@ -236,8 +237,12 @@ def _start_go(binary: Path, tmp: Path, prom_url: str) -> tuple[subprocess.Popen,
 # -- measurements -------------------------------------------------------------------------------
 
 
-def _backfill(tmp: Path, prom: Any, prom_url: str, samples: int) -> dict[str, Any]:
-    """CPU of wattlens start-up alone, then of start-up + backfill, beside Prometheus's."""
+def measure_backfill(
+    tmp: Path, prom: Any, prom_url: str, wait: Callable[[Any, str, Path, str], Any]
+) -> dict[str, Any]:
+    """CPU of wattlens start-up alone, then of start-up + backfill (children included), beside
+    Prometheus's net of its idle rate; `wait(proc, url, tmp, name)` returns once the service is
+    live, and its answer for the backfilling service is returned as "live"."""
     ppid = prom.proc.pid
     c0, t0 = cpu_seconds(ppid), time.perf_counter()
     time.sleep(IDLE_WINDOW_S)
@@ -245,7 +250,7 @@ def _backfill(tmp: Path, prom: Any, prom_url: str, samples: int) -> dict[str, An
 
     # start-up alone (backfill off): the interpreter, imports, the store, the first cycle
     proc, url = _start_wattlens(tmp, "wl-nobackfill", prom_url, "[backend]\nbackfill = false\n")
-    _wait_wattlens_live(proc, url, tmp, "wl-nobackfill")
+    wait(proc, url, tmp, "wl-nobackfill")
     startup_cpu = cpu_seconds(proc.pid)
     startup_rss = rss_mb(proc.pid)[0]
     proc.terminate()
@@ -254,24 +259,27 @@ def _backfill(tmp: Path, prom: Any, prom_url: str, samples: int) -> dict[str, An
     p0 = cpu_seconds(ppid)
     t0 = time.perf_counter()
     proc, url = _start_wattlens(tmp, "wattlens", prom_url, "")
-    wall = _wait_wattlens_live(proc, url, tmp, "wattlens")
+    live = wait(proc, url, tmp, "wattlens")
     w_cpu = cpu_seconds(proc.pid)
     p_cpu = cpu_seconds(ppid) - p0
     p_net = max(p_cpu - idle_rate * (time.perf_counter() - t0), 1e-9)
-    _, hwm = rss_mb(proc.pid)
     return {
         "proc": proc,
         "url": url,
-        "wall": wall,
+        "live": live,
         "w_cpu": w_cpu,
         "startup_cpu": startup_cpu,
         "startup_rss": startup_rss,
         "p_cpu": p_cpu,
         "p_net": p_net,
         "idle_rate": idle_rate,
-        "hwm_backfill": hwm,
-        "samples": samples,
     }
+
+
+def _backfill(tmp: Path, prom: Any, prom_url: str, samples: int) -> dict[str, Any]:
+    """`measure_backfill` with the backfill's wall time and the service's own peak RSS."""
+    bf = measure_backfill(tmp, prom, prom_url, _wait_wattlens_live)
+    return {**bf, "wall": bf["live"], "hwm_backfill": rss_mb(bf["proc"].pid)[1], "samples": samples}
 
 
 GO_WINDOW_S = 300.0  # the Go service's PromQL range, [5m]
