@@ -1,13 +1,12 @@
 """The start-up backfill read and derived in a forked child (app.backfill_worker, issue #11):
 through a real Prometheus holding the planted-event history, the store ends up with the
 planted truth, as with the in-process backfill; a child killed mid-way loses nothing (the parent
-fills the rest itself); a parent killed mid-way takes the child with it."""
+fills the rest itself); a parent killed mid-way takes the child with it. Each forking scenario
+runs in an interpreter of its own (forked_backfill, or `python -c`), whatever threads earlier
+tests left in this one."""
 
 from __future__ import annotations
 
-import logging
-import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -17,15 +16,10 @@ from typing import Any
 import pytest
 from tests.integration.conftest import STEP_S, History, assert_matches_truth
 
+from forked_backfill import run_scenario, stored_totals
 from servers import start_prometheus, wait_until
-from wattlens.app.backfill_worker import BackfillWorker
-from wattlens.app.collector import Collector, PrometheusSource
-from wattlens.app.ops import make_deriver
-from wattlens.app.runner import backfill
-from wattlens.config import load_config
+from wattlens.app.collector import PrometheusSource
 from wattlens.core.errors import BackendError
-from wattlens.derive.engine import DeriveOptions
-from wattlens.store import Store
 from wattlens.telemetry.promapi import PrometheusClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -42,65 +36,58 @@ def prom(history: History, tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield p
 
 
-def _config(tmp_path: Path) -> Any:
+def _config(tmp_path: Path) -> Path:
     path = tmp_path / "wattlens.toml"
     path.write_text(f'[collect]\nstep = "{STEP_S:g}s"\n')
-    return load_config(path)
+    return path
 
 
-def _fill(
-    url: str, db: Path, now_s: float, worker: BackfillWorker | None, kill_child: bool = False
-) -> dict[str, dict[str, Any]]:
-    client = PrometheusClient(url)
-    with Store.open(db) as store:
-        collector = Collector(
-            store, make_deriver(DeriveOptions(step_s=STEP_S)), PrometheusSource(client)
-        )
+def _forked(report: dict[str, Any]) -> dict[str, Any]:
+    """The report of a scenario whose backfill really went through a forked child (not the
+    in-process fallback `BackfillWorker.fork` takes where a thread runs)."""
+    assert report["forked"], f"fork refused; threads running: {report['threads']}"
+    assert report["child_pid"] != report["parent_pid"]
+    assert report["child_rows"] > 0, "the child delivered no rows"
+    # the child's CPU time is the parent's to account for: it was reaped
+    assert report["worker_done"] and report["child_reaped"]
+    return report
 
-        def tick(fraction: float) -> None:
-            if kill_child and worker is not None and not worker.done and fraction < 1.0:
-                os.kill(worker.pid, signal.SIGKILL)  # after its first chunk is stored
 
-        backfill(collector, collector.source, client, now_s=now_s, max_back_s=3 * 86400.0,
-                 progress=tick, worker=worker)  # fmt: skip
-        collector.flush()
-        store.rollup_pending()
-        totals = {t["deployment_id"]: t for t in store.totals()}
-        infos = {d.info.deployment_id: d.info for d in store.deployments()}
-    client.close()
-    return {k: {**v, "info": infos[k]} for k, v in totals.items()}
+# The forked scenarios run in a fresh interpreter (forked_backfill): this pytest process may hold
+# threads earlier tests left running, and BackfillWorker.fork then (rightly) refuses to fork.
+
+
+def _forked_fill(history: History, url: str, tmp_path: Path, kill_child: bool) -> dict[str, Any]:
+    """The whole history backfilled through a forked child, 10 min after its end."""
+    report = run_scenario("fill", url=url, db=str(tmp_path / "w.duckdb"),
+                          config=str(_config(tmp_path)), now_s=history.end_s + 600,
+                          kill_child=kill_child)  # fmt: skip
+    return _forked(report)
 
 
 def test_forked_backfill_stores_the_planted_truth(
     history: History, prom: Any, tmp_path: Path
 ) -> None:
-    worker = BackfillWorker.fork(_config(tmp_path))
-    assert worker is not None, "fork refused: another thread runs in the test process"
-    got = _fill(prom.url, tmp_path / "w.duckdb", history.end_s + 600, worker)
-    assert worker.done
-    assert_matches_truth(got, history.truth)
-    # the child's CPU time is the parent's to account for: it was reaped
-    with pytest.raises(ChildProcessError):
-        os.waitpid(worker.pid, os.WNOHANG)
+    report = _forked_fill(history, prom.url, tmp_path, kill_child=False)
+    assert report["child_through_s"] == report["job_end_s"]  # the child read the whole window
+    assert report["warnings"] == []
+    assert_matches_truth(stored_totals(report), history.truth)
 
 
 def test_child_killed_mid_backfill_parent_fills_the_rest(
-    history: History, prom: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    history: History, prom: Any, tmp_path: Path
 ) -> None:
-    worker = BackfillWorker.fork(_config(tmp_path))
-    assert worker is not None
     # 6 h chunks over a day: the child is killed once its first chunk is stored
-    with caplog.at_level(logging.WARNING, logger="wattlens.app.backfill_worker"):
-        got = _fill(prom.url, tmp_path / "w.duckdb", history.end_s + 600, worker, kill_child=True)
-    assert "backfill worker stopped before" in caplog.text  # it died mid-way, not at the end
-    assert_matches_truth(got, history.truth)
+    report = _forked_fill(history, prom.url, tmp_path, kill_child=True)
+    assert report["child_through_s"] < report["job_end_s"]  # it died mid-way, not at the end
+    assert any("backfill worker stopped before" in w for w in report["warnings"])
+    assert_matches_truth(stored_totals(report), history.truth)
 
 
 def test_parent_killed_takes_the_child_with_it(prom: Any, tmp_path: Path) -> None:
     """A parent SIGKILLed while its child reads: the child must not live on (PR_SET_PDEATHSIG),
     reading the backend for a store nobody writes."""
-    cfg = tmp_path / "wattlens.toml"
-    cfg.write_text(f'[collect]\nstep = "{STEP_S:g}s"\n')
+    cfg = _config(tmp_path)
     code = textwrap.dedent(
         f"""
         import os, sys, time
@@ -146,29 +133,20 @@ def test_live_cycle_after_forked_backfill_completes_its_last_steps(
     from wattlens.emulator import truth
 
     now_s = history.start_s + 6 * 3600.0  # mid-history, before the planted exporter gap
-    worker = BackfillWorker.fork(_config(tmp_path))
-    assert worker is not None
-    client = PrometheusClient(prom.url)
-    with Store.open(tmp_path / "w.duckdb") as store:
-        collector = Collector(
-            store,
-            make_deriver(DeriveOptions(step_s=STEP_S)),
-            PrometheusSource(client),
-            clock=lambda: now_s + 45.0,  # the first live cycle, 45 s after the backfill's end
-        )
-        backfill(collector, collector.source, client, now_s=now_s, max_back_s=86400.0,
-                 worker=worker)  # fmt: skip
-        assert store.last_ts() == now_s - STEP_S  # the child stops at its watermark
-        collector.cycle()
-        for end_s in (now_s - 2 * STEP_S, now_s - STEP_S, now_s):
-            want = truth(history.scenario, end_s - STEP_S, end_s,
-                         start_of_scenario_s=history.start_s)  # fmt: skip
-            for dep, t in want.items():
-                rows = store.intervals(dep, end_s - STEP_S, end_s, tier="raw")
-                assert rows["ts_end_s"].tolist() == [end_s], (dep, end_s)
-                got = float(rows["energy_joules"][0])
-                assert got == pytest.approx(t.energy_joules, rel=0.01), (dep, end_s)
-    client.close()
+    report = _forked(run_scenario("live_cycle", url=prom.url, db=str(tmp_path / "w.duckdb"),
+                                  config=str(_config(tmp_path)), now_s=now_s,
+                                  step_s=STEP_S))  # fmt: skip
+    assert report["child_through_s"] == report["job_end_s"]
+    assert report["last_ts_before_cycle_s"] == now_s - STEP_S  # the child stops at its watermark
+    stored = {(b["deployment_id"], b["end_s"]): b for b in report["buckets"]}
+    for end_s in (now_s - 2 * STEP_S, now_s - STEP_S, now_s):
+        want = truth(history.scenario, end_s - STEP_S, end_s,
+                     start_of_scenario_s=history.start_s)  # fmt: skip
+        for dep, t in want.items():
+            got = stored.get((dep, end_s), {"ts_end_s": [], "energy_joules": []})
+            assert got["ts_end_s"] == [end_s], (dep, end_s)
+            energy_joules = got["energy_joules"][0]
+            assert energy_joules == pytest.approx(t.energy_joules, rel=0.01), (dep, end_s)
 
 
 def test_backfill_asks_only_for_the_names_the_backend_holds(history: History, prom: Any) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from wattlens.app.backfill_worker import BackfillWorker
 from wattlens.app.collector import Collector, PrometheusSource
 from wattlens.app.ops import make_deriver
 from wattlens.app.runner import backfill
@@ -50,14 +52,23 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     return History(tmp_path_factory.mktemp("history"))
 
 
-def collect_via_api(url: str, db: Path, *, now_s: float) -> dict[str, dict[str, Any]]:
-    """Run wattlens's start-up backfill against a backend; return stored totals by deployment."""
+def collect_via_api(
+    url: str,
+    db: Path,
+    *,
+    now_s: float,
+    worker: BackfillWorker | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Run wattlens's start-up backfill against a backend (through a forked `worker` when one is
+    given, with `progress` called after each chunk); return stored totals by deployment."""
     client = PrometheusClient(url)
     with Store.open(db) as store:
         collector = Collector(
             store, make_deriver(DeriveOptions(step_s=STEP_S)), PrometheusSource(client)
         )
-        backfill(collector, collector.source, client, now_s=now_s, max_back_s=3 * 86400.0)
+        backfill(collector, collector.source, client, now_s=now_s, max_back_s=3 * 86400.0,
+                 progress=progress, worker=worker)  # fmt: skip
         collector.flush()
         store.rollup_pending()
         totals = {t["deployment_id"]: t for t in store.totals()}
