@@ -293,7 +293,8 @@ class Collector:
                 if derived.deployments is not None:
                     self.store.upsert_deployments(derived.deployments, derived.seen_s)
                 if rows:
-                    self.store.write_intervals_columns(derived.columns)  # no record objects
+                    # no record objects; one row per (deployment, bucket) by construction
+                    self.store.write_intervals_columns(derived.columns, unique_keys=True)
                 write_length_buckets(self.store, derived.lengths)
         return rows
 

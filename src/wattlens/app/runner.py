@@ -24,7 +24,7 @@ from wattlens.config import Config
 from wattlens.core.errors import BackendError, ConfigError, InputError
 from wattlens.core.validate import finite
 from wattlens.derive.engine import DeriveOptions
-from wattlens.store import Store
+from wattlens.store import SERVICE_THREADS, Store
 from wattlens.telemetry.scrape import Scraper, ScrapeTarget
 from wattlens.telemetry.sd import load_http_sd
 
@@ -191,7 +191,7 @@ def run_collector(
     check_seconds(seconds)
     worker = fork_backfill_worker(cfg, prometheus, backfill_on_start)  # before any thread
     try:
-        with Store.open(db) as store:
+        with Store.open(db, threads=SERVICE_THREADS) as store:
             store.announce_writer("collect")
             collector = build_collector(
                 cfg, store, prometheus=prometheus, scrape=scrape, sd=sd,
@@ -236,7 +236,7 @@ def run_service(
     # forked before the store opens and the web thread starts (app.backfill_worker)
     worker = None if make_collector else fork_backfill_worker(cfg, prometheus)
     try:
-        with Store.open(db) as store:
+        with Store.open(db, threads=SERVICE_THREADS) as store:
             web = start_web(store, cfg, True)
             store.announce_writer("serve", web.url)
             try:

@@ -7,7 +7,7 @@ tiers on read), `queries`, `series` (rate time series in SQL), `export` (Parquet
 """
 
 from wattlens.store.aggregate import Aggregate
-from wattlens.store.db import Store
+from wattlens.store.db import SERVICE_THREADS, Store
 from wattlens.store.queries import StoredDeployment
 from wattlens.store.reader import StoreReader, TierName, as_tier
 from wattlens.store.retention import RetentionPolicy
@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_DB_PATH",
     "METRICS",
     "SCHEMA_VERSION",
+    "SERVICE_THREADS",
     "Aggregate",
     "RetentionPolicy",
     "Store",

@@ -39,6 +39,10 @@ _Con = duckdb.DuckDBPyConnection
 # an upsert of 72,000 rows. Freed past 1 MB: 3 such upserts + rollup 224 -> 166 MB, same CPU.
 DEFAULT_MEMORY_LIMIT = "256MB"
 DEFAULT_THREADS = min(4, os.cpu_count() or 1)
+# A long-running writer (serve, collect) writes small batches and rolls them up, where DuckDB's
+# worker threads add CPU and no speed: 144,000 interval rows in 50,000-row upserts took 0.32-0.43
+# CPU-s at 1 thread against 0.50-0.53 at 2 (2-core machine), their rollup 0.10 against 0.14-0.16.
+SERVICE_THREADS = 1
 _ALLOCATOR = {"allocator_bulk_deallocation_flush_threshold": "1MB"}
 
 
@@ -207,14 +211,20 @@ class Store:
         table = writes.records_to_table(records)
         return self._write(lambda c: writes.write_table(c, table), "writing intervals")
 
-    def write_intervals_columns(self, columns: Mapping[str, np.ndarray | list[Any]]) -> int:
+    def write_intervals_columns(
+        self, columns: Mapping[str, np.ndarray | list[Any]], *, unique_keys: bool = False
+    ) -> int:
         """Bulk path for importers: IntervalRecord field -> equal-length array or list.
 
         Nullable fields may be left out (stored NULL); NaN in float arrays is stored as NULL.
-        Same upsert rule as `write_intervals`.
+        Same upsert rule as `write_intervals`. `unique_keys`: no two rows share (deployment_id,
+        ts_end_s), as in a derivation's output; skips choosing among duplicates (which, if there
+        are any, then fail the write instead).
         """
         table = writes.columns_to_table(columns)
-        return self._write(lambda c: writes.write_table(c, table), "writing intervals")
+        return self._write(
+            lambda c: writes.write_table(c, table, unique_keys=unique_keys), "writing intervals"
+        )
 
     def upsert_deployments(self, infos: Sequence[DeploymentInfo], seen_s: float) -> int:
         """Insert or refresh deployments seen at `seen_s` (first_seen_s kept)."""
@@ -397,4 +407,4 @@ if TYPE_CHECKING:
         return store
 
 
-__all__ = ["Store", "TierName"]
+__all__ = ["SERVICE_THREADS", "Store", "TierName"]
