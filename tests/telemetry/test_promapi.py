@@ -204,7 +204,9 @@ def test_plain_http_skips_the_ca_bundle_but_https_and_given_files_keep_theirs(
     ctx = PrometheusClient._ssl_context(True, None, plain=True)
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
     assert ctx.cert_store_stats()["x509_ca"] == 0
-    assert PrometheusClient._ssl_context(True, None) is True  # httpx's verifying default
+    assert PrometheusClient._ssl_context(True, None) is None  # the system CAs, loaded when used
+    unverified = PrometheusClient._ssl_context(False, None)
+    assert unverified is not None and unverified.verify_mode == ssl.CERT_NONE
     with pytest.raises(ConfigError, match="cannot load TLS files"):
         PrometheusClient("http://prom.test:9090", verify=str(tmp_path / "missing-ca.pem"))
 

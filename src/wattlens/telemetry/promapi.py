@@ -25,6 +25,7 @@ import numpy as np
 
 from wattlens.config import split_userinfo
 from wattlens.core.errors import BackendError, ConfigError, InputError
+from wattlens.telemetry.httptransport import StdlibTransport
 from wattlens.telemetry.rangejson import Matrix, matrix_columns, matrix_rows
 from wattlens.telemetry.records import SeriesKey, SeriesSet
 
@@ -141,11 +142,12 @@ class PrometheusClient:
         self.backoff_s = backoff_s
         self._keys: dict[bytes, SeriesKey] = {}  # series keys by digest of `metric` JSON text
         self._sleep = sleep
+        tls = self._ssl_context(verify, client_cert, plain=self.base_url.startswith("http:"))
         self._client = httpx.Client(
             base_url=self.base_url + "/",
             timeout=httpx.Timeout(timeout_s),
-            verify=self._ssl_context(verify, client_cert, plain=self.base_url.startswith("http:")),
-            transport=transport,
+            verify=True if tls is None else tls,  # for proxies from the environment
+            transport=transport or StdlibTransport(tls),
             headers={"Accept": "application/json"},
             auth=httpx.BasicAuth(*userinfo) if userinfo else None,
         )
@@ -153,14 +155,16 @@ class PrometheusClient:
     @staticmethod
     def _ssl_context(
         verify: bool | str, client_cert: tuple[str, str] | None, *, plain: bool = False
-    ) -> Any:
+    ) -> ssl.SSLContext | None:
+        """The TLS context for `verify` and `client_cert`; None: the system CAs, loaded at the
+        first https request."""
         if plain and verify is True and client_cert is None:
             # A plain-HTTP backend never negotiates TLS (requests stay under base_url, redirects
             # are not followed), so the system CA bundle is not loaded (16-30 ms of CPU per
             # client); an empty verifying context stands in and would refuse any TLS peer.
             return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        if isinstance(verify, bool) and client_cert is None:
-            return verify
+        if verify is True and client_cert is None:
+            return None
         try:
             if verify is False:
                 ctx = ssl.create_default_context()
