@@ -132,7 +132,7 @@ def test_v2_store_is_upgraded_in_place(tmp_path: Path) -> None:
         Store.open(db, read_only=True)
     Store.open(db).close()  # writable open upgrades
     con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
     assert con.execute("SELECT count(*) FROM request_length_buckets").fetchone() == (0,)
     con.close()
 

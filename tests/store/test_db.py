@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -135,7 +136,7 @@ def test_v1_store_is_upgraded_in_place_and_read_only_says_how(tmp_path: Path) ->
     cols = [r[0] for r in con.execute("DESCRIBE intervals_raw").fetchall()]
     version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     con.close()
-    assert cols[-1] == "cached_prompt_tokens" and version == ("3",)  # v1 -> v3 at once
+    assert cols[-1] == "cached_prompt_tokens" and version == ("4",)  # v1 -> v4 at once
 
 
 def test_store_bounds_duckdb_memory_and_threads(tmp_path: Path) -> None:
@@ -151,3 +152,52 @@ def test_store_bounds_duckdb_memory_and_threads(tmp_path: Path) -> None:
 def test_store_rejects_a_malformed_memory_limit(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="Memory"):
         Store.open(tmp_path / "b.duckdb", memory_limit="lots")
+
+
+def test_v3_store_keeps_its_raw_index_and_writes_by_the_same_rule(tmp_path: Path) -> None:
+    """A v3 store's intervals_raw has a primary key (v4 creates none): after the upgrade, the
+    same upsert rule holds on it (a more complete row replaces, a less complete one does not)."""
+    from wattlens.store.schema import INTERVAL_TYPES
+
+    db = tmp_path / "v3.duckdb"
+    Store.open(db).close()
+    con = duckdb.connect(str(db))  # make it what wattlens v3 wrote
+    cols = ", ".join(f"{c} {t}" for c, t in INTERVAL_TYPES.items())
+    con.execute("DROP TABLE intervals_raw")
+    con.execute(f"CREATE TABLE intervals_raw ({cols}, PRIMARY KEY (deployment_id, ts_end_s))")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    rec = intervals(n=1, engine=False)[0]
+    with Store.open(db) as store:
+        store.write_intervals([rec])
+        store.write_intervals([replace(rec, sample_count=rec.sample_count + 1, energy_joules=1.0)])
+        store.write_intervals([replace(rec, sample_count=1, energy_joules=2.0)])  # less complete
+        got = store.intervals(None, tier="raw")
+    assert got["energy_joules"].tolist() == [1.0]
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+    keys = con.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'intervals_raw' "
+        "AND constraint_type = 'PRIMARY KEY'"
+    ).fetchone()
+    con.close()
+    assert keys == (1,)
+
+
+def test_new_store_has_no_raw_index_and_keeps_keys_unique(tmp_path: Path) -> None:
+    db = tmp_path / "new.duckdb"
+    recs = intervals(n=30, engine=False)
+    with Store.open(db) as store:
+        for _ in range(3):  # the same rows again, and again more complete
+            store.write_intervals(recs)
+        store.write_intervals([replace(r, sample_count=r.sample_count + 1) for r in recs])
+        got = store.intervals(None, tier="raw")
+    assert got["ts_end_s"].size == 30
+    assert (got["sample_count"] == [r.sample_count + 1 for r in recs]).all()
+    con = duckdb.connect(str(db), read_only=True)
+    keys = con.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'intervals_raw' "
+        "AND constraint_type = 'PRIMARY KEY'"
+    ).fetchone()
+    con.close()
+    assert keys == (0,)

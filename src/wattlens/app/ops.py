@@ -76,7 +76,10 @@ def import_file(
             store.upsert_deployments(infos, hi if math.isfinite(hi) else 0.0)
         for lo_row in range(0, n_records, _WRITE_CHUNK_ROWS):  # bounded insert buffers
             rows = slice(lo_row, lo_row + _WRITE_CHUNK_ROWS)
-            store.write_intervals_columns({k: v[rows] for k, v in columns.items()})
+            # one row per (deployment, bucket) by construction
+            store.write_intervals_columns(
+                {k: v[rows] for k, v in columns.items()}, unique_keys=True
+            )
         write_length_buckets(store, lengths.drain())
     store.rollup_pending()
     return ImportStats(

@@ -38,9 +38,6 @@ Frame = dict[str, np.ndarray]
 """Column name -> equal-length numpy array, as DuckDB scans it (registered, no copy through
 pyarrow: NaN in a float column and None in an object column read as NULL)."""
 
-_KEY = ("deployment_id", "ts_end_s")
-_UPDATABLE = [c for c in INTERVAL_COLUMNS if c not in _KEY]
-
 
 def records_to_table(records: Sequence[IntervalRecord]) -> Frame:
     """Columns of `records` (NaN in float fields is stored as NULL)."""
@@ -123,47 +120,56 @@ def write_table(
 
     Within one call, duplicate keys keep the row with the highest sample_count (last one on ties).
     `unique_keys`: the caller vouches that no two rows share a key (a derivation's output), which
-    skips that selection (~40 % of a backfill insert's CPU); duplicates then fail the write.
+    skips that selection (~40 % of a backfill insert's CPU).
     """
     n = int(table["ts_end_s"].size)
     if n == 0:
         return 0
     target = TIER_TABLES[tier]
-    # explicit position: "last one wins" must not depend on DuckDB's scan order
-    con.register("_wl_incoming", {**table, "_pos": np.arange(n)})
-    sets = ", ".join(f"{c} = excluded.{c}" for c in _UPDATABLE)
     cols = ", ".join(INTERVAL_COLUMNS)
     lo_s = float(np.min(table["ts_end_s"]))
-    # A plain INSERT where no incoming key is stored yet (a backfill moving forward in time):
-    # DuckDB's ON CONFLICT path costs about as much again as the insert (300,000 rows: 1.0 vs
-    # 0.65 CPU-s), the lookup here a few ms (only stored rows from the batch's start are read).
+    con.register("_wl_incoming", table)
+    incoming = "_wl_incoming"
+    if not unique_keys:
+        # explicit position: "last one wins" must not depend on DuckDB's scan order
+        con.register("_wl_incoming_all", {**table, "_pos": np.arange(n)})
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _wl_unique AS SELECT {cols} FROM _wl_incoming_all "
+            "QUALIFY row_number() OVER (PARTITION BY deployment_id, ts_end_s "
+            "ORDER BY sample_count DESC, _pos DESC) = 1"
+        )
+        incoming = "_wl_unique"
+    # Only stored rows from the batch's start are compared (zone maps skip the rest).
+    same_key = "s.deployment_id = i.deployment_id AND s.ts_end_s = i.ts_end_s AND s.ts_end_s >= ?"
+    # A plain INSERT where no incoming key is stored yet (a backfill moving forward in time);
+    # the check costs a few ms.
     clash = con.execute(
-        f"SELECT EXISTS (SELECT 1 FROM {target} s JOIN _wl_incoming i "
-        "ON s.deployment_id = i.deployment_id AND s.ts_end_s = i.ts_end_s "
-        "WHERE s.ts_end_s >= ?)",
-        [lo_s],
+        f"SELECT EXISTS (SELECT 1 FROM {target} s JOIN {incoming} i ON {same_key})", [lo_s]
     ).fetchone()
-    upsert = (
-        f"ON CONFLICT (deployment_id, ts_end_s) DO UPDATE SET {sets} "
-        f"WHERE excluded.sample_count > {target}.sample_count "
-        f"OR (excluded.sample_count = {target}.sample_count "
-        f"AND excluded.interval_s > {target}.interval_s)"
-        if clash is None or clash[0]
-        else ""
-    )
-    dedupe = (
-        ""
-        if unique_keys
-        else "QUALIFY row_number() OVER (PARTITION BY deployment_id, ts_end_s "
-        "ORDER BY sample_count DESC, _pos DESC) = 1"
-    )
-    row = con.execute(
-        f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _wl_incoming {dedupe} {upsert}"
-    ).fetchone()
+    if clash is None or clash[0]:
+        # Stored rows the incoming ones are more complete than make way; then every incoming
+        # row whose key is no longer stored goes in. (No ON CONFLICT: the raw tier has no
+        # index to find conflicts with; see store/schema.py v4.)
+        con.execute(
+            f"DELETE FROM {target} AS s USING {incoming} i WHERE {same_key} "
+            "AND (i.sample_count > s.sample_count "
+            "OR (i.sample_count = s.sample_count AND i.interval_s > s.interval_s))",
+            [lo_s],
+        )
+        row = con.execute(
+            f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {incoming} i "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {target} s WHERE {same_key})",
+            [lo_s],
+        ).fetchone()
+    else:
+        row = con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {incoming}").fetchone()
     if tier == "raw":
         mark_dirty(con, lo_s)
     # not in a `finally`: an aborted transaction refuses unregister; `release` runs after ROLLBACK
     con.unregister("_wl_incoming")
+    if not unique_keys:
+        con.unregister("_wl_incoming_all")
+        con.execute("DROP TABLE _wl_unique")
     return int(row[0]) if row else 0
 
 
@@ -212,7 +218,7 @@ def upsert_deployments(
 
 def release(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the columns a failed write left registered (call after ROLLBACK)."""
-    for name in ("_wl_incoming", "_wl_deployments"):
+    for name in ("_wl_incoming", "_wl_incoming_all", "_wl_deployments"):
         with contextlib.suppress(duckdb.Error):  # not registered
             con.unregister(name)
 
