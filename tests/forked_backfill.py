@@ -66,12 +66,17 @@ class _RecordingWorker(BackfillWorker):
 
     job_end_s: float | None = None
     delivered: tuple[float, int] | None = None
+    drop_handoff = False  # forget the child's state: the parent reads the last steps again
+    handed_over = False
 
     def run(
         self, job: Job, collector: Collector, progress: Callable[[float], None] | None = None
     ) -> tuple[float, int]:
         self.job_end_s = job.end_s
         self.delivered = super().run(job, collector, progress)
+        self.handed_over = self.handoff is not None
+        if self.drop_handoff:
+            self.handoff = None
         return self.delivered
 
     def report(self) -> dict[str, Any]:
@@ -90,6 +95,7 @@ class _RecordingWorker(BackfillWorker):
             "child_rows": rows,
             "child_reaped": reaped,
             "worker_done": self.done,
+            "handed_over": self.handed_over,
         }
 
 
@@ -130,12 +136,16 @@ def _fill(url: str, db: str, config: str, now_s: float, kill_child: bool) -> dic
     return {**rec.report(), "warnings": warnings, "totals": totals}
 
 
-def _live_cycle(url: str, db: str, config: str, now_s: float, step_s: float) -> dict[str, Any]:
+def _live_cycle(
+    url: str, db: str, config: str, now_s: float, step_s: float, drop_handoff: bool
+) -> dict[str, Any]:
     """A one-day backfill through a forked child ending at `now_s`, then the first live cycle
-    45 s later; the raw intervals of the last three steps of every deployment."""
+    45 s later; the raw intervals of the last three steps of every deployment. With
+    `drop_handoff`, this process ignores the child's state and reads the last steps again."""
     rec = _fork(config)
     if isinstance(rec, dict):
         return rec
+    rec.drop_handoff = drop_handoff
     client = PrometheusClient(url)
     source = PrometheusSource(client)
     buckets: list[dict[str, Any]] = []

@@ -124,18 +124,21 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.parametrize("drop_handoff", [False, True], ids=["handoff", "read-again"])
 def test_live_cycle_after_forked_backfill_completes_its_last_steps(
-    history: History, prom: Any, tmp_path: Path
+    history: History, prom: Any, tmp_path: Path, drop_handoff: bool
 ) -> None:
-    """The child's last two buckets are what this process's fresh deriver reads again in its
-    first live fetch (PrometheusSource.resume): each of them, and the ones before, hold the
+    """The first live cycle finishes the child's last buckets, whether this process continues
+    from the child's derivation state (handoff) or, without it, its fresh deriver reads the last
+    two steps again (PrometheusSource.resume): each of them, and the ones before, hold the
     planted energy of its 30 s, none partial and none missing."""
     from wattlens.emulator import truth
 
     now_s = history.start_s + 6 * 3600.0  # mid-history, before the planted exporter gap
     report = _forked(run_scenario("live_cycle", url=prom.url, db=str(tmp_path / "w.duckdb"),
                                   config=str(_config(tmp_path)), now_s=now_s,
-                                  step_s=STEP_S))  # fmt: skip
+                                  step_s=STEP_S, drop_handoff=drop_handoff))  # fmt: skip
+    assert report["handed_over"], "the child sent no state after its last chunk"
     assert report["child_through_s"] == report["job_end_s"]
     assert report["last_ts_before_cycle_s"] == now_s - STEP_S  # the child stops at its watermark
     stored = {(b["deployment_id"], b["end_s"]): b for b in report["buckets"]}

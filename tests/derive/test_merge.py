@@ -52,3 +52,34 @@ def test_merge_sums_and_ors_per_deployment_bucket(deps: int, span: int, base: in
             if int(masks[i, mc, w]) >> bit & 1
         }
         assert got == bits[cell]
+
+
+def test_compact_keeps_every_kept_row_and_later_merges_land_on_them() -> None:
+    """After rows are taken and the old ones evicted, `compact` frees their memory; the rows
+    kept (still pending or recent) and those merged afterwards sum as if nothing moved."""
+    rng = np.random.default_rng(11)
+    table = BucketTable(NF, NM, words=2)
+    sums: dict[tuple[int, int], np.ndarray] = defaultdict(lambda: np.zeros(NF))
+
+    def add(lo: int, hi: int) -> None:
+        dep = rng.integers(0, 4, 2000)
+        bkt = rng.integers(lo, hi, 2000)
+        col = rng.integers(0, NF, 2000)
+        val = rng.integers(-1000, 1000, 2000).astype(float)
+        merge(table, [(dep, bkt, col, val)], [])
+        for d, b, c, v in zip(dep, bkt, col, val, strict=True):
+            sums[(int(d), int(b))][c] += v
+
+    add(0, 100)
+    table.take_dirty(49)  # buckets 0..49 written; 50..99 still pending
+    table.evict_clean(50)  # and forgotten
+    capacity = table.mat.shape[0]
+    table.compact()
+    assert table.mat.shape[0] == len(table) < capacity
+    add(60, 140)  # some rows exist (60..99), some are new
+    keys, mat, _ = table.take_dirty(np.inf)
+    d, b = unpack(keys)
+    want = sorted(k for k in sums if k[1] >= 50)
+    assert list(zip(d.tolist(), b.tolist(), strict=True)) == want
+    for i, cell in enumerate(want):
+        np.testing.assert_array_equal(mat[i], sums[cell])

@@ -59,13 +59,17 @@ def backfill(
         recorded = isinstance(source, RecordedSource)
         job = Job(str(client.base_url), recorded, lo, hi, chunk_s)
         through, written = worker.run(job, collector, progress)
-        # This process's deriver starts fresh: it reads the last two steps again (counters
-        # need a previous reading; a re-derived interval never replaces a more complete stored
-        # one), in the first live fetch when the child finished, else here with the rest.
         if through >= hi and isinstance(source, PrometheusSource):
-            source.resume(hi - 2 * step_s)
+            if worker.handoff is not None:  # continue from the child's state
+                collector.derivation.restore(worker.handoff["derivation"])
+                source.restore(worker.handoff["source"])
+            else:  # read the last two steps again in the first live fetch (see below)
+                source.resume(hi - 2 * step_s)
             _settle(collector.store)
             return written
+        # This process's deriver starts fresh: it reads the last two steps again (counters
+        # need a previous reading; a re-derived interval never replaces a more complete stored
+        # one), here with the rest.
         lo = max(lo, min(through, hi) - 2 * step_s)
 
     def on_chunk(batch: Any, chunk_end: float) -> None:

@@ -134,6 +134,17 @@ class PrometheusSource:
             self._last_t = {k: t for k, t in self._last_t.items() if t > start}
         return batch, []
 
+    def state(self) -> dict[str, Any]:
+        """Where this source stands (for a process that continues it: app.backfill_worker):
+        its cursor, each series' newest sample handed out, and the client's known series."""
+        return {"cursor": self._cursor, "last_t": self._last_t, "keys": self._client.known_keys}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from another source's `state` (same backend)."""
+        self._cursor = state["cursor"]
+        self._last_t = state["last_t"]
+        self._client.known_keys = state["keys"]
+
     def resume(self, from_s: float) -> None:
         """Make the next fetch read from `from_s` on (after a backfill done elsewhere: a fresh
         deriver needs the counters' readings just before the buckets it is to finish)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,6 +46,23 @@ class Derivation:
         self.lengths = LengthHistograms(deriver.options.step_s)
         self._written_version = -1
         self._deployments_written_s = -math.inf
+
+    def state(self) -> dict[str, object]:
+        """What a process continuing this derivation needs (see `Deriver.state`)."""
+        return {
+            "deriver": self.deriver.state(),
+            "lengths": self.lengths,
+            "written_version": self._written_version,
+            "deployments_written_s": self._deployments_written_s,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from another process's `state`; the deriver and the length buckets keep
+        their identity (the collector holds them), their contents are replaced."""
+        self.deriver.restore(state["deriver"])
+        vars(self.lengths).update(vars(state["lengths"]))
+        self._written_version = state["written_version"]
+        self._deployments_written_s = state["deployments_written_s"]
 
     def run(
         self, batch: SeriesSet | FlatSamples, watermark_s: float, *, provisional: bool = False

@@ -116,6 +116,17 @@ class BucketTable:
         self.masks[rows] = 0
         self.row_key[rows] = -1
 
+    def compact(self) -> None:
+        """Give back the free rows' memory (rows renumbered; keys and contents unchanged)."""
+        used = np.flatnonzero(self.row_key >= 0)
+        new_row = np.full(self.row_key.size, -1, dtype=np.int64)
+        new_row[used] = np.arange(used.size)
+        self.mat = self.mat[used]
+        self.masks = self.masks[used]
+        self.row_key = self.row_key[used]
+        self.dirty = self.dirty[used]
+        self.key_rows = new_row[self.key_rows]
+
 
 def pack(dep: np.ndarray, bucket: np.ndarray) -> np.ndarray:
     """One int64 key per (deployment, bucket): bucket ids are epoch/step, well under 2**32."""

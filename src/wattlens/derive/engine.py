@@ -42,6 +42,10 @@ Row = tuple[Meta, np.ndarray, np.ndarray]
 """(series metadata, times, values) of one usable series of a batch."""
 
 
+# Set by the constructor from its arguments, not learned from samples (see Deriver.state).
+_INJECTED = frozenset({"options", "_carbon", "_pue", "_gpu_type_of"})
+
+
 class Deriver:
     """Stateful derivation from raw series to `IntervalRecord`s."""
 
@@ -148,6 +152,19 @@ class Deriver:
         last_t = self._streams.last_t
         token_end = {d: [float(last_t[s]) for s in sids] for d, sids in self._gen_sids.items()}
         return align_open(cols, keys, token_end, step)
+
+    def state(self) -> dict[str, object]:
+        """What this deriver has learned (series, streams' last readings, deployments, open
+        buckets), less its options and lookups, for a process that continues from here
+        (app.backfill_worker hands it to the service). Buckets drained and unchanged since are
+        dropped first, as a deriver that started at the last steps would not hold them."""
+        self._table.evict_clean(math.inf)
+        self._table.compact()
+        return {k: v for k, v in vars(self).items() if k not in _INJECTED}
+
+    def restore(self, state: dict[str, object]) -> None:
+        """Continue from another deriver's `state` (same options)."""
+        vars(self).update(state)
 
     def deployments(self) -> list[DeploymentInfo]:
         """Current attributes of every deployment seen so far."""

@@ -140,7 +140,8 @@ class PrometheusClient:
             self._read_token_file()  # fail at construction, not at the first query
         self.retries = retries
         self.backoff_s = backoff_s
-        self._keys: dict[bytes, SeriesKey] = {}  # series keys by digest of `metric` JSON text
+        # series keys by digest of their `metric` JSON text (rangejson.series_keys)
+        self.known_keys: dict[bytes, SeriesKey] = {}
         self._sleep = sleep
         tls = self._ssl_context(verify, client_cert, plain=self.base_url.startswith("http:"))
         self._client = httpx.Client(
@@ -341,15 +342,15 @@ class PrometheusClient:
         if data["resultType"] != "matrix":
             raise InputError(f'{sel!r} is not a plain selector; expected e.g. metric{{k="v"}}')
         result = data["result"]
-        if len(self._keys) > 4 * len(result) + 100_000:  # series gone: forget them
-            self._keys.clear()
+        if len(self.known_keys) > 4 * len(result) + 100_000:  # series gone: forget them
+            self.known_keys.clear()
         if isinstance(result, Matrix):  # the edges and the order of every series at once
             result = self._within(result, lo_ms, hi_ms, include_lo)
-            rows = matrix_rows(result, sel, self._keys)
+            rows = matrix_rows(result, sel, self.known_keys)
             for (key, t, v), ordered in zip(rows, _ordered(result), strict=True):
                 yield key, t, v, ordered
             return
-        for key, t, v in matrix_rows(result, sel, self._keys):
+        for key, t, v in matrix_rows(result, sel, self.known_keys):
             t_ms = np.rint(t * 1000.0).astype(np.int64)
             keep = (t_ms >= lo_ms) if include_lo else (t_ms > lo_ms)
             keep &= t_ms <= hi_ms
@@ -417,7 +418,7 @@ class PrometheusClient:
             data = self._request("api/v1/query_range", params)
             if not isinstance(data, dict) or data.get("resultType") != "matrix":
                 raise BackendError(f"range query {query!r} did not return a matrix")
-            for key, t, v in matrix_rows(data["result"], query, self._keys):
+            for key, t, v in matrix_rows(data["result"], query, self.known_keys):
                 acc.add(key, t, v)
         return acc.result()
 
