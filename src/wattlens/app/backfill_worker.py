@@ -57,6 +57,12 @@ from wattlens.telemetry.recorded import RecordedSource
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# glibc's malloc.h. The child reads and parses answers of ~10 MB each: with the default
+# thresholds each is a fresh mmap whose pages fault in one by one (~1 us a page here) and go back
+# to the kernel when freed. Kept in the heap instead, they reuse faulted pages; the child's memory
+# goes back when it exits. 60 buffers of 9 MB: 0.29 -> 0.19 CPU-s, system time 0.15 -> 0.01.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_MAX = 32 << 20  # glibc's ceiling on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX)
 # Rows per message. The parent keeps in its heap about what one message and DuckDB's upsert of
 # it took: whole 6 h chunks of 200 deployments (144,000 rows) left it ~30 MB above smaller
 # messages; each upsert also costs ~20 ms of fixed CPU, so not too small (20,000 rows: +0.35 CPU-s
@@ -200,8 +206,16 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def _keep_freed_memory() -> None:
+    mallopt = libc_function("mallopt")
+    if mallopt is not None:  # glibc only
+        mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
+        mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+
+
 def _child_main(conn: Connection, cfg: Config, parent_pid: int) -> None:
     _die_with_parent(parent_pid)
+    _keep_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C stops the parent, which stops this
     try:
         job = conn.recv()
