@@ -176,12 +176,8 @@ def test_v3_store_keeps_its_raw_index_and_writes_by_the_same_rule(tmp_path: Path
     assert got["energy_joules"].tolist() == [1.0]
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
-    keys = con.execute(
-        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'intervals_raw' "
-        "AND constraint_type = 'PRIMARY KEY'"
-    ).fetchone()
     con.close()
-    assert keys == (1,)
+    assert _raw_primary_keys(db) == 1
 
 
 def test_new_store_has_no_raw_index_and_keeps_keys_unique(tmp_path: Path) -> None:
@@ -194,10 +190,14 @@ def test_new_store_has_no_raw_index_and_keeps_keys_unique(tmp_path: Path) -> Non
         got = store.intervals(None, tier="raw")
     assert got["ts_end_s"].size == 30
     assert (got["sample_count"] == [r.sample_count + 1 for r in recs]).all()
+    assert _raw_primary_keys(db) == 0
+
+
+def _raw_primary_keys(db: Path) -> int:
     con = duckdb.connect(str(db), read_only=True)
-    keys = con.execute(
+    row = con.execute(
         "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'intervals_raw' "
         "AND constraint_type = 'PRIMARY KEY'"
     ).fetchone()
     con.close()
-    assert keys == (0,)
+    return int(row[0]) if row else 0
