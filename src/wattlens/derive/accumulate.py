@@ -69,7 +69,7 @@ class Streams:
         engine stream first seen in a deployment already running starts from a virtual zero."""
         idx = np.flatnonzero(mask)
         idx = idx[~(c.t[idx] <= self.last_t[c.sid[idx]])]  # NaN (no state) compares False
-        idx = idx[np.lexsort((c.t[idx], c.sid[idx]))]
+        idx = idx[_by_stream_then_time(c.sid[idx], c.t[idx])]
         sid, dep, t, v = c.sid[idx], c.dep[idx], c.t[idx], c.v[idx]
         col, share = c.ccol[idx], c.share[idx]
         if sid.size == 0:
@@ -103,6 +103,24 @@ class Streams:
         last = np.flatnonzero(np.r_[sid[1:] != sid[:-1], True])
         self.last_t[sid[last]] = t[last]
         self.last_v[sid[last]] = v[last]
+
+
+def _by_stream_then_time(sid: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The order `np.lexsort((t, sid))` gives. A batch usually holds each stream's samples in one
+    run, rising in time (series after series): then only the runs are sorted, not the samples
+    (a lexsort of 100,000 samples costs ~2 ms, 66 of them in a 0.5 d backfill of 200 deployments)."""
+    n = sid.size
+    if n < 2:
+        return np.arange(n)
+    brk = sid[1:] != sid[:-1]
+    starts = np.flatnonzero(np.r_[True, brk])
+    run_sid = sid[starts]
+    if run_sid.min() < 0 or np.bincount(run_sid).max() > 1 or not np.all(brk | (t[1:] > t[:-1])):
+        return np.lexsort((t, sid))  # a stream in several runs, or times not strictly rising
+    lengths = np.diff(np.r_[starts, n])
+    runs = np.argsort(run_sid, kind="stable")
+    first, size = starts[runs], lengths[runs]
+    return np.repeat(first - (np.cumsum(size) - size), size) + np.arange(n)
 
 
 def counters(
