@@ -108,7 +108,7 @@ class Streams:
 def _by_stream_then_time(sid: np.ndarray, t: np.ndarray) -> np.ndarray:
     """The order `np.lexsort((t, sid))` gives. A batch usually holds each stream's samples in one
     run, rising in time (series after series): then only the runs are sorted, not the samples
-    (a lexsort of 100,000 samples costs ~2 ms, 66 of them in a 0.5 d backfill of 200 deployments)."""
+    (a lexsort of 100,000 samples costs ~2 ms; a 0.5 d backfill of 200 deployments made 66)."""
     n = sid.size
     if n < 2:
         return np.arange(n)
