@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 from wattlens.core.errors import BackendError
-from wattlens.telemetry.httptransport import StdlibTransport
+from wattlens.telemetry.httptransport import StdlibTransport, gunzip
 from wattlens.telemetry.promapi import PrometheusClient
 
 BODY = b'{"status":"success","data":{"resultType":"vector","result":[]}}' * 500
+GZ_BODY = gzip.compress(BODY)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -124,3 +125,17 @@ def test_a_silent_server_is_a_read_timeout() -> None:
             pytest.raises(httpx.ReadTimeout),
         ):
             c.get(url)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [GZ_BODY[: len(GZ_BODY) // 2], b"not gzip at all", GZ_BODY[:40] + b"\xff" * 64],
+    ids=["cut short", "not gzip", "bad deflate block"],
+)
+def test_damaged_gzip_is_a_value_error_naming_why(body: bytes) -> None:
+    with pytest.raises(ValueError, match=r"\w"):
+        gunzip(body)
+
+
+def test_gunzip_inflates_what_the_standard_library_wrote() -> None:
+    assert gunzip(gzip.compress(BODY, 9)) == BODY

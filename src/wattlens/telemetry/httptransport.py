@@ -13,13 +13,28 @@ on a fresh connection, as httpcore does.
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import socket
 import ssl
 import threading
-from typing import Any
+import zlib
+from collections.abc import Callable
+from typing import Any, cast
 
 import httpx
+
+_inflate: Callable[[bytes], bytes] = gzip.decompress
+_INFLATE_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)
+try:  # ISA-L's inflate: 2.9x zlib's speed on a Prometheus answer (3.0 MB of gzip: 24 -> 8.5 ms)
+    from isal import igzip
+    from isal.igzip_lib import IsalError
+
+    _inflate = igzip.decompress
+    # the package's stubs declare IsalError an instance; it is the exception class
+    _INFLATE_ERRORS = (*_INFLATE_ERRORS, cast(type[BaseException], IsalError))
+except ImportError:  # a platform without python-isal's wheels: the standard library's
+    pass
 
 _Key = tuple[str, str, int]
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
@@ -129,6 +144,14 @@ class StdlibTransport(httpx.BaseTransport):
             c.close()
 
 
+def gunzip(body: bytes) -> bytes:
+    """A gzip body inflated in one call; ValueError saying why when it is damaged."""
+    try:
+        return _inflate(body)
+    except _INFLATE_ERRORS as e:
+        raise ValueError(str(e) or type(e).__name__) from e
+
+
 def _close(conn: http.client.HTTPConnection | None) -> None:
     if conn is not None:
         conn.close()
@@ -138,4 +161,4 @@ def _describe(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
-__all__ = ["StdlibTransport"]
+__all__ = ["StdlibTransport", "gunzip"]

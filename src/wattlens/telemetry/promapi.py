@@ -9,13 +9,11 @@ quotes the backend's own `error` field. PromQL built from user input goes throug
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import os
 import ssl
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ import numpy as np
 
 from wattlens.config import split_userinfo
 from wattlens.core.errors import BackendError, ConfigError, InputError
-from wattlens.telemetry.httptransport import StdlibTransport
+from wattlens.telemetry.httptransport import StdlibTransport, gunzip
 from wattlens.telemetry.rangejson import Matrix, matrix_columns, matrix_rows
 from wattlens.telemetry.records import SeriesKey, SeriesSet
 
@@ -258,8 +256,8 @@ class PrometheusClient:
         finally:
             resp.close()
         try:
-            return resp.status_code, gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
+            return resp.status_code, gunzip(raw)
+        except ValueError as e:
             raise BackendError(
                 f"Prometheus at {self.base_url} answered {path} with a damaged gzip body ({e})"
             ) from e
