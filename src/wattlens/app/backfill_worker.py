@@ -104,11 +104,11 @@ class BackfillWorker:
             # never calls into them: it reads HTTP, parses and derives with numpy, then exits.
             warnings.simplefilter("ignore", DeprecationWarning)
             # The child's collections skip the parent's objects (the imports): it neither walks
-            # them nor writes their GC headers, which would copy their pages.
+            # them nor writes their GC headers, which would copy their pages. The parent keeps
+            # them frozen too: they live as long as it does, and its full collections (after
+            # the backfill, then now and then for the service's life) need not walk them.
             gc.freeze()
             pid = os.fork()
-        if pid != 0:
-            gc.unfreeze()
         if pid == 0:  # the child: never returns
             parent_conn.close()
             code = 1
