@@ -77,7 +77,7 @@ def test_forked_backfill_stores_the_planted_truth(
 def test_child_killed_mid_backfill_parent_fills_the_rest(
     history: History, prom: Any, tmp_path: Path
 ) -> None:
-    # 6 h chunks over a day: the child is killed once its first chunk is stored
+    # 12 h chunks over a day: the child is killed once its first chunk is stored
     report = _forked_fill(history, prom.url, tmp_path, kill_child=True)
     assert report["child_through_s"] < report["job_end_s"]  # it died mid-way, not at the end
     assert any("backfill worker stopped before" in w for w in report["warnings"])

@@ -37,7 +37,7 @@ _TO_LINES = bytes.maketrans(b",", b"\n")
 # number against Python's float at about 150 ns; measured on this tree, 2-CPU machine). Below it,
 # and until Arrow is loaded, with float(): the service's live answers (about 62,000 numbers a cycle
 # for 200 deployments, bench backfill_cpu) then never load pyarrow, whose library pages stayed in
-# its RSS (~59 MB, issue #11), while the backfill child's 6 h chunks (up to ~430,000 numbers per
+# its RSS (~59 MB, issue #11), while the backfill child's 12 h chunks (up to ~860,000 numbers per
 # metric name) load it at their first large answer. Both parsers round correctly, so the numbers
 # are the same bit for bit (tests/telemetry/test_rangejson_numbers.py).
 ARROW_MIN_NUMBERS = 1 << 18
