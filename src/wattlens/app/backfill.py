@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wattlens.app.backfill_worker import BackfillWorker, Job
-from wattlens.app.collector import Collector, PrometheusSource, backfill_window
+from wattlens.app.collector import Collector, PrometheusSource
 from wattlens.config import Config
 from wattlens.core.libc import libc_function
 from wattlens.store import Store
@@ -89,6 +89,27 @@ def backfill(
     return written
 
 
+def backfill_window(
+    *,
+    now_s: float,
+    last_stored_s: float | None,
+    max_back_s: float,
+    earliest_s: float | None,
+    step_s: float,
+) -> tuple[float, float] | None:
+    """The span to backfill on start: from just before the last stored sample (or as far back as
+    allowed), never before the backend's oldest sample; None when nothing is missing."""
+    if earliest_s is None:
+        return None  # the backend holds nothing we read
+    lo = now_s - max_back_s
+    if last_stored_s is not None:
+        lo = max(lo, last_stored_s - 2 * step_s)  # overlap: the counters need a previous reading
+    lo = max(lo, earliest_s)
+    if now_s - lo <= step_s:
+        return None
+    return lo, now_s
+
+
 def _settle(store: Store) -> None:
     """After a backfill: roll up, write the log into the file (DuckDB then frees the memory the
     upserts' index entries held), and return the freed heap."""
@@ -119,4 +140,4 @@ def fork_backfill_worker(
     return BackfillWorker.fork(cfg)
 
 
-__all__ = ["backfill", "fork_backfill_worker", "release_memory"]
+__all__ = ["backfill", "backfill_window", "fork_backfill_worker", "release_memory"]

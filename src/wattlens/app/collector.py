@@ -374,27 +374,6 @@ class Collector:
         return len(records)
 
 
-def backfill_window(
-    *,
-    now_s: float,
-    last_stored_s: float | None,
-    max_back_s: float,
-    earliest_s: float | None,
-    step_s: float,
-) -> tuple[float, float] | None:
-    """The span to backfill on start: from just before the last stored sample (or as far back as
-    allowed), never before the backend's oldest sample; None when nothing is missing."""
-    if earliest_s is None:
-        return None  # the backend holds nothing we read
-    lo = now_s - max_back_s
-    if last_stored_s is not None:
-        lo = max(lo, last_stored_s - 2 * step_s)  # overlap: the counters need a previous reading
-    lo = max(lo, earliest_s)
-    if now_s - lo <= step_s:
-        return None
-    return lo, now_s
-
-
 __all__ = [
     "META_FAILURES",
     "Collector",
@@ -406,6 +385,5 @@ __all__ = [
     "ScrapeSource",
     "Source",
     "backend_source",
-    "backfill_window",
     "wanted_selector",
 ]

@@ -39,35 +39,10 @@ _Con = duckdb.DuckDBPyConnection
 # an upsert of 72,000 rows. Freed past 1 MB: 3 such upserts + rollup 224 -> 166 MB, same CPU.
 DEFAULT_MEMORY_LIMIT = "256MB"
 DEFAULT_THREADS = min(4, os.cpu_count() or 1)
-# A long-running writer (serve, collect) writes small batches and rolls them up, where DuckDB's
-# worker threads add CPU and no speed: 144,000 interval rows in 50,000-row upserts took 0.32-0.43
-# CPU-s at 1 thread against 0.50-0.53 at 2 (2-core machine), their rollup 0.10 against 0.14-0.16.
+# serve/collect write small batches, where DuckDB's worker threads add CPU, not speed: 144,000
+# rows upserted 0.32-0.43 CPU-s on 1 thread, 0.50-0.53 on 2 (2 cores); rollup 0.10 vs 0.15.
 SERVICE_THREADS = 1
 _ALLOCATOR = {"allocator_bulk_deallocation_flush_threshold": "1MB"}
-
-
-def _open_error(path: Path, e: duckdb.Error, read_only: bool) -> StoreError:
-    text = str(e)
-    if "not a valid DuckDB database" in text or "not a DuckDB" in text:
-        return StoreError(
-            f"{path} is not a DuckDB database; point the store at a new file or move this one away"
-        )
-    if "lock" in text.lower():
-        return StoreError(
-            f"{path} is open for writing {writer.held_by(path)} (DuckDB allows one writer and "
-            "no readers beside it)"
-        )
-    if "different configuration" in text:
-        return StoreError(
-            f"{path} is already open in this process in another mode; reuse that Store "
-            "instead of opening the file twice"
-        )
-    if read_only and ("not exist" in text or "No such file" in text):
-        return StoreError(f"{path} does not exist; run `wattlens serve` to create the store first")
-    return StoreError(
-        f"cannot open store {path} ({text.splitlines()[0]}); "
-        "check the directory exists and is writable"
-    )
 
 
 def _cutoff(min_tokens_per_s: float | None) -> float:
@@ -112,7 +87,7 @@ class Store:
         try:
             con = duckdb.connect(str(p), read_only=read_only, config={**settings, **_ALLOCATOR})
         except duckdb.Error as e:
-            raise _open_error(p, e, read_only) from e
+            raise writer.open_error(p, e, read_only) from e
         try:
             ensure_schema(con, p, read_only=read_only)
         except duckdb.Error as e:
@@ -217,10 +192,8 @@ class Store:
         """Bulk path for importers: IntervalRecord field -> equal-length array or list.
 
         Nullable fields may be left out (stored NULL); NaN in float arrays is stored as NULL.
-        Same upsert rule as `write_intervals`. `unique_keys`: no two rows share (deployment_id,
-        ts_end_s), as in a derivation's output; skips choosing among duplicates (which, if there
-        are any, then fail the write instead).
-        """
+        Same upsert rule as `write_intervals`. `unique_keys`: the caller vouches that no two rows
+        share (deployment_id, ts_end_s), as in a derivation's output: none is chosen among."""
         table = writes.columns_to_table(columns)
         return self._write(
             lambda c: writes.write_table(c, table, unique_keys=unique_keys), "writing intervals"

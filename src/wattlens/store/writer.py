@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from wattlens.core.errors import StoreError
+
 SUFFIX = ".writer.json"
 
 
@@ -67,4 +69,29 @@ def held_by(db: Path) -> str:
     return f"{who}, which serves no API; stop it to read the file"
 
 
-__all__ = ["SUFFIX", "announce", "current", "held_by", "withdraw", "writer_file"]
+def open_error(path: Path, e: Exception, read_only: bool) -> StoreError:
+    """Why DuckDB would not open `path` (`e`), with what to do: the writer's name when locked."""
+    text = str(e)
+    if "not a valid DuckDB database" in text or "not a DuckDB" in text:
+        return StoreError(
+            f"{path} is not a DuckDB database; point the store at a new file or move this one away"
+        )
+    if "lock" in text.lower():
+        return StoreError(
+            f"{path} is open for writing {held_by(path)} (DuckDB allows one writer and "
+            "no readers beside it)"
+        )
+    if "different configuration" in text:
+        return StoreError(
+            f"{path} is already open in this process in another mode; reuse that Store "
+            "instead of opening the file twice"
+        )
+    if read_only and ("not exist" in text or "No such file" in text):
+        return StoreError(f"{path} does not exist; run `wattlens serve` to create the store first")
+    return StoreError(
+        f"cannot open store {path} ({text.splitlines()[0]}); "
+        "check the directory exists and is writable"
+    )
+
+
+__all__ = ["SUFFIX", "announce", "current", "held_by", "open_error", "withdraw", "writer_file"]
