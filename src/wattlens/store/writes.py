@@ -128,13 +128,14 @@ def write_table(
     target = TIER_TABLES[tier]
     cols = ", ".join(INTERVAL_COLUMNS)
     lo_s = float(np.min(table["ts_end_s"]))
-    con.register("_wl_incoming", table)
     incoming = "_wl_incoming"
-    if not unique_keys:
+    if unique_keys:
+        con.register(incoming, table)
+    else:
         # explicit position: "last one wins" must not depend on DuckDB's scan order
-        con.register("_wl_incoming_all", {**table, "_pos": np.arange(n)})
+        con.register(incoming, {**table, "_pos": np.arange(n)})
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _wl_unique AS SELECT {cols} FROM _wl_incoming_all "
+            f"CREATE OR REPLACE TEMP TABLE _wl_unique AS SELECT {cols} FROM {incoming} "
             "QUALIFY row_number() OVER (PARTITION BY deployment_id, ts_end_s "
             "ORDER BY sample_count DESC, _pos DESC) = 1"
         )
@@ -168,7 +169,6 @@ def write_table(
     # not in a `finally`: an aborted transaction refuses unregister; `release` runs after ROLLBACK
     con.unregister("_wl_incoming")
     if not unique_keys:
-        con.unregister("_wl_incoming_all")
         con.execute("DROP TABLE _wl_unique")
     return int(row[0]) if row else 0
 
@@ -218,7 +218,7 @@ def upsert_deployments(
 
 def release(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the columns a failed write left registered (call after ROLLBACK)."""
-    for name in ("_wl_incoming", "_wl_incoming_all", "_wl_deployments"):
+    for name in ("_wl_incoming", "_wl_deployments"):
         with contextlib.suppress(duckdb.Error):  # not registered
             con.unregister(name)
 
