@@ -51,17 +51,16 @@ from wattlens.app.ops import make_deriver
 from wattlens.app.settings import carbon_model, derive_options, prometheus_client
 from wattlens.config import Config
 from wattlens.core.errors import WattlensError
-from wattlens.core.libc import libc_function
+from wattlens.core.libc import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, libc_function
 from wattlens.telemetry.recorded import RecordedSource
 
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-# glibc's malloc.h. The child reads and parses answers of ~10 MB each: with the default
+# The child reads and parses answers of ~10 MB each: with the default
 # thresholds each is a fresh mmap whose pages fault in one by one (~1 us a page here) and go back
 # to the kernel when freed. Kept in the heap instead, they reuse faulted pages; the child's memory
 # goes back when it exits. 60 buffers of 9 MB: 0.29 -> 0.19 CPU-s, system time 0.15 -> 0.01.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MMAP_THRESHOLD_MAX = 32 << 20  # glibc's ceiling on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX)
 # Rows per message. The parent keeps in its heap about what one message and DuckDB's upsert of
 # it took: whole 6 h chunks of 200 deployments (144,000 rows) left it ~30 MB above smaller
@@ -209,8 +208,8 @@ def _die_with_parent(parent_pid: int) -> None:
 def _keep_freed_memory() -> None:
     mallopt = libc_function("mallopt")
     if mallopt is not None:  # glibc only
-        mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
-        mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+        mallopt(M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
+        mallopt(M_TRIM_THRESHOLD, 1 << 30)
 
 
 def _child_main(conn: Connection, cfg: Config, parent_pid: int) -> None:

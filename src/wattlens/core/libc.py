@@ -9,6 +9,11 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+# mallopt parameter numbers, from glibc's malloc.h
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
+
 
 @cache
 def _libc() -> ctypes.CDLL | None:
@@ -27,4 +32,4 @@ def libc_function(name: str) -> Callable[..., Any] | None:
     return getattr(lib, name, None) if lib is not None else None
 
 
-__all__ = ["libc_function"]
+__all__ = ["M_ARENA_MAX", "M_MMAP_THRESHOLD", "M_TRIM_THRESHOLD", "libc_function"]

@@ -17,7 +17,7 @@ import uvicorn
 
 from wattlens.config import Config
 from wattlens.core.errors import ConfigError, InputError
-from wattlens.core.libc import libc_function
+from wattlens.core.libc import M_ARENA_MAX, libc_function
 from wattlens.store import StoreReader
 
 STARTUP_TIMEOUT_S = 30.0
@@ -26,7 +26,6 @@ STARTUP_TIMEOUT_S = 30.0
 # reused across them, and the soak's RSS grew by that fragmentation (bench/RESULTS.md, soak).
 # Two arenas is the common server setting (glibc's MALLOC_ARENA_MAX, which takes precedence).
 MALLOC_ARENAS = 2
-_M_ARENA_MAX = -8  # mallopt parameter number, glibc's malloc.h
 # The server thread shares the GIL with the collector's derive and write work: at CPython's
 # default 5 ms switch interval a request that arrives mid-cycle waits up to 5 ms for the GIL,
 # which set the service's p99 at 1,000 req/s (bench/go_compare). 1 ms bounds that wait.
@@ -43,7 +42,7 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     mallopt = libc_function("mallopt")
     if mallopt is None:  # not glibc (musl, macOS)
         return False
-    ok = bool(mallopt(_M_ARENA_MAX, arenas))
+    ok = bool(mallopt(M_ARENA_MAX, arenas))
     if not ok:
         log.debug("mallopt(M_ARENA_MAX, %d) refused", arenas)
     return ok
